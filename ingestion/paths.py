@@ -1,0 +1,40 @@
+"""Where everything lives. One data directory, overridable by SYNERGY_DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "SYNERGY_DATA_DIR"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = PROJECT_ROOT / "docs" / "schemas" / "landing"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> "DataPaths":
+        return cls(Path(os.environ.get(DATA_DIR_ENV, "data")).resolve())
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def analytics(self) -> Path:
+        return self.root / "analytics.duckdb"
+
+    @property
+    def ground_truth(self) -> Path:
+        return self.root / "ground_truth"
+
+    def ensure(self) -> "DataPaths":
+        self.landing.mkdir(parents=True, exist_ok=True)
+        return self

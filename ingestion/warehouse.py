@@ -1,0 +1,94 @@
+"""The DuckDB warehouse file: connecting, the ingestion audit tables, and the analyst snapshot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+AUDIT_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS audit;
+CREATE TABLE IF NOT EXISTS audit.ingested_files (
+  source VARCHAR NOT NULL,
+  path VARCHAR NOT NULL,              -- relative to the landing zone
+  file_id VARCHAR NOT NULL,           -- sha256 of the content
+  partition_key VARCHAR,
+  size_bytes BIGINT,
+  modified_ns BIGINT,
+  extracted_at TIMESTAMPTZ,
+  status VARCHAR NOT NULL,            -- loaded | duplicate_content | rejected | superseded
+  status_detail VARCHAR,
+  duplicate_of VARCHAR,               -- for duplicate_content: the path that was loaded
+  rows_read BIGINT NOT NULL,
+  rows_loaded BIGINT NOT NULL,
+  rows_quarantined BIGINT NOT NULL,
+  rows_duplicate BIGINT NOT NULL,
+  arrived_at TIMESTAMPTZ,
+  loaded_at TIMESTAMPTZ NOT NULL,
+  load_seconds DOUBLE,
+  PRIMARY KEY (source, path, file_id)
+);
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+  source VARCHAR NOT NULL,
+  file_id VARCHAR NOT NULL,
+  path VARCHAR NOT NULL,
+  position BIGINT NOT NULL,           -- 1-based line (NDJSON, CSV) or row (Parquet); 0 = whole file
+  reason VARCHAR NOT NULL,            -- stable code, e.g. malformed_json, unknown_action_type
+  detail VARCHAR,
+  raw VARCHAR,                        -- the row as read, cut to raw_kept_bytes
+  raw_bytes BIGINT,                   -- full size of the row
+  quarantined_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(AUDIT_DDL)
+
+
+def publish_snapshot(warehouse: Path, target: Path, schemas: list[str]) -> dict[str, int]:
+    """Copy the given schemas into a fresh file and swap it in with one rename.
+
+    Readers that hold the old snapshot keep their open file (the rename only moves the
+    name), so an analyst session never blocks or breaks a pipeline run. Returns row
+    counts per copied table.
+    """
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = connect(warehouse, read_only=False)
+    try:
+        con.execute(f"ATTACH '{tmp}' AS snapshot")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name IN (SELECT unnest(?)) UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database() "
+            "AND NOT internal AND schema_name IN (SELECT unnest(?)) ORDER BY 1, 2",
+            [schemas, schemas],
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
+            con.execute(f'CREATE TABLE snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            counts[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM snapshot."{schema}"."{table}"').fetchone()[0]
+        con.execute("DETACH snapshot")
+    finally:
+        con.close()
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return counts
