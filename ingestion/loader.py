@@ -192,7 +192,7 @@ class Loader:
 
         columns = self._data_columns(source)
         key = ", ".join(quote(k) for k in source.key)
-        row_hash = f"hash({', '.join(columns)})"
+        row_hash = f"hash({', '.join(quote(c) for c in source.compare) if source.compare else ', '.join(columns)})"
         if source.mode == "append":
             existing = (f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) e USING ({key})")
             existing_hash = "e.existing_hash"

@@ -28,6 +28,9 @@ class Source:
     derived: dict[str, str] = field(default_factory=dict)
     # Row rules beyond the JSON Schema: (failure condition over typed columns, reason, detail).
     rules: tuple[tuple[str, str, str], ...] = ()
+    # Columns that decide whether a repeated key is the same row (duplicate) or not (conflict).
+    # Default: every data column.
+    compare: tuple[str, ...] | None = None
     partitioned: bool = False  # daily partitions from dt=YYYY-MM-DD folders
     fold_extra_columns_into: str | None = None  # CSV columns not in the schema go into this object
 
@@ -54,6 +57,7 @@ CUSTOMERIO_WEBHOOKS = Source(
     # Reporting webhooks carry an event_id; prediction payloads do not, so their content
     # is their identity (a retried delivery has the same body).
     derived={"webhook_id": "coalesce(json_extract_string(body, '$.event_id'), md5(body))"},
+    compare=("kind", "body"),  # a retried delivery is received later: same payload, new received_at
 )
 CUSTOMERIO_EXPORTS = Source(
     name="customerio_exports", folder="customerio/exports", schema_file="customerio_export.schema.json",

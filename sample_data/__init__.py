@@ -1,0 +1,1 @@
+"""Deterministic sample-data generator for the landing zone (see generator.py)."""

@@ -1,0 +1,36 @@
+"""python -m sample_data --members 2000 --brands 2 --days 60 --out data"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+from ingestion.paths import DataPaths
+from sample_data.generator import Scale, generate
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description="Write a deterministic sample landing zone.")
+    parser.add_argument("--out", type=Path, default=None, help="data directory (default: $SYNERGY_DATA_DIR or ./data)")
+    parser.add_argument("--brands", type=int, default=Scale.brands)
+    parser.add_argument("--members", type=int, default=Scale.members)
+    parser.add_argument("--days", type=int, default=Scale.days)
+    parser.add_argument("--events-per-member", type=float, default=Scale.events_per_member)
+    parser.add_argument("--seed", type=int, default=Scale.seed)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="last day (exclusive), default today (UTC)")
+    parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="action-log file format")
+    args = parser.parse_args(argv)
+    root = args.out.resolve() if args.out else DataPaths.from_env().root
+    kwargs = dict(brands=args.brands, members=args.members, days=args.days, events_per_member=args.events_per_member,
+                  seed=args.seed, action_log_format=args.format)
+    if args.as_of:
+        kwargs["as_of"] = args.as_of
+    summary = generate(root, Scale(**kwargs))
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
