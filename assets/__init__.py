@@ -1,0 +1,3 @@
+"""Dagster asset and check definitions wrapping ingestion, dbt and publishing."""
+
+OWNER = "team:data-platform"

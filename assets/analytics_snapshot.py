@@ -1,0 +1,37 @@
+"""The analysts' read-only copy of the warehouse, swapped in atomically after each build."""
+
+
+import dagster as dg
+
+from assets import OWNER
+from assets.dbt_models import synergy_dbt_models
+from ingestion.warehouse import publish_snapshot
+from orchestration.resources import WarehouseResource
+
+# Schemas analysts get; later layers (identity, features, achievements, cards, marts) join as they appear.
+ANALYST_SCHEMAS = ["staging", "identity", "features", "achievements", "cards", "marts", "audit"]
+
+
+@dg.asset(
+    key="analytics_snapshot",
+    deps=[synergy_dbt_models],
+    group_name="publishing",
+    kinds={"duckdb"},
+    owners=[OWNER],
+    pool="warehouse",
+    description=(
+        "data/analytics.duckdb: a copy of the analyst-facing schemas, written to a temporary file and renamed into "
+        "place. Analysts open this file, never warehouse.duckdb, so their sessions cannot block a run; a session left "
+        "open keeps reading the previous copy until it reconnects."
+    ),
+)
+def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    paths = warehouse.paths
+    counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_SCHEMAS)
+    context.log.info(f"published {len(counts)} relations to {paths.analytics}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(paths.analytics)),
+        "relations": len(counts),
+        "rows": dg.MetadataValue.json(counts),
+        "size_bytes": paths.analytics.stat().st_size,
+    })

@@ -1,0 +1,65 @@
+"""The dbt project as Dagster assets; dbt data tests become asset checks."""
+
+
+import os
+import sys
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dbt.cli.main import dbtRunner
+
+from assets import OWNER
+from ingestion.paths import PROJECT_ROOT
+from orchestration.resources import WarehouseResource
+
+WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+class SynergyDbtTranslator(DagsterDbtTranslator):
+    """Groups by the model's folder (staging, identity, features ...), owned by the data team."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id, {})
+        if node.get("resource_type") != "model":
+            return spec
+        folder = node["fqn"][1] if len(node["fqn"]) > 2 else "marts"
+        return spec.replace_attributes(group_name=folder, owners=[OWNER], kinds={"dbt", "duckdb"})
+
+
+def prepare_dbt_manifest() -> None:
+    """`dbt parse`: writes target/manifest.json, which the Definitions read at import time."""
+    result = dbtRunner().invoke(
+        ["parse", "--quiet", "--project-dir", os.fspath(DBT_PROJECT_DIR), "--profiles-dir", os.fspath(DBT_PROJECT_DIR)]
+    )
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+
+
+def dbt_manifest_ready() -> bool:
+    return dbt_project.manifest_path.exists()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=SynergyDbtTranslator(),
+    pool="warehouse",
+)
+def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
+    os.environ[WAREHOUSE_PATH_ENV] = os.fspath(warehouse.paths.warehouse)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt installed beside this interpreter, so a venv works without being activated.
+    beside = Path(sys.executable).with_name("dbt")
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(beside) if beside.exists() else "dbt")

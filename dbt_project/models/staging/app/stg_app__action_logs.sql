@@ -1,0 +1,27 @@
+-- One row per action, typed, with identifiers unpacked into columns.
+select
+    event_id,
+    brand_id,
+    action_type,
+    occurred_at,
+    cast(occurred_at as date) as occurred_on,
+    user_id,
+    lower(channel) as channel,
+    product_id,
+    reward_id,
+    points_awarded,
+    amount,
+    identifiers ->> '$.email' as email_raw,
+    identifiers ->> '$.phone' as phone_raw,
+    identifiers ->> '$.loyalty_id' as loyalty_id_raw,
+    identifiers ->> '$.device_id' as device_id_raw,
+    identifiers ->> '$.cookie_id' as cookie_id_raw,
+    identifiers ->> '$.whatsapp' as whatsapp_raw,
+    identifiers ->> '$.qr_id' as qr_id_raw,
+    identifiers ->> '$.card_last4' as card_last4_raw,
+    context,
+    ip_address,
+    user_agent,
+    _file_id as source_file_id,
+    _loaded_at as loaded_at
+from {{ source('raw', 'app_action_logs') }}

@@ -1,0 +1,20 @@
+select
+    id as product_id,
+    brand_id,
+    sku,
+    name as product_name,
+    msrp,
+    points_award,
+    product_line,
+    product_form,
+    strain_name,
+    strain_type,
+    potency_thc_percent,
+    potency_cbd_percent,
+    dominant_terpene,
+    tags,
+    coalesce(is_featured, false) as is_featured,
+    coalesce(is_new, false) as is_new,
+    coalesce(is_limited, false) as is_limited,
+    created_at
+from {{ source('raw', 'app_products') }}

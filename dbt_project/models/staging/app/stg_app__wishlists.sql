@@ -1,0 +1,6 @@
+select
+    id as wishlist_id,
+    user_id,
+    product_id,
+    added_at
+from {{ source('raw', 'app_wishlists') }}

@@ -1,0 +1,42 @@
+"""Resources: where the data directory is and how to open the warehouse."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+
+from ingestion.paths import DATA_DIR_ENV, DataPaths
+from ingestion.warehouse import connect
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file inside the data directory.
+
+    Only steps in the "warehouse" concurrency pool open it, one at a time: DuckDB allows a
+    single writer process and even a read-only reader blocks it.
+    """
+
+    data_dir: str = ""  # empty: $SYNERGY_DATA_DIR or ./data
+
+    @property
+    def paths(self) -> DataPaths:
+        if self.data_dir:
+            return DataPaths(Path(self.data_dir).resolve()).ensure()
+        return DataPaths.from_env().ensure()
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = connect(self.paths.warehouse)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def default_warehouse() -> WarehouseResource:
+    return WarehouseResource(data_dir=os.environ.get(DATA_DIR_ENV, ""))

@@ -1,0 +1,44 @@
+"""A sensor that starts a build when complete files arrive in the landing zone."""
+
+
+import json
+
+import dagster as dg
+
+from ingestion.landing_files import discover
+from ingestion.sources import ALL_SOURCES
+from orchestration.jobs import build_all_job
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WarehouseResource
+
+
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def clamp_to_partitions(keys: set[str]) -> set[str]:
+    existing = set(daily_partitions.get_partition_keys())
+    return keys & existing
+
+
+@dg.sensor(job=build_all_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """The cursor is the newest ctime seen; a rename into place updates ctime (not mtime),
+    so files written earlier under a temporary name are still noticed when they land."""
+    cursor = json.loads(context.cursor) if context.cursor else {"ctime_ns": 0}
+    landing = warehouse.paths.landing
+    new = [f for s in ALL_SOURCES for f in discover(landing, s.folder) if f.changed_ns > cursor["ctime_ns"]]
+    if not new:
+        return dg.SkipReason("no new landing files")
+    newest = max(f.changed_ns for f in new)
+    action_log_folder = next(s.folder for s in ALL_SOURCES if s.partitioned)
+    days = clamp_to_partitions({f.partition for f in new if f.relative.startswith(action_log_folder + "/")})
+    if not days:
+        days = {daily_partitions.get_last_partition_key()}
+    context.update_cursor(json.dumps({"ctime_ns": newest}))
+    return dg.RunRequest(
+        run_key=f"landing-{newest}",
+        tags={**partition_range_tags(min(days), max(days)), "synergy/new_files": str(len(new))},
+    )
+
+
