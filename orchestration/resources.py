@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,7 +9,7 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 
-from ingestion.paths import DATA_DIR_ENV, DataPaths
+from ingestion.paths import DataPaths
 from ingestion.warehouse import connect
 
 
@@ -39,4 +38,5 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def default_warehouse() -> WarehouseResource:
-    return WarehouseResource(data_dir=os.environ.get(DATA_DIR_ENV, ""))
+    """Resolves $SYNERGY_DATA_DIR when used, not when the code location loads."""
+    return WarehouseResource()

@@ -157,9 +157,10 @@ class Generator:
         users = members.join(points, on="user_id", how="left").with_columns(
             lifetime_points=pl.Series(base) + pl.col("earned").fill_null(0))
         users = users.with_columns(points_balance=(pl.col("lifetime_points") * 0.4 - pl.col("spent").fill_null(0)).clip(0).cast(pl.Int64))
-        thresholds = [r[2] for r in catalog.RANKS]
-        rank_keys = [r[0] for r in catalog.RANKS]
-        users = users.with_columns(current_rank_key=pl.col("lifetime_points").cut(thresholds[1:], labels=rank_keys, left_closed=True).cast(pl.String))
+        rank = pl.lit(catalog.RANKS[0][0])
+        for key, _, required, _ in catalog.RANKS[1:]:
+            rank = pl.when(pl.col("lifetime_points") >= required).then(pl.lit(key)).otherwise(rank)
+        users = users.with_columns(current_rank_key=rank)
         user_rows = users.select(
             pl.col("user_id").alias("id"), "brand_id", "email", "first_name", "last_name",
             pl.col("phone").alias("phone_number"), _iso(pl.col("created_at")).alias("age_verified_at"),
@@ -170,9 +171,9 @@ class Generator:
             _iso(pl.lit(self.as_of - 3600)).alias("updated_at"))
         self.write_reference("users", user_rows)
 
-        wish = events.filter(pl.col("action_type") == "wishlist_added").unique(["user_id", "product_id"], keep="first")
+        wish = events.filter(pl.col("action_type") == "wishlist_added").unique(["user_id", "product_id"], keep="first", maintain_order=True)
         removed = events.filter(pl.col("action_type") == "wishlist_removed").select("user_id", "product_id")
-        wish = wish.join(removed, on=["user_id", "product_id"], how="anti").sort("t")
+        wish = wish.join(removed, on=["user_id", "product_id"], how="anti").sort("t", "user_id", "product_id")
         self.write_reference("wishlists", wish.select(
             pl.int_range(1, pl.len() + 1).alias("id"), "user_id", "product_id", _iso(pl.col("t")).alias("added_at")))
 
@@ -474,7 +475,7 @@ class Generator:
                 os.replace(tmp, path)
             else:
                 text = "\n".join(group["line"].to_list()) + "\n"
-                write_atomic(folder / f"dt={day}" / "events-0000.ndjson.gz", gzip.compress(text.encode(), compresslevel=1))
+                write_atomic(folder / f"dt={day}" / "events-0000.ndjson.gz", gzip.compress(text.encode(), compresslevel=1, mtime=0))
 
         groups = frame.partition_by("file_day", maintain_order=True)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

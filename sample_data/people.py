@@ -121,4 +121,5 @@ def ground_truth(members: pl.DataFrame, devices: pl.DataFrame, cookies: pl.DataF
     parts.append(anonymous.select("person_id", "brand_id", pl.lit("cookie_id").alias("id_type"), pl.col("cookie_id").alias("value")))
     truth = pl.concat(parts).unique()
     shared = truth.group_by("brand_id", "id_type", "value").agg(pl.col("person_id").n_unique().alias("persons"))
-    return truth.join(shared, on=["brand_id", "id_type", "value"]).with_columns(is_shared=pl.col("persons") > 1).drop("persons")
+    return (truth.join(shared, on=["brand_id", "id_type", "value"]).with_columns(is_shared=pl.col("persons") > 1)
+            .drop("persons").sort("person_id", "id_type", "value"))

@@ -1,0 +1,48 @@
+"""Shared fixtures: temporary data directories, generated sample data, the dbt manifest."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingestion.paths import DATA_DIR_ENV, DataPaths
+from sample_data.generator import Scale, generate
+
+AS_OF = date(2026, 11, 20)
+SMALL = Scale(brands=2, members=300, days=14, seed=7, as_of=AS_OF)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    """An empty data directory, selected through the environment like in production."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    return DataPaths.from_env().ensure()
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated landing zone (read-only for tests: copy it before loading)."""
+    root = tmp_path_factory.mktemp("sample") / "data"
+    generate(root, SMALL)
+    return root
+
+
+@pytest.fixture
+def sample_data_dir(small_sample: Path, data_dir: DataPaths) -> DataPaths:
+    shutil.copytree(small_sample / "landing", data_dir.landing, dirs_exist_ok=True)
+    shutil.copytree(small_sample / "ground_truth", data_dir.ground_truth)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """dagster-dbt reads the manifest at import time and prepare_if_dev() is a no-op here."""
+    from assets.dbt_models import dbt_project, prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    return dbt_project.manifest_path

@@ -1,0 +1,61 @@
+"""The code location loads and every asset carries what the data team needs in the UI."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from ingestion.sources import ALL_SOURCES
+
+
+@pytest.fixture(scope="module")
+def defs(dbt_manifest):
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_definitions_load(defs):
+    dg.Definitions.validate_loadable(defs)
+    assert defs.get_job_def("build_all")
+    assert defs.get_schedule_def("build_all_schedule")
+    assert defs.get_sensor_def("landing_files_sensor")
+
+
+def test_workspace_points_at_the_one_definitions():
+    import yaml
+
+    from ingestion.paths import PROJECT_ROOT
+
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    [location] = workspace["load_from"]
+    assert location["python_module"]["module_name"] == "orchestration.definitions"
+
+
+def test_every_asset_has_group_owner_kinds_description_and_the_warehouse_pool(defs):
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert len(keys) >= len(ALL_SOURCES) + 15 + 1
+    for key in keys:
+        node = graph.get(key)
+        assert node.group_name and node.group_name != "default", key
+        assert node.owners == ["team:data-platform"], key
+        assert node.kinds, key
+        assert node.description, key
+        assert node.assets_def.op.pool == "warehouse", key
+    groups = {graph.get(k).group_name for k in keys}
+    assert {"ingestion", "staging", "publishing"} <= groups
+
+
+def test_checks_cover_reconciliation_and_dbt_tests(defs):
+    checks = {(c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys}
+    for source in ALL_SOURCES:
+        assert (f"raw/{source.name}", "reconciles") in checks
+    assert ("staging/stg_app__users", "unique_stg_app__users_user_id") in checks
+    assert any(name.startswith("unique_combination_stg_app__action_logs") for _, name in checks)
+
+
+def test_action_logs_are_daily_partitioned_with_single_run_backfills(defs):
+    node = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "app_action_logs"]))
+    assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+    assert node.assets_def.backfill_policy == dg.BackfillPolicy.single_run()
