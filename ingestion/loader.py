@@ -192,26 +192,29 @@ class Loader:
 
         columns = self._data_columns(source)
         key = ", ".join(quote(k) for k in source.key)
-        row_hash = f"hash({', '.join(quote(c) for c in source.compare) if source.compare else ', '.join(columns)})"
+        compared = [quote(c) for c in source.compare] if source.compare else columns
         if source.mode == "append":
-            existing = (f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) e USING ({key})")
+            existing = f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) e USING ({key})"
             existing_hash = "e.existing_hash"
         else:
             existing, existing_hash = "", "NULL"
+        # Narrow on purpose (no raw text): the first row of a key in the file wins; a later
+        # row with the same content is a duplicate, with other content a conflict.
         con.execute(f"""
             CREATE TEMP TABLE classified AS
-            SELECT v.*, CASE
-                WHEN {existing_hash} IS NOT NULL AND {existing_hash} = v._row_hash THEN 'duplicate'
+            WITH hashed AS (
+                SELECT position, {key}, hash({', '.join(compared)}) AS _row_hash FROM staged WHERE reason IS NULL
+            ), firsts AS (
+                SELECT {key}, min(position) AS first_position, arg_min(_row_hash, position) AS first_hash
+                FROM hashed GROUP BY ALL
+            )
+            SELECT h.position, h._row_hash, CASE
+                WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
                 WHEN {existing_hash} IS NOT NULL THEN 'conflict'
-                WHEN v._rn > 1 AND v._first_hash = v._row_hash THEN 'duplicate'
-                WHEN v._rn > 1 THEN 'conflict'
+                WHEN h.position <> f.first_position AND f.first_hash = h._row_hash THEN 'duplicate'
+                WHEN h.position <> f.first_position THEN 'conflict'
                 ELSE 'load' END AS outcome
-            FROM (
-                SELECT s.*, {row_hash} AS _row_hash,
-                       row_number() OVER w AS _rn, first_value({row_hash}) OVER w AS _first_hash
-                FROM staged s WHERE reason IS NULL
-                WINDOW w AS (PARTITION BY {key} ORDER BY position)
-            ) v {existing}""")
+            FROM hashed h JOIN firsts f USING ({key}) {existing}""")
 
         counts = dict(con.execute("SELECT outcome, count(*) FROM classified GROUP BY ALL").fetchall())
         invalid = con.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0]
@@ -235,7 +238,8 @@ class Loader:
         if replace:
             con.execute(
                 f"INSERT INTO {source.table} ({', '.join(columns)}, _file_id, _position, _partition, _extracted_at, _row_hash, _loaded_at) "
-                f"SELECT {', '.join(columns)}, ?, position, ?, _extracted_at, _row_hash, ? FROM classified WHERE outcome = 'load'",
+                f"SELECT {', '.join(columns)}, ?, position, ?, _extracted_at, _row_hash, ? "
+                f"FROM staged JOIN classified USING (position) WHERE outcome = 'load'",
                 [file_id, f.partition if source.partitioned else None, self.now],
             )
         kept = self.raw_kept_bytes
@@ -245,7 +249,7 @@ class Loader:
             UNION ALL
             SELECT ?, ?, ?, position, 'duplicate_key_conflict',
                    'key ({', '.join(source.key)}) already seen with different content', left(raw, {kept}), strlen(raw), ?
-            FROM classified WHERE outcome = 'conflict'""",
+            FROM staged JOIN classified USING (position) WHERE outcome = 'conflict'""",
             [source.name, file_id, f.relative, self.now] * 2,
         )
         self._quarantine_rejects(source, f, file_id, read.rejects)

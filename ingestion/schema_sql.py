@@ -104,12 +104,15 @@ class RecordSchema:
         return f"json_extract({raw}, [{paths}])"
 
     def _value(self, i: int) -> str:
-        return f"v[{i + 1}]"
+        return f"v_{i + 1}"
+
+    def _type(self, i: int) -> str:
+        return f"t_{i + 1}"
 
     def _checks(self, field: Field, i: int, max_future: str) -> list[tuple[str, str, str]]:
         """(failure condition, reason code, detail SQL) in the order they are checked."""
-        v = self._value(i)
-        present = f"({v} IS NOT NULL AND json_type({v}) <> 'NULL')"
+        v, t = self._value(i), self._type(i)
+        present = f"({t} IS NOT NULL AND {t} <> 'NULL')"
         text = f"json_extract_string({v}, '$')"
         name = field.name
         checks = []
@@ -117,9 +120,9 @@ class RecordSchema:
             checks.append((f"NOT {present}", "missing_required_field", sql_str(f"{name} is required")))
         allowed = ", ".join(sql_str(t) for t in JSON_TYPES[field.json_type])
         checks.append((
-            f"{present} AND json_type({v}) NOT IN ({allowed})",
+            f"{present} AND {t} NOT IN ({allowed})",
             "wrong_type",
-            f"{sql_str(name + ': expected ' + field.json_type + ', got ')} || lower(json_type({v}))",
+            f"{sql_str(name + ': expected ' + field.json_type + ', got ')} || lower({t})",
         ))
         if "enum" in field.spec:
             values = ", ".join(sql_str(e) for e in field.spec["enum"])
@@ -150,7 +153,7 @@ class RecordSchema:
             if any(Field(k, s, False).json_type != "string" for k, s in nested.items()):
                 raise ValueError(f"{name}: only string sub-properties are supported, got {sub_types}")
             bad = f"list_filter(json_extract({v}, [{sub_paths}]), lambda x: x IS NOT NULL AND json_type(x) NOT IN ('VARCHAR', 'NULL'))"
-            checks.append((f"{present} AND json_type({v}) = 'OBJECT' AND len({bad}) > 0", "wrong_type",
+            checks.append((f"{present} AND {t} = 'OBJECT' AND len({bad}) > 0", "wrong_type",
                            sql_str(f"{name}: every value must be a string")))
         if field.spec.get("contentMediaType") == "application/json":
             checks.append((f"{present} AND NOT json_valid({text})", "malformed_json",
@@ -161,35 +164,44 @@ class RecordSchema:
         """SELECT position, raw, reason, detail, <typed columns> FROM rows.
 
         `rows` is a relation with (position BIGINT, raw VARCHAR). Rows with a reason are
-        quarantined; typed columns are only meaningful where reason IS NULL.
+        quarantined; typed columns are only meaningful where reason IS NULL. Each step is
+        a materialized CTE so that the parse and the checks run once per row.
         """
         row_checks = [
             (f"strlen(raw) > {int(max_line_bytes)}", "row_too_large",
              f"'row of ' || strlen(raw) || ' bytes exceeds {int(max_line_bytes)}'"),
-            ("NOT json_valid(raw)", "malformed_json", "'not valid JSON'"),
-            ("json_type(raw) <> 'OBJECT'", "not_an_object", "'expected a JSON object, got ' || lower(json_type(raw))"),
+            ("v IS NULL AND NOT json_valid(raw)", "malformed_json", "'not valid JSON'"),
+            ("v IS NULL", "not_an_object", "'expected a JSON object, got ' || lower(json_type(raw))"),
         ]
         field_checks = [c for i, f in enumerate(self.fields) for c in self._checks(f, i, max_future)]
-        # Field checks read v, which only exists for rows that passed the row checks.
-        reason = "CASE " + " ".join(f"WHEN {c} THEN {sql_str(code)}" for c, code, _ in row_checks + field_checks) + " END"
-        detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in row_checks + field_checks) + " END"
+        checks = row_checks + field_checks
+        # The first failing check's number; the field checks only run on parsed objects.
+        failed = "CASE " + " ".join(f"WHEN {c} THEN {n}" for n, (c, _, _) in enumerate(checks, start=1)) + " END"
+        codes = "[" + ", ".join(sql_str(code) for _, code, _ in checks) + "]"
+        detail = "CASE failed " + " ".join(f"WHEN {n} THEN {d}" for n, (_, _, d) in enumerate(checks, start=1)) + " END"
         typed = ",\n  ".join(f"{self.cast_sql(f, i)} AS {json.dumps(f.name)}" for i, f in enumerate(self.fields))
+        # One column per property value and its JSON type: plain columns are far cheaper to
+        # test repeatedly than list elements.
+        unpacked = ", ".join(f"v[{i + 1}] AS v_{i + 1}, json_type(v[{i + 1}]) AS t_{i + 1}" for i in range(len(self.fields)))
         return f"""
-WITH parsed AS (
+WITH parsed AS MATERIALIZED (
   SELECT position, raw,
-    CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND json_type(raw) = 'OBJECT'
+    -- Valid JSON text that starts with a brace is an object: no third parse for json_type.
+    CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND starts_with(ltrim(raw), '{{')
          THEN {self.extract_sql()} END AS v
   FROM {rows}
-), checked AS (
-  SELECT position, raw, v, {reason} AS reason, {detail} AS detail FROM parsed
+), typed AS MATERIALIZED (
+  SELECT position, raw, v, {unpacked} FROM parsed
+), checked AS MATERIALIZED (
+  SELECT *, {failed} AS failed FROM typed
 )
-SELECT position, raw, reason, detail,
+SELECT position, raw, {codes}[failed] AS reason, {detail} AS detail,
   {typed}
 FROM checked"""
 
     def cast_sql(self, field: Field, i: int) -> str:
         v = self._value(i)
-        valid = f"reason IS NULL AND json_type({v}) <> 'NULL'"
+        valid = f"failed IS NULL AND {self._type(i)} <> 'NULL'"
         if field.json_type in ("object", "array"):
             value = f"CAST({v} AS JSON)"
         else:

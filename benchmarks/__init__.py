@@ -1,0 +1,1 @@
+"""Benchmark harness: figures (time, throughput, peak memory), never pass/fail assertions."""

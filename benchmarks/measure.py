@@ -1,0 +1,60 @@
+"""Run one measured step in a fresh process and report wall time and peak memory.
+
+Each figure comes from its own child process, so peak RSS belongs to that step alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from ingestion.paths import PROJECT_ROOT
+
+
+def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    handle = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = handle.memory_info().rss + sum(c.memory_info().rss for c in handle.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{err[-4000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": out}
+
+
+def machine() -> dict:
+    import platform
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def write_result(results_dir: Path, name: str, payload: dict) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    return path
