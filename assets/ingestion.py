@@ -33,13 +33,15 @@ def summarize(results: list[FileResult]) -> dict:
     }
 
 
-def _table_metadata(con, source: Source) -> dict:
+def _table_metadata(con, source: Source, run_started: datetime) -> dict:
     total = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
     reasons = dict(con.execute(
         "SELECT reason, count(*) FROM audit.quarantine WHERE source = ? GROUP BY ALL ORDER BY 2 DESC", [source.name]
     ).fetchall())
+    # Arrival-to-load lag of the files this run loaded (their ledger rows carry the run's load time).
     lag = con.execute(
-        "SELECT max(epoch(loaded_at) - epoch(arrived_at)) FROM audit.ingested_files WHERE source = ?", [source.name]
+        "SELECT max(epoch(loaded_at) - epoch(arrived_at)) FROM audit.ingested_files WHERE source = ? AND loaded_at = ?",
+        [source.name, run_started],
     ).fetchone()[0]
     meta = {
         "dagster/row_count": total,
@@ -83,7 +85,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
             loader = Loader(con, warehouse.paths.landing)
             results = loader.load_source(source, partitions, on_file=lambda r: context.log.debug(json.dumps(r.as_dict())))
             mismatches = reconcile(con, source)
-            metadata = {**summarize(results), **_table_metadata(con, source)}
+            metadata = {**summarize(results), **_table_metadata(con, source, loader.now)}
         if partitioned:
             metadata["partitions"] = f"{min(partitions)}..{max(partitions)} ({len(partitions)})" if partitions else "none"
         context.log.info(f"{source.name}: {summarize(results)}")

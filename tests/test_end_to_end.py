@@ -8,15 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.landing_files import partition_days
-
-
-def build(defs, data_dir):
-    from orchestration.sensors import partition_range_tags
-
-    days = [d.isoformat() for d in partition_days(data_dir.landing, "app/action_logs")]
-    job = defs.get_job_def("build_all")
-    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
+from tests.orchestration.build import build_all
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +19,7 @@ def defs(dbt_manifest):
 
 
 def test_whole_graph_on_generated_data(defs, sample_data_dir):
-    result = build(defs, sample_data_dir)
+    result = build_all(sample_data_dir)
     assert result.success
 
     materialized = {m.asset_key for m in result.get_asset_materialization_events() for m in [m.materialization]}
@@ -61,7 +53,7 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir):
     assert meta["dagster/row_count"].value == expected["action_log_events_expected_loaded"]
 
     # A second build over the same landing zone loads nothing twice.
-    again = build(defs, sample_data_dir)
+    again = build_all(sample_data_dir)
     assert again.success
     rerun = next(m.materialization for m in again.get_asset_materialization_events()
                  if m.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"]))

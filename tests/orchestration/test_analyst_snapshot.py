@@ -7,10 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-import dagster as dg
-
-from ingestion.landing_files import partition_days
 from tests.ingestion.helpers import event, write_lines
+from tests.orchestration.build import build_all
 
 ANALYST = textwrap.dedent("""
     import sys, duckdb
@@ -20,15 +18,6 @@ ANALYST = textwrap.dedent("""
     sys.stdin.readline()                      # the session stays open while the pipeline runs
     print(con.execute(query).fetchone()[0], flush=True)
 """)
-
-
-def build(data_dir):
-    from orchestration.definitions import defs
-    from orchestration.sensors import partition_range_tags
-
-    days = [d.isoformat() for d in partition_days(data_dir.landing, "app/action_logs")]
-    return defs.get_job_def("build_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
 
 
 def count(path) -> int:
@@ -43,14 +32,14 @@ def count(path) -> int:
 
 def test_open_analyst_session_does_not_block_a_build(data_dir, dbt_manifest):
     write_lines(data_dir.landing / "app/action_logs/dt=2026-11-18/a.ndjson", [event("a1"), event("a2")])
-    assert build(data_dir).success
+    assert build_all(data_dir).success
 
     analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(data_dir.analytics)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert analyst.stdout.readline().strip() == "2"
         write_lines(data_dir.landing / "app/action_logs/dt=2026-11-19/b.ndjson", [event("b1"), event("b2"), event("b3")])
-        assert build(data_dir).success  # while the analyst holds the snapshot open
+        assert build_all(data_dir).success  # while the analyst holds the snapshot open
         assert count(data_dir.analytics) == 5  # new sessions see the new snapshot
         analyst.stdin.write("\n")
         analyst.stdin.flush()

@@ -59,3 +59,13 @@ def test_action_logs_are_daily_partitioned_with_single_run_backfills(defs):
     node = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "app_action_logs"]))
     assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
     assert node.assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_instance_config_admits_one_warehouse_step_at_a_time(tmp_path):
+    import shutil
+
+    from ingestion.paths import PROJECT_ROOT
+
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

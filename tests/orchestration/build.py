@@ -1,0 +1,17 @@
+"""Run the build_all job in process over every action-log partition present in the landing zone."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ingestion.landing_files import partition_days
+from ingestion.paths import DataPaths
+
+
+def build_all(data_dir: DataPaths) -> dg.ExecuteInProcessResult:
+    from orchestration.definitions import defs
+    from orchestration.sensors import partition_range_tags
+
+    days = [d.isoformat() for d in partition_days(data_dir.landing, "app/action_logs")]
+    return defs.get_job_def("build_all").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
