@@ -39,7 +39,7 @@ def ingest(root: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", type=int, default=1_000_000, help="generator scale to time")
+    parser.add_argument("--members", type=int, default=1_000_000, help="generator scale to time (0: skip)")
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000], help="ingestion scales")
     parser.add_argument("--formats", nargs="+", default=["ndjson", "parquet"])
     parser.add_argument("--quick", action="store_true", help="small scales, to check the harness itself")
@@ -51,12 +51,12 @@ def main() -> None:
     report = {"machine": machine(), "generator": None, "ingestion": []}
     print(f"machine: {report['machine']}", flush=True)
     try:
-        gen_root = scratch / "generator"
-        report["generator"] = generate(gen_root, args.members, "ndjson")
-        g = report["generator"]
-        print(f"generator  {g['members']:>10,} members  {g['action_log_rows']:>11,} action-log rows  "
-              f"{g['seconds']:>8.1f} s  peak {g['peak_rss_mb']:>8.0f} MB  landing {g['landing_mb']:,.0f} MB", flush=True)
-        shutil.rmtree(gen_root)
+        if args.members:
+            gen_root = scratch / "generator"
+            report["generator"] = g = generate(gen_root, args.members, "ndjson")
+            print(f"generator  {g['members']:>10,} members  {g['action_log_rows']:>11,} action-log rows  "
+                  f"{g['seconds']:>8.1f} s  peak {g['peak_rss_mb']:>8.0f} MB  landing {g['landing_mb']:,.0f} MB", flush=True)
+            shutil.rmtree(gen_root)
         for events in args.events:
             for fmt in args.formats:
                 root = scratch / f"ingest-{events}-{fmt}"

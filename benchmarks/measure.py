@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,9 +20,24 @@ from ingestion.paths import PROJECT_ROOT
 
 def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
     """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output goes to files, not pipes: a child that prints more than a pipe buffer while
+    # nobody reads would block forever.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+                                stdout=out, stderr=err, text=True)
+        peak = _watch(proc)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-4000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": stdout}
+
+
+def _watch(proc: subprocess.Popen) -> int:
+    """Peak RSS of the process and its children, sampled every 50 ms until it exits."""
     handle = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -31,11 +47,7 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
         except psutil.NoSuchProcess:
             pass
         time.sleep(0.05)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{err[-4000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": out}
+    return peak
 
 
 def machine() -> dict:
