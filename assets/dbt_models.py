@@ -1,25 +1,19 @@
 """The dbt project as Dagster assets; dbt data tests become asset checks."""
 
-
 import os
 import sys
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dbt.cli.main import dbtRunner
 
 from assets import OWNER
-from ingestion.paths import PROJECT_ROOT
+from assets.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 
 WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
 
 
 class SynergyDbtTranslator(DagsterDbtTranslator):
@@ -32,19 +26,6 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
             return spec
         folder = node["fqn"][1] if len(node["fqn"]) > 2 else "marts"
         return spec.replace_attributes(group_name=folder, owners=[OWNER], kinds={"dbt", "duckdb"})
-
-
-def prepare_dbt_manifest() -> None:
-    """`dbt parse`: writes target/manifest.json, which the Definitions read at import time."""
-    result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", os.fspath(DBT_PROJECT_DIR), "--profiles-dir", os.fspath(DBT_PROJECT_DIR)]
-    )
-    if not result.success:
-        raise RuntimeError(f"dbt parse failed: {result.exception}")
-
-
-def dbt_manifest_ready() -> bool:
-    return dbt_project.manifest_path.exists()
 
 
 @dbt_assets(

@@ -43,7 +43,7 @@ def run(argv: list[str] | None = None) -> int:
         summary = generate(paths.root, Scale(brands=args.brands, members=args.members, days=args.days, seed=args.seed))
         print(f"  {summary['members']} members, {summary['action_log_rows_written']} action-log rows in {summary['seconds']} s")
 
-    from assets.dbt_models import prepare_dbt_manifest
+    from assets.dbt_project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     warnings.filterwarnings("ignore", module="dagster")

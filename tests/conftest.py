@@ -42,7 +42,7 @@ def sample_data_dir(small_sample: Path, data_dir: DataPaths) -> DataPaths:
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     """dagster-dbt reads the manifest at import time and prepare_if_dev() is a no-op here."""
-    from assets.dbt_models import dbt_project, prepare_dbt_manifest
+    from assets.dbt_project import dbt_project, prepare_dbt_manifest
 
     prepare_dbt_manifest()
     return dbt_project.manifest_path
