@@ -59,7 +59,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"warning: action-log folders outside the partition range are not loaded: "
               f"{sorted(d for d in days if d not in valid)[:5]} (set SYNERGY_PARTITIONS_START)")
     days = [d for d in days if d in valid] or [daily_partitions.get_last_partition_key()]
-    job = defs.get_job_def("build_all")
+    job = defs.resolve_job_def("build_all")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, tags=partition_range_tags(min(days), max(days)),
                                         raise_on_error=False)

@@ -13,5 +13,5 @@ def build_all(data_dir: DataPaths) -> dg.ExecuteInProcessResult:
     from orchestration.sensors import partition_range_tags
 
     days = [d.isoformat() for d in partition_days(data_dir.landing, "app/action_logs")]
-    return defs.get_job_def("build_all").execute_in_process(
+    return defs.resolve_job_def("build_all").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))

@@ -17,9 +17,9 @@ def defs(dbt_manifest):
 
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
-    assert defs.get_job_def("build_all")
-    assert defs.get_schedule_def("build_all_schedule")
-    assert defs.get_sensor_def("landing_files_sensor")
+    assert defs.resolve_job_def("build_all")
+    assert defs.resolve_schedule_def("build_all_schedule")
+    assert defs.resolve_sensor_def("landing_files_sensor")
 
 
 def test_workspace_points_at_the_one_definitions():
