@@ -61,8 +61,9 @@ def run(argv: list[str] | None = None) -> int:
     days = [d for d in days if d in valid] or [daily_partitions.get_last_partition_key()]
     job = defs.resolve_job_def("build_all")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=partition_range_tags(min(days), max(days)),
-                                        raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags=partition_range_tags(min(days), max(days)), raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
     print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} ({min(days)}..{max(days)})")
     _print_outputs(paths)
     return 0 if result.success else 1
@@ -86,7 +87,7 @@ def _print_outputs(paths: DataPaths) -> None:
     print("\noutputs:")
     print(f"  landing zone        {paths.landing}")
     print(f"  warehouse (pipeline only) {paths.warehouse}")
-    print(f"  analyst snapshot    {paths.analytics}   e.g. duckdb -readonly {paths.analytics}")
+    print(f"  analyst snapshot    {paths.analytics}   (open it read-only; never the warehouse)")
     print(f"  ground truth        {paths.ground_truth}")
     print(f"  run history         DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev")
 
