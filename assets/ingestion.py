@@ -15,6 +15,7 @@ from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
 
 RECONCILES = "reconciles"
+ALL_FILES_LOADED = "all_files_loaded"
 
 
 def summarize(results: list[FileResult]) -> dict:
@@ -25,6 +26,7 @@ def summarize(results: list[FileResult]) -> dict:
         "files_duplicate_content": statuses.get("duplicate_content", 0),
         "files_rejected": statuses.get("rejected", 0),
         "files_superseded": statuses.get("superseded", 0),
+        "files_failed": statuses.get("failed", 0),
         "rows_read": sum(r.rows_read for r in results),
         "rows_loaded": sum(r.rows_loaded for r in results),
         "rows_quarantined": sum(r.rows_quarantined for r in results),
@@ -74,10 +76,17 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=daily_partitions if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         pool="warehouse",
-        check_specs=[dg.AssetCheckSpec(
-            RECONCILES, asset=key,
-            description="For every file: rows read = loaded + quarantined + duplicates, and the raw and quarantine tables hold exactly those rows.",
-        )],
+        check_specs=[
+            dg.AssetCheckSpec(
+                RECONCILES, asset=key,
+                description="For every file: rows read = loaded + quarantined + duplicates, and the raw and quarantine tables hold exactly those rows.",
+            ),
+            dg.AssetCheckSpec(
+                ALL_FILES_LOADED, asset=key,
+                description="Every new complete file was loaded, quarantined or recognised as a duplicate; a file that failed "
+                            "with an error is named here and retried on the next run.",
+            ),
+        ],
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         partitions = set(context.partition_keys) if partitioned else None
@@ -90,6 +99,12 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
             metadata["partitions"] = f"{min(partitions)}..{max(partitions)} ({len(partitions)})" if partitions else "none"
         context.log.info(f"{source.name}: {summarize(results)}")
         yield dg.MaterializeResult(metadata=metadata)
+        failed = [r for r in results if r.status == "failed"]
+        yield dg.AssetCheckResult(
+            check_name=ALL_FILES_LOADED,
+            passed=not failed,
+            metadata={"failed_files": dg.MetadataValue.json([{"path": r.path, "error": r.detail} for r in failed[:20]])},
+        )
         yield dg.AssetCheckResult(
             check_name=RECONCILES,
             passed=not mismatches,

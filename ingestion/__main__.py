@@ -23,13 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     paths = DataPaths.from_env().ensure()
     sources = [SOURCES_BY_NAME[s] for s in args.source] if args.source else list(ALL_SOURCES)
     con = connect(paths.warehouse)
+    failed = 0
     try:
         loader = Loader(con, paths.landing)
         for source in sources:
-            loader.load_source(source, on_file=lambda r: print(json.dumps(r.as_dict()), flush=True))
+            results = loader.load_source(source, on_file=lambda r: print(json.dumps(r.as_dict()), flush=True))
+            failed += sum(r.status == "failed" for r in results)
     finally:
         con.close()
-    return 0
+    if failed:
+        print(f"{failed} file(s) failed to load; they are retried on the next run", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

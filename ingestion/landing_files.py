@@ -44,17 +44,27 @@ class LandingFile:
         """The dt=YYYY-MM-DD folder the file landed in, else the UTC day it arrived."""
         for part in reversed(self.path.parent.parts):
             match = PARTITION_DIR.match(part)
-            if match:
+            if match and _is_date(match.group(1)):
                 return match.group(1)
         return datetime.fromtimestamp(self.changed_ns / 1e9, UTC).date().isoformat()
 
     @property
     def stamp(self) -> datetime:
         """Extraction/export time from a YYYYMMDDTHHMMSSZ stamp in the name, else the arrival time."""
-        match = STAMP.search(self.path.name)
-        if match:
-            return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        for match in STAMP.finditer(self.path.name):
+            try:
+                return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            except ValueError:
+                continue  # not a real date and time: not a stamp
         return datetime.fromtimestamp(self.modified_ns / 1e9, UTC)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
 
 
 def is_incomplete(path: Path) -> bool:

@@ -113,7 +113,12 @@ class Loader:
         self.ensure_table(source)
         results = []
         for f in self.pending(source, partitions):
-            result = self.load_file(source, f)
+            try:
+                result = self.load_file(source, f)
+            except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
+                # Not written to the ledger, so the next run tries the file again; callers
+                # fail the run when any result has status "failed".
+                result = FileResult(source.name, f.relative, "failed", detail=f"{type(exc).__name__}: {exc}"[:2000])
             results.append(result)
             if on_file:
                 on_file(result)
@@ -125,6 +130,12 @@ class Loader:
         file_id = sha256_file(f.path)
         self.ensure_table(source)
         con = self.con
+        # Read before the transaction: reading writes nothing, and a read error inside the
+        # transaction would abort it before the file could be recorded as rejected.
+        try:
+            read, unreadable = readers.read(f, source.schema, con, source.fold_extra_columns_into), None
+        except readers.UnreadableFile as exc:
+            read, unreadable = None, exc
         con.begin()
         try:
             same_file = con.execute(
@@ -139,7 +150,9 @@ class Loader:
                 )
                 con.commit()
                 return FileResult(source.name, f.relative, "already_loaded", seconds=time.perf_counter() - started)
-            loaded_before = con.execute(
+            # An unchanged table extracted again is a new extract (its stamp matters), so
+            # content deduplication applies to append sources only.
+            loaded_before = source.mode == "append" and con.execute(
                 "SELECT path FROM audit.ingested_files WHERE source = ? AND file_id = ? "
                 "AND status IN ('loaded', 'superseded') ORDER BY loaded_at LIMIT 1",
                 [source.name, file_id],
@@ -148,7 +161,7 @@ class Loader:
                 result = FileResult(source.name, f.relative, "duplicate_content", detail=f"same content as {loaded_before[0]}")
                 self._ledger(source, f, file_id, result, started, duplicate_of=loaded_before[0])
             else:
-                result = self._load_rows(source, f, file_id, started)
+                result = self._load_rows(source, f, file_id, started, read, unreadable)
             con.commit()
         except BaseException:
             con.rollback()
@@ -163,23 +176,20 @@ class Loader:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _load_rows(self, source: Source, f: LandingFile, file_id: str, started: float) -> FileResult:
+    def _load_rows(self, source: Source, f: LandingFile, file_id: str, started: float,
+                   read: readers.ReadResult | None, unreadable: readers.UnreadableFile | None) -> FileResult:
         con = self.con
         result = FileResult(source.name, f.relative, "loaded")
-        try:
-            read = readers.read(f, source.schema, con, source.fold_extra_columns_into)
-        except readers.UnreadableFile as exc:
+        if unreadable is not None:
+            exc = unreadable
             result.status, result.detail = "rejected", exc.detail
             result.rows_read = result.rows_quarantined = 1
             self._quarantine_rejects(source, f, file_id, [readers.Reject(0, "", f.size, exc.reason, exc.detail)])
             self._ledger(source, f, file_id, result, started)
             return result
 
-        if read.rows is not None:
-            con.register("incoming_arrow", read.rows)
-            con.execute("CREATE TEMP TABLE incoming AS SELECT position, CAST(raw AS VARCHAR) AS raw FROM incoming_arrow")
-        else:
-            con.execute(f"CREATE TEMP TABLE incoming AS {read.relation_sql}")
+        con.register("incoming_arrow", read.rows)
+        con.execute("CREATE TEMP TABLE incoming AS SELECT position, CAST(raw AS VARCHAR) AS raw FROM incoming_arrow")
 
         max_future = f"TIMESTAMPTZ '{(self.now + self.future_tolerance).isoformat()}'"
         derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived.items())
@@ -226,7 +236,10 @@ class Loader:
 
         replace = True
         if source.mode == "snapshot":
-            current = con.execute(f"SELECT max(_extracted_at) FROM {source.table}").fetchone()[0]
+            # The newest extract loaded so far, by the ledger (its rows may all have been invalid).
+            current = con.execute(
+                "SELECT max(extracted_at) FROM audit.ingested_files WHERE source = ? AND status = 'loaded'", [source.name]
+            ).fetchone()[0]
             replace = current is None or f.stamp >= current
             if replace:
                 con.execute(f"DELETE FROM {source.table}")

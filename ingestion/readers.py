@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -17,11 +18,17 @@ from dataclasses import dataclass, field
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ingestion.landing_files import LandingFile
 from ingestion.schema_sql import RecordSchema, sql_str
 
-INTEGER = re.compile(r"^-?\d+$")
+INTEGER = re.compile(r"^-?[0-9]+$")
+INT64 = (-(2**63), 2**63 - 1)
+BLANK = " \t\r"  # only ASCII blanks make a blank line; anything else is a row to validate
+# Rows over the loader's row limit are quarantined as row_too_large; the csv module must
+# not fail on them first.
+csv.field_size_limit(2**31 - 1)
 
 
 class UnreadableFile(Exception):
@@ -44,8 +51,7 @@ class Reject:
 
 @dataclass
 class ReadResult:
-    rows: pa.Table | None = None  # (position int64, raw string); None when `relation` is used
-    relation_sql: str | None = None  # or a DuckDB SELECT producing (position, raw)
+    rows: pa.Table  # (position int64, raw string)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -62,17 +68,18 @@ def _bytes(f: LandingFile) -> bytes:
 def _decode_lines(data: bytes) -> tuple[list[int], list[str], list[Reject]]:
     """Split into non-blank lines; lines that are not UTF-8 become rejects."""
     positions, texts, rejects = [], [], []
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the first row
     try:
         lines = data.decode("utf-8").split("\n")
         for number, line in enumerate(lines, start=1):
-            if line.strip():
+            if line.strip(BLANK):
                 positions.append(number)
                 texts.append(line.removesuffix("\r"))
         return positions, texts, rejects
     except UnicodeDecodeError:
         pass
     for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
+        if not line.strip(BLANK.encode()):
             continue
         try:
             texts.append(line.decode("utf-8").removesuffix("\r"))
@@ -87,8 +94,36 @@ def _rows(positions: list[int], texts: list[str]) -> pa.Table:
     return pa.table({"position": pa.array(positions, pa.int64()), "raw": pa.array(texts, pa.large_string())})
 
 
-def read_ndjson(f: LandingFile) -> ReadResult:
+def _fold(row: dict, known: set[str], into: str) -> dict:
+    """Move keys the contract does not name into the `into` object (export attribute columns)."""
+    extra = {k: v for k, v in row.items() if k not in known and v not in (None, "")}
+    if not extra:
+        return row
+    current = row.get(into)
+    if current is not None and not isinstance(current, dict):
+        return row  # `into` has the wrong type: validation quarantines the row as it is
+    kept = {k: v for k, v in row.items() if k in known}
+    kept[into] = {**(current or {}), **extra}
+    return kept
+
+
+def _fold_texts(texts: list[str], schema: RecordSchema, into: str) -> list[str]:
+    known = set(schema.field_names)
+    out = []
+    for text in texts:
+        try:
+            row = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            out.append(text)  # quarantined by validation, unchanged
+            continue
+        out.append(orjson.dumps(_fold(row, known, into)).decode() if isinstance(row, dict) else text)
+    return out
+
+
+def read_ndjson(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
     positions, texts, rejects = _decode_lines(_bytes(f))
+    if fold_into:
+        texts = _fold_texts(texts, schema, fold_into)
     return ReadResult(rows=_rows(positions, texts), rejects=rejects)
 
 
@@ -96,13 +131,14 @@ def _coerce(value: str, json_type: str | None):
     """CSV cells are text: turn them into the JSON type the contract expects where they parse."""
     if value == "":
         return None
-    if json_type == "integer" and INTEGER.match(value):
+    if json_type == "integer" and INTEGER.match(value) and INT64[0] <= int(value) <= INT64[1]:
         return int(value)
     if json_type == "number":
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return value
+        return number if math.isfinite(number) else value  # NaN and inf stay text: wrong_type
     if json_type == "boolean" and value.lower() in ("true", "false"):
         return value.lower() == "true"
     if json_type in ("object", "array"):
@@ -114,11 +150,8 @@ def _coerce(value: str, json_type: str | None):
 
 
 def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
-    data = _bytes(f)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile("invalid_utf8", f"CSV byte {exc.start} is not UTF-8") from exc
+    # Undecodable bytes survive as surrogates so that only their record is rejected.
+    text = _bytes(f).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
     types = {fld.name: fld.json_type for fld in schema.fields}
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -126,58 +159,82 @@ def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> Rea
     if header is None:
         return ReadResult(rows=_rows([], []), rejects=[])
     header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise UnreadableFile("csv_duplicate_column", f"header repeats {repeated}")
+    known = set(types)
     for record in reader:
         number = reader.line_num
-        if not any(cell.strip() for cell in record):
+        if not any(cell.strip(BLANK) for cell in record):
+            continue
+        joined = ",".join(record)
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            rejects.append(Reject(number, shown, len(shown), "invalid_utf8", f"character {exc.start} is not UTF-8"))
             continue
         if len(record) != len(header):
-            raw = ",".join(record)
-            rejects.append(Reject(number, raw, len(raw.encode()), "csv_wrong_field_count",
+            rejects.append(Reject(number, joined, len(joined.encode()), "csv_wrong_field_count",
                                   f"expected {len(header)} fields, got {len(record)}"))
             continue
-        row, extra = {}, {}
-        for name, cell in zip(header, record):
-            if name in types or fold_into is None:
-                row[name] = _coerce(cell, types.get(name))
-            elif cell != "":
-                extra[name] = cell
-        if fold_into is not None and extra:
-            row[fold_into] = {**(row.get(fold_into) or {}), **extra}
+        row = {name: _coerce(cell, types.get(name)) for name, cell in zip(header, record)}
+        if fold_into is not None:
+            row = _fold(row, known, fold_into)
         positions.append(number)
         texts.append(orjson.dumps(row).decode())
     return ReadResult(rows=_rows(positions, texts), rejects=rejects)
 
 
-def read_parquet(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConnection) -> ReadResult:
-    path = sql_str(str(f.path))
+def read_parquet(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConnection,
+                 fold_into: str | None) -> ReadResult:
+    """Parquet via pyarrow (a path is never a glob), rendered to JSON text by DuckDB."""
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
-    except duckdb.Error as exc:
-        raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0]) from exc
+        table = pq.read_table(f.path)
+    except (pa.ArrowException, OSError) as exc:
+        raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0][:500]) from exc
     types = {fld.name: fld.json_type for fld in schema.fields}
     columns = []
-    for name, duck_type, *_ in described:
+    for column_field in table.schema:
+        column = table.column(column_field.name)
+        if pa.types.is_timestamp(column_field.type) and column_field.type.tz is not None:
+            # Any unit, any zone: UTC microseconds, rendered RFC 3339 below. Naive timestamps
+            # have no offset and are quarantined by validation.
+            column = column.cast(pa.timestamp("us", tz="UTC"))
+        columns.append(column)
+    table = pa.table(columns, names=table.column_names)
+    select = []
+    for name in table.column_names:
         quoted = '"' + name.replace('"', '""') + '"'
-        if duck_type == "TIMESTAMP WITH TIME ZONE":
-            # Render as RFC 3339 in UTC; a naive TIMESTAMP keeps no offset and fails validation.
+        duck_type = str(table.schema.field(name).type)
+        if duck_type.startswith("timestamp[us, tz="):
             expr = f"strftime(timezone('UTC', {quoted}), '%Y-%m-%dT%H:%M:%S.%fZ')"
-        elif duck_type == "VARCHAR" and types.get(name) in ("object", "array"):
+        elif pa.types.is_string(table.schema.field(name).type) and types.get(name) in ("object", "array"):
             expr = f"CASE WHEN json_valid({quoted}) THEN CAST({quoted} AS JSON) ELSE to_json({quoted}) END"
         else:
             expr = quoted
-        columns.append(f"{sql_str(name)}: {expr}")
-    record = "{" + ", ".join(columns) + "}"
-    relation = f"""SELECT file_row_number + 1 AS position, CAST(to_json({record}) AS VARCHAR) AS raw
-                   FROM read_parquet({path}, file_row_number = true)"""
-    return ReadResult(relation_sql=relation)
+        select.append(f"{sql_str(name)}: {expr}")
+    record = "{" + ", ".join(select) + "}" if select else "{}"
+    cursor = con.cursor()  # its own result and registrations, closed with it
+    try:
+        cursor.register("parquet_arrow", table)
+        rendered = cursor.execute(f"SELECT CAST(to_json({record}) AS VARCHAR) AS raw FROM parquet_arrow").to_arrow_table()
+    except duckdb.Error as exc:
+        raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0][:500]) from exc
+    finally:
+        cursor.close()
+    texts = rendered.column("raw").to_pylist() if rendered.num_rows else []
+    if fold_into:
+        texts = _fold_texts(texts, schema, fold_into)
+    return ReadResult(rows=_rows(list(range(1, len(texts) + 1)), texts))
 
 
 def read(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConnection, fold_into: str | None = None) -> ReadResult:
     fmt = f.format
     if fmt == "ndjson":
-        return read_ndjson(f)
+        return read_ndjson(f, schema, fold_into)
     if fmt == "csv":
         return read_csv(f, schema, fold_into)
     if fmt == "parquet":
-        return read_parquet(f, schema, con)
+        return read_parquet(f, schema, con, fold_into)
     raise UnreadableFile("unsupported_format", f"{f.path.name}: expected .ndjson[.gz], .jsonl[.gz], .csv[.gz] or .parquet")

@@ -35,7 +35,8 @@ DUCKDB_TYPES = {
     "boolean": "BOOLEAN", "object": "JSON", "array": "JSON",
 }
 # RFC 3339 date-time: an explicit offset is required (naive local times are ambiguous).
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+RFC3339 = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?"
+           r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
 
 
 def sql_str(value: str) -> str:
@@ -124,6 +125,13 @@ class RecordSchema:
             "wrong_type",
             f"{sql_str(name + ': expected ' + field.json_type + ', got ')} || lower({t})",
         ))
+        if field.json_type in ("integer", "number") or field.duckdb_type not in ("VARCHAR", "JSON", "TIMESTAMPTZ"):
+            # JSON allows what the column cannot hold: 2^64 in a BIGINT, 1e15 in DECIMAL(12,2), NaN.
+            checks.append((
+                f"{present} AND (TRY_CAST({text} AS {field.duckdb_type}) IS NULL"
+                + (f" OR NOT isfinite(TRY_CAST({text} AS DOUBLE))" if field.json_type == "number" else "") + ")",
+                "out_of_range", f"{sql_str(name + ' does not fit ' + field.duckdb_type + ': ')} || left({text}, 100)",
+            ))
         if "enum" in field.spec:
             values = ", ".join(sql_str(e) for e in field.spec["enum"])
             checks.append((f"{present} AND {text} NOT IN ({values})", f"unknown_{name}",
@@ -152,6 +160,9 @@ class RecordSchema:
             sub_types = {k: s["type"] for k, s in nested.items()}
             if any(Field(k, s, False).json_type != "string" for k, s in nested.items()):
                 raise ValueError(f"{name}: only string sub-properties are supported, got {sub_types}")
+            unsupported = {kw for s in nested.values() for kw in s} - {"type", "description"}
+            if unsupported:
+                raise ValueError(f"{name}: sub-properties support only type and description, got {sorted(unsupported)}")
             bad = f"list_filter(json_extract({v}, [{sub_paths}]), lambda x: x IS NOT NULL AND json_type(x) NOT IN ('VARCHAR', 'NULL'))"
             checks.append((f"{present} AND {t} = 'OBJECT' AND len({bad}) > 0", "wrong_type",
                            sql_str(f"{name}: every value must be a string")))
@@ -187,7 +198,7 @@ class RecordSchema:
 WITH parsed AS MATERIALIZED (
   SELECT position, raw,
     -- Valid JSON text that starts with a brace is an object: no third parse for json_type.
-    CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND starts_with(ltrim(raw), '{{')
+    CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND starts_with(ltrim(raw, ' \t\r\n'), '{{')
          THEN {self.extract_sql()} END AS v
   FROM {rows}
 ), typed AS MATERIALIZED (

@@ -23,19 +23,24 @@ def clamp_to_partitions(keys: set[str]) -> set[str]:
 
 @dg.sensor(job=build_all_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    """The cursor is the newest ctime seen; a rename into place updates ctime (not mtime),
-    so files written earlier under a temporary name are still noticed when they land."""
-    cursor = json.loads(context.cursor) if context.cursor else {"ctime_ns": 0}
+    """The cursor is the newest ctime seen (a rename into place updates ctime, not mtime, so
+    files written earlier under a temporary name are noticed when they land) and the files
+    seen at exactly that ctime, so one landing in the same clock tick is not missed."""
+    cursor = json.loads(context.cursor) if context.cursor else {"ctime_ns": 0, "at_ctime": []}
+    seen_at = set(cursor.get("at_ctime", []))
     landing = warehouse.paths.landing
-    new = [f for s in ALL_SOURCES for f in discover(landing, s.folder) if f.changed_ns > cursor["ctime_ns"]]
+    new = [f for s in ALL_SOURCES for f in discover(landing, s.folder)
+           if f.changed_ns > cursor["ctime_ns"] or (f.changed_ns == cursor["ctime_ns"] and f.relative not in seen_at)]
     if not new:
         return dg.SkipReason("no new landing files")
     newest = max(f.changed_ns for f in new)
+    at_newest = sorted({f.relative for f in new if f.changed_ns == newest}
+                       | (seen_at if newest == cursor["ctime_ns"] else set()))
     action_log_folder = next(s.folder for s in ALL_SOURCES if s.partitioned)
     days = clamp_to_partitions({f.partition for f in new if f.relative.startswith(action_log_folder + "/")})
     if not days:
         days = {daily_partitions.get_last_partition_key()}
-    context.update_cursor(json.dumps({"ctime_ns": newest}))
+    context.update_cursor(json.dumps({"ctime_ns": newest, "at_ctime": at_newest}))
     return dg.RunRequest(
         run_key=f"landing-{newest}",
         tags={**partition_range_tags(min(days), max(days)), "synergy/new_files": str(len(new))},
