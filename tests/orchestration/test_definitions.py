@@ -51,6 +51,7 @@ def test_checks_cover_reconciliation_and_dbt_tests(defs):
     checks = {(c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys}
     for source in ALL_SOURCES:
         assert (f"raw/{source.name}", "reconciles") in checks
+        assert (f"raw/{source.name}", "all_files_loaded") in checks
     assert ("staging/stg_app__users", "unique_stg_app__users_user_id") in checks
     assert any(name.startswith("unique_combination_stg_app__action_logs") for _, name in checks)
 
