@@ -142,8 +142,3 @@ def session_context(rng: np.random.Generator, n: int, duration: np.ndarray | Non
 def user_agents(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.asarray(USER_AGENTS, dtype=object)[rng.integers(0, len(USER_AGENTS), n)]
 
-
-def ip_addresses(rng: np.random.Generator, n: int) -> list[str]:
-    a = rng.integers(1, 223, n)
-    b, c, d = rng.integers(0, 255, (3, n))
-    return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(a, b, c, d)]
