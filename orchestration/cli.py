@@ -16,6 +16,7 @@ import warnings
 
 from ingestion.landing_files import partition_days
 from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
+from ingestion.sources import ACTION_LOGS
 from ingestion.warehouse import connect
 
 
@@ -53,7 +54,7 @@ def run(argv: list[str] | None = None) -> int:
     from orchestration.partitions import daily_partitions
     from orchestration.sensors import partition_range_tags
 
-    days = [d.isoformat() for d in partition_days(paths.landing, "app/action_logs")]
+    days = [d.isoformat() for d in partition_days(paths.landing, ACTION_LOGS.folder)]
     valid = set(daily_partitions.get_partition_keys())
     if any(d not in valid for d in days):
         print(f"warning: action-log folders outside the partition range are not loaded: "

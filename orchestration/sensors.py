@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from ingestion.landing_files import discover
-from ingestion.sources import ALL_SOURCES
+from ingestion.sources import ACTION_LOGS, ALL_SOURCES
 from orchestration.jobs import build_all_job
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
@@ -36,8 +36,7 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     newest = max(f.changed_ns for f in new)
     at_newest = sorted({f.relative for f in new if f.changed_ns == newest}
                        | (seen_at if newest == cursor["ctime_ns"] else set()))
-    action_log_folder = next(s.folder for s in ALL_SOURCES if s.partitioned)
-    days = clamp_to_partitions({f.partition for f in new if f.relative.startswith(action_log_folder + "/")})
+    days = clamp_to_partitions({f.partition for f in new if f.relative.startswith(ACTION_LOGS.folder + "/")})
     if not days:
         days = {daily_partitions.get_last_partition_key()}
     context.update_cursor(json.dumps({"ctime_ns": newest, "at_ctime": at_newest}))

@@ -211,7 +211,7 @@ class Generator:
         n_anon = max(1, self.s.members // 5)
         anon_brand = brands["id"].to_numpy()[self.rng.integers(0, brands.height, n_anon)]
         return pl.DataFrame({"person_id": [f"anon-{i + 1}" for i in range(n_anon)], "brand_id": anon_brand,
-                             "cookie_id": people._strings(people._hex_ids(self.rng, "ck_", n_anon))})
+                             "cookie_id": people.random_ids(self.rng, "ck_", n_anon)})
 
     def events(self, brands: pl.DataFrame, products: pl.DataFrame, members: pl.DataFrame, devices: pl.DataFrame,
                cookies: pl.DataFrame, first: int, count: int, anonymous: pl.DataFrame | None) -> pl.DataFrame:

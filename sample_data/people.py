@@ -22,6 +22,11 @@ def _hex_ids(rng: np.random.Generator, prefix: str, n: int) -> np.ndarray:
     return np.array([f"{prefix}{x:016x}" for x in rng.integers(0, 2**63, n, dtype=np.int64)], dtype=object)
 
 
+def random_ids(rng: np.random.Generator, prefix: str, n: int) -> pl.Series:
+    """n random device/cookie-style ids such as dev_5ab8be6875f00b09."""
+    return _strings(_hex_ids(rng, prefix, n))
+
+
 def make_members(rng: np.random.Generator, n: int, brands: pl.DataFrame, window_start: int, as_of: int) -> pl.DataFrame:
     """One row per member (a real person with an account), with behaviour parameters."""
     brand_ids = brands["id"].to_numpy()
@@ -92,7 +97,7 @@ def expand_devices(rng: np.random.Generator, members: pl.DataFrame, column: str,
     slot = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     return pl.DataFrame({
         "user_id": members["user_id"].to_numpy()[owner], "brand_id": members["brand_id"].to_numpy()[owner],
-        "slot": slot, "value": _strings(_hex_ids(rng, prefix, len(owner))),
+        "slot": slot, "value": random_ids(rng, prefix, len(owner)),
     })
 
 

@@ -6,12 +6,13 @@ import dagster as dg
 
 from ingestion.landing_files import partition_days
 from ingestion.paths import DataPaths
+from ingestion.sources import ACTION_LOGS
 
 
 def build_all(data_dir: DataPaths) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
     from orchestration.sensors import partition_range_tags
 
-    days = [d.isoformat() for d in partition_days(data_dir.landing, "app/action_logs")]
+    days = [d.isoformat() for d in partition_days(data_dir.landing, ACTION_LOGS.folder)]
     return defs.resolve_job_def("build_all").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
