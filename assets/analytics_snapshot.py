@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets import OWNER
 from assets.dbt_models import synergy_dbt_models
+from assets.identity import identity_resolution
 from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
 
@@ -14,7 +15,7 @@ ANALYST_SCHEMAS = ["staging", "identity", "features", "achievements", "cards", "
 
 @dg.asset(
     key="analytics_snapshot",
-    deps=[synergy_dbt_models],
+    deps=[synergy_dbt_models, identity_resolution],
     group_name="publishing",
     kinds={"duckdb"},
     owners=[OWNER],

@@ -17,14 +17,21 @@ WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
 
 
 class SynergyDbtTranslator(DagsterDbtTranslator):
-    """Groups by the model's folder (staging, identity, features ...), owned by the data team."""
+    """Groups by folder: staging models by layer, intermediate and mart models by domain (identity,
+    customer_360, features ...); everything is owned by the data team."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id, {})
-        if node.get("resource_type") != "model":
+        if node.get("resource_type") not in ("model", "seed"):
             return spec
-        folder = node["fqn"][1] if len(node["fqn"]) > 2 else "marts"
+        folders = node["fqn"][1:-1]
+        if not folders:
+            folder = "marts"
+        elif folders[0] in ("intermediate", "marts") and len(folders) > 1:
+            folder = folders[1]
+        else:
+            folder = folders[0]
         return spec.replace_attributes(group_name=folder, owners=[OWNER], kinds={"dbt", "duckdb"})
 
 

@@ -1,0 +1,58 @@
+-- Where each profile engages: preferred channel, breakdown by channel, online vs store
+-- purchases, and the favourite product category on each channel.
+with events as (
+    select profile_id, brand_id, channel, action_type
+    from {{ ref('int_identity__profile_events') }}
+    where profile_id is not null
+),
+
+by_channel as (
+    select profile_id, channel, count(*) as events
+    from events
+    group by all
+),
+
+category_by_channel as (
+    select profile_id, channel, product_form, count(*) as n
+    from {{ ref('int_customer_360__purchases') }}
+    where product_form is not null
+    group by all
+),
+
+top_category as (
+    select profile_id,
+        map_from_entries(list((channel, product_form) order by channel)) as category_affinity_by_channel
+    from (
+        select profile_id, channel, arg_max(product_form, (n, product_form)) as product_form
+        from category_by_channel group by all
+    )
+    group by all
+),
+
+totals as (
+    select profile_id, any_value(brand_id) as brand_id, count(*) as total_events,
+        count(*) filter (where action_type = 'purchase') as online_purchases,
+        count(*) filter (where action_type = 'pos_transaction') as store_purchases,
+        count(*) filter (where action_type = 'product_scanned') as product_scans,
+        count(*) filter (where action_type = 'whatsapp_message') as whatsapp_conversations
+    from events
+    group by all
+)
+
+select
+    t.profile_id,
+    t.brand_id,
+    (select arg_max(c.channel, (c.events, c.channel)) from by_channel as c where c.profile_id = t.profile_id) as preferred_channel,
+    t.total_events,
+    (select map_from_entries(list((c.channel, c.events) order by c.channel)) from by_channel as c
+        where c.profile_id = t.profile_id) as events_by_channel,
+    (select map_from_entries(list((c.channel, round(c.events / t.total_events, 4)) order by c.channel))
+        from by_channel as c where c.profile_id = t.profile_id) as share_by_channel,
+    t.online_purchases + t.store_purchases + t.product_scans as total_purchases,
+    t.online_purchases,
+    t.store_purchases,
+    t.product_scans,
+    t.whatsapp_conversations,
+    tc.category_affinity_by_channel
+from totals as t
+left join top_category as tc using (profile_id)

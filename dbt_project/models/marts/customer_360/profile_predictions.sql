@@ -1,0 +1,37 @@
+-- The latest Customer.io prediction of each member profile, with its age and risk level.
+with latest as (
+    select *
+    from {{ ref('stg_customerio__prediction_webhooks') }}
+    where user_id is not null
+    qualify row_number() over (partition by user_id order by received_at desc, webhook_id desc) = 1
+),
+
+members as (
+    select profile_id, brand_id, cast(value as bigint) as user_id
+    from {{ source('identity', 'identifier_profiles') }}
+    where id_type = 'user_id'
+)
+
+select
+    m.profile_id,
+    m.brand_id,
+    l.user_id,
+    l.received_at as predicted_at,
+    round(epoch({{ as_of() }} - l.received_at) / 3600, 1) as age_hours,
+    epoch({{ as_of() }} - l.received_at) / 3600 > {{ var('prediction_stale_after_hours') }} as is_stale,
+    l.churn_probability,
+    case
+        when l.churn_probability >= {{ var('churn_risk_critical') }} then 'CRITICAL'
+        when l.churn_probability >= {{ var('churn_risk_high') }} then 'HIGH'
+        when l.churn_probability >= {{ var('churn_risk_medium') }} then 'MEDIUM'
+        when l.churn_probability is not null then 'LOW'
+    end as churn_risk_level,
+    l.predicted_ltv,
+    l.engagement_score,
+    l.purchase_probability,
+    l.predicted_purchase_value,
+    l.recommended_segment,
+    l.next_best_action,
+    l.product_affinity_scores
+from latest as l
+inner join members as m using (user_id)

@@ -1,0 +1,1 @@
+"""Identity resolution: identifier normalization and deterministic stitching into profiles (no Dagster)."""

@@ -1,0 +1,292 @@
+"""Identity resolution against the warehouse: links in, profiles with stable ids out.
+
+Reads `intermediate.int_identity__links` (built by dbt), stitches it (identity.stitch) and
+replaces the `identity` tables in one transaction, so a crash leaves the previous state whole.
+The previous `identity.identifier_profiles` is the id registry: a profile keeps the id it had,
+profiles that merge keep the oldest id, and the merge is appended to `identity.profile_merges`.
+Brand-new profiles get an id derived from their founding identifier, so rebuilding from the same
+input gives the same ids.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from identity.stitch import Graph, StitchResult, stitch
+
+LINKS = "intermediate.int_identity__links"
+OBSERVATIONS = "intermediate.int_identity__observations"
+IDENTIFIERS = "intermediate.int_identity__identifiers"
+APPROVALS = "config.identity_merge_approvals"
+ID_TYPES = ("user_id", "email", "phone", "whatsapp", "loyalty_id", "device_id", "qr_id", "cookie_id", "card_last4")
+NO_LIMIT = 1 << 40
+
+
+@dataclass
+class ResolveSummary:
+    records: int
+    identifiers: int
+    profiles: int
+    merges: int
+    review_queue: int
+    rejected_links: int
+    largest_profile: int
+    replayed_components: int
+    seconds: float
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(_one(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                     [schema, name])[0])
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:
+    return con.execute(sql, params or []).fetchall()[0]  # fetchall: DuckDB wants every result consumed
+
+
+def _numpy(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
+    table = con.sql(sql).to_arrow_table()
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def load_graph(con: duckdb.DuckDBPyConnection, max_merge: int) -> Graph:
+    """Number records in processing order and identifiers densely; returns the stitching input."""
+    con.execute(f"""
+        create or replace temp table _records as
+        select source, brand_id, record_id, min(observed_at) as observed_at,
+            row_number() over (order by min(observed_at), source, brand_id, record_id) - 1 as rec
+        from {LINKS} group by source, brand_id, record_id""")
+    con.execute(f"""
+        create or replace temp table _nodes as
+        select brand_id, id_type, value, min(priority) as priority, min(max_per_profile) as max_per_profile,
+            min(observed_at) as first_seen_at,
+            row_number() over (order by brand_id, id_type, value) - 1 as node
+        from {LINKS} group by brand_id, id_type, value""")
+    con.execute(f"""
+        create or replace temp table _obs as
+        select distinct r.rec, n.node
+        from {LINKS} as l
+        join _records as r using (source, brand_id, record_id)
+        join _nodes as n using (brand_id, id_type, value)""")
+    types = ", ".join(f"'{t}'" for t in ID_TYPES)
+    nodes = _numpy(con, f"""
+        select list_position([{types}], id_type) - 1 as type_code, priority, max_per_profile,
+            dense_rank() over (order by brand_id) - 1 as brand_code
+        from _nodes order by node""")
+    obs = _numpy(con, "select rec, node from _obs")
+    n_brands = int(nodes["brand_code"].max()) + 1 if len(nodes["brand_code"]) else 0
+    limits = np.full((n_brands, len(ID_TYPES)), NO_LIMIT, dtype=np.int64)
+    limits[nodes["brand_code"], nodes["type_code"]] = nodes["max_per_profile"]
+    approved = None
+    if _table_exists(con, "config", "identity_merge_approvals"):
+        approved = _numpy(con, f"select r.rec from {APPROVALS} join _records as r using (source, record_id)")["rec"]
+    return Graph(obs_record=obs["rec"].astype(np.int64), obs_node=obs["node"].astype(np.int64),
+                 node_type=nodes["type_code"].astype(np.int64), node_priority=nodes["priority"].astype(np.int64),
+                 node_group=nodes["brand_code"].astype(np.int64), limits=limits, max_merge=max_merge,
+                 approved_records=approved)
+
+
+def _assign_ids(con: duckdb.DuckDBPyConnection, has_registry: bool) -> None:
+    """_profile_ids(profile, profile_id, profile_created_at): carried over or derived from the founding identifier."""
+    con.execute("""
+        create or replace temp table _profiles as
+        select p.profile, any_value(n.brand_id) as brand_id, min(n.first_seen_at) as created_at,
+            arg_min(n.id_type || ':' || n.value, (n.first_seen_at, n.priority, n.value)) as founder,
+            count(*) as size
+        from _node_profile as p join _nodes as n using (node) group by p.profile""")
+    if has_registry:
+        con.execute("""
+            create or replace temp table _claims as
+            select p.profile, r.profile_id as prev_id, min(r.profile_created_at) as prev_created_at, count(*) as overlap
+            from _node_profile as p join _nodes as n using (node)
+            join identity.identifier_profiles as r using (brand_id, id_type, value)
+            where r.links_profiles
+            group by all""")
+    else:
+        con.execute("create or replace temp table _claims (profile bigint, prev_id varchar, prev_created_at timestamptz, overlap bigint)")
+    con.execute("""
+        create or replace temp table _profile_ids as
+        with won as (  -- a previous id goes to the profile holding most of its identifiers (a split keeps it once)
+            select c.*, row_number() over (partition by c.prev_id order by c.overlap desc, p.created_at, p.profile) = 1 as wins
+            from _claims as c join _profiles as p using (profile)
+        ),
+        kept as (  -- a profile keeps the oldest previous id it won
+            select profile, arg_min(prev_id, (prev_created_at, prev_id)) as prev_id, min(prev_created_at) as prev_created_at
+            from won where wins group by profile
+        ),
+        derived as (
+            select p.*, k.prev_id, k.prev_created_at,
+                'prof_' || left(md5(p.brand_id || ':' || p.founder), 20) as fresh_id
+            from _profiles as p left join kept as k using (profile)
+        )
+        select profile, brand_id, size,
+            coalesce(prev_id, case when fresh_id in (select prev_id from _claims) then 'prof_' || left(md5(fresh_id || ':split'), 20)
+                                   else fresh_id end) as profile_id,
+            least(created_at, coalesce(prev_created_at, created_at)) as profile_created_at
+        from derived""")
+
+
+def _merge_causes(con: duckdb.DuckDBPyConnection, result: StitchResult) -> list[dict]:
+    """For each previous id absorbed into an older one: the first applied link that joined them."""
+    retired = con.execute("""
+        select c.profile, c.prev_id, c.prev_created_at, i.profile_id as survivor
+        from _claims as c join _profile_ids as i using (profile)
+        where c.prev_id <> i.profile_id and c.prev_id not in (select profile_id from _profile_ids)""").fetchall()
+    if not retired:
+        return []
+    profiles = {row[0] for row in retired}
+    prev = con.execute("""
+        select n.node, c.prev_id, c.prev_created_at from _node_profile as p join _nodes as n using (node)
+        join identity.identifier_profiles as r using (brand_id, id_type, value)
+        join _claims as c on c.profile = p.profile and c.prev_id = r.profile_id
+        where r.links_profiles and p.profile in (select unnest(?))""", [sorted(profiles)]).fetchall()
+    node_prev = {node: (created, prev_id) for node, prev_id, created in prev}
+    # Union-find starting from the previous profiles; each set remembers its oldest previous id.
+    parent: dict[int, int] = {}
+    oldest: dict[int, tuple] = {}
+    first_node: dict[str, int] = {}
+    for node, key in node_prev.items():
+        anchor = first_node.setdefault(key[1], node)
+        parent[node] = anchor
+        oldest[anchor] = min(oldest.get(anchor, key), key)
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    wanted = {row[1] for row in retired}
+    causes: dict[str, tuple[int, int, int]] = {}
+    profile_of = result.profile
+    in_scope = np.isin(profile_of[result.edge_anchor], list(profiles)) & result.edge_made
+    for e in np.flatnonzero(in_scope)[np.argsort(result.edge_record[in_scope], kind="stable")]:
+        a, b = find(int(result.edge_anchor[e])), find(int(result.edge_node[e]))
+        if a == b:
+            continue
+        oa, ob = oldest.get(a), oldest.get(b)
+        if oa is not None and ob is not None:
+            younger = max(oa, ob)
+            if younger[1] in wanted and younger[1] not in causes:
+                causes[younger[1]] = (int(result.edge_record[e]), int(result.edge_anchor[e]), int(result.edge_node[e]))
+        parent[b] = a
+        if ob is not None:
+            oldest[a] = min(oa, ob) if oa is not None else ob
+    rows = []
+    for _, prev_id, _, survivor in retired:
+        record, anchor, node = causes.get(prev_id, (-1, -1, -1))
+        rows.append({"merged_profile_id": prev_id, "profile_id": survivor, "rec": record, "anchor": anchor, "node": node})
+    return rows
+
+
+def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime | None = None) -> ResolveSummary:
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    graph = load_graph(con, max_merge)
+    result = stitch(graph)
+    con.register("_node_profile_arrow", pa.table({"node": np.arange(graph.n_nodes, dtype=np.int64), "profile": result.profile}))
+    con.execute("create or replace temp table _node_profile as select * from _node_profile_arrow")
+    con.unregister("_node_profile_arrow")
+    has_registry = _table_exists(con, "identity", "identifier_profiles")
+    _assign_ids(con, has_registry)
+    merges = _merge_causes(con, result) if has_registry else []
+    con.register("_merges_arrow", pa.Table.from_pylist(merges, schema=pa.schema(
+        [("merged_profile_id", pa.string()), ("profile_id", pa.string()), ("rec", pa.int64()), ("anchor", pa.int64()), ("node", pa.int64())])))
+    con.register("_review_arrow", pa.Table.from_pylist(
+        [{"rec": r, "node": n} for r, nodes in result.review for n in nodes], schema=pa.schema([("rec", pa.int64()), ("node", pa.int64())])))
+    con.register("_rejected_arrow", pa.Table.from_pylist(
+        [{"rec": r, "node": n, "over_type": ID_TYPES[t]} for r, n, t in result.rejected],
+        schema=pa.schema([("rec", pa.int64()), ("node", pa.int64()), ("over_type", pa.string())])))
+    _write(con, now, has_registry)
+    for name in ("_merges_arrow", "_review_arrow", "_rejected_arrow"):
+        con.unregister(name)
+    summary = _one(con, """select (select count(*) from _records), (select count(*) from _nodes),
+        (select count(*) from _profile_ids), (select count(*) from identity.merge_review),
+        (select count(*) from identity.rejected_links), (select coalesce(max(size), 0) from _profile_ids)""")
+    return ResolveSummary(records=summary[0], identifiers=summary[1], profiles=summary[2], merges=len(merges),
+                          review_queue=summary[3], rejected_links=summary[4], largest_profile=summary[5],
+                          replayed_components=result.replayed_components, seconds=round(time.perf_counter() - started, 3))
+
+
+def _write(con: duckdb.DuckDBPyConnection, now: datetime, has_registry: bool) -> None:
+    con.execute("begin transaction")
+    try:
+        con.execute("create schema if not exists identity")
+        merges_before = "select * from identity.profile_merges" if _table_exists(con, "identity", "profile_merges") else None
+        con.execute("""
+            create or replace temp table _record_profiles as
+            select r.source, r.brand_id, r.record_id, r.observed_at, i.profile_id
+            from (select o.rec, arg_min(o.node, (n.priority, o.node)) as anchor
+                  from _obs as o join _nodes as n using (node) group by o.rec) as a
+            join _records as r using (rec)
+            join _node_profile as p on p.node = a.anchor
+            join _profile_ids as i using (profile)""")
+        con.execute(f"""
+            create or replace table identity.identifier_profiles as
+            select n.brand_id, n.id_type, n.value, i.profile_id, i.profile_created_at, true as links_profiles
+            from _nodes as n join _node_profile as p using (node) join _profile_ids as i using (profile)
+            union all
+            -- Weak identifiers (card last 4) join the profile of the record they were seen on.
+            select o.brand_id, o.id_type, o.value, rp.profile_id, any_value(i.profile_created_at), false
+            from {OBSERVATIONS} as o
+            join {IDENTIFIERS} as ident using (brand_id, id_type, value)
+            join _record_profiles as rp using (source, brand_id, record_id)
+            join _profile_ids as i using (profile_id)
+            where not ident.links_profiles and ident.blocked_reason is null
+            group by all
+            order by brand_id, id_type, value""")
+        con.execute("create or replace table identity.record_profiles as select * from _record_profiles order by source, brand_id, record_id")
+        new_merges = f"""
+            select m.profile_id, m.merged_profile_id, r.observed_at as merged_at, r.source as cause_source,
+                r.record_id as cause_record_id, a.id_type || ':' || a.value as cause_anchor,
+                n.id_type || ':' || n.value as cause_identifier, timestamptz '{now.isoformat()}' as detected_at
+            from _merges_arrow as m
+            left join _records as r on r.rec = m.rec
+            left join _nodes as a on a.node = m.anchor
+            left join _nodes as n on n.node = m.node"""
+        if merges_before:
+            # The log is history: earlier merges stay, and their survivors follow later merges.
+            con.execute(f"""
+                create or replace temp table _merge_log as
+                select coalesce(later.profile_id, m.profile_id) as profile_id, m.* exclude (profile_id)
+                from identity.profile_merges as m
+                left join _merges_arrow as later on later.merged_profile_id = m.profile_id
+                union all by name {new_merges}""")
+        else:
+            con.execute(f"create or replace temp table _merge_log as {new_merges}")
+        con.execute("create or replace table identity.profile_merges as select * from _merge_log order by detected_at, merged_profile_id")
+        con.execute("""
+            create or replace table identity.merge_review as
+            select r.source, r.brand_id, r.record_id, r.observed_at,
+                list(distinct i.profile_id order by i.profile_id) as matched_profile_ids,
+                count(distinct i.profile_id) as matched_profiles,
+                'pending' as status
+            from _review_arrow as v
+            join _records as r using (rec)
+            join _node_profile as p using (node)
+            join _profile_ids as i using (profile)
+            group by all
+            order by r.observed_at, r.source, r.record_id""")
+        con.execute("""
+            create or replace table identity.rejected_links as
+            select r.source, r.brand_id, r.record_id, r.observed_at, n.id_type, n.value,
+                i.profile_id as kept_in_profile_id, 'limit_' || v.over_type as reason
+            from _rejected_arrow as v
+            join _records as r using (rec)
+            join _nodes as n using (node)
+            join _node_profile as p using (node)
+            join _profile_ids as i using (profile)
+            order by r.observed_at, r.source, r.record_id""")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
