@@ -57,23 +57,27 @@ def _numpy(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
 
 def load_graph(con: duckdb.DuckDBPyConnection, max_merge: int) -> Graph:
     """Number records in processing order and identifiers densely; returns the stitching input."""
+    # Hash keys make the big join integer-only; a collision would add rows, which the count check catches.
     con.execute(f"""
         create or replace temp table _records as
-        select source, brand_id, record_id, min(observed_at) as observed_at,
+        select hash(source, brand_id, record_id) as key, source, brand_id, record_id, min(observed_at) as observed_at,
             row_number() over (order by min(observed_at), source, brand_id, record_id) - 1 as rec
         from {LINKS} group by source, brand_id, record_id""")
     con.execute(f"""
         create or replace temp table _nodes as
-        select brand_id, id_type, value, min(priority) as priority, min(max_per_profile) as max_per_profile,
-            min(observed_at) as first_seen_at,
+        select hash(brand_id, id_type, value) as key, brand_id, id_type, value, min(priority) as priority,
+            min(max_per_profile) as max_per_profile, min(observed_at) as first_seen_at,
             row_number() over (order by brand_id, id_type, value) - 1 as node
         from {LINKS} group by brand_id, id_type, value""")
     con.execute(f"""
         create or replace temp table _obs as
-        select distinct r.rec, n.node
+        select r.rec, n.node
         from {LINKS} as l
-        join _records as r using (source, brand_id, record_id)
-        join _nodes as n using (brand_id, id_type, value)""")
+        join _records as r on r.key = hash(l.source, l.brand_id, l.record_id)
+        join _nodes as n on n.key = hash(l.brand_id, l.id_type, l.value)""")
+    joined, links = _one(con, f"select (select count(*) from _obs), (select count(*) from {LINKS})")
+    if joined != links:
+        raise RuntimeError(f"identifier hash collision: {joined} joined rows for {links} links")
     types = ", ".join(f"'{t}'" for t in ID_TYPES)
     nodes = _numpy(con, f"""
         select list_position([{types}], id_type) - 1 as type_code, priority, max_per_profile,
@@ -199,6 +203,8 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     has_registry = _table_exists(con, "identity", "identifier_profiles")
     _assign_ids(con, has_registry)
     merges = _merge_causes(con, result) if has_registry else []
+    con.register("_record_anchor_arrow", pa.table({"rec": np.arange(len(result.record_anchor), dtype=np.int64),
+                                                   "anchor": result.record_anchor}))
     con.register("_merges_arrow", pa.Table.from_pylist(merges, schema=pa.schema(
         [("merged_profile_id", pa.string()), ("profile_id", pa.string()), ("rec", pa.int64()), ("anchor", pa.int64()), ("node", pa.int64())])))
     con.register("_review_arrow", pa.Table.from_pylist(
@@ -207,7 +213,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
         [{"rec": r, "node": n, "over_type": ID_TYPES[t]} for r, n, t in result.rejected],
         schema=pa.schema([("rec", pa.int64()), ("node", pa.int64()), ("over_type", pa.string())])))
     _write(con, now, has_registry)
-    for name in ("_merges_arrow", "_review_arrow", "_rejected_arrow"):
+    for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow"):
         con.unregister(name)
     summary = _one(con, """select (select count(*) from _records), (select count(*) from _nodes),
         (select count(*) from _profile_ids), (select count(*) from identity.merge_review),
@@ -225,8 +231,7 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, has_registry: bool) ->
         con.execute("""
             create or replace temp table _record_profiles as
             select r.source, r.brand_id, r.record_id, r.observed_at, i.profile_id
-            from (select o.rec, arg_min(o.node, (n.priority, o.node)) as anchor
-                  from _obs as o join _nodes as n using (node) group by o.rec) as a
+            from _record_anchor_arrow as a
             join _records as r using (rec)
             join _node_profile as p on p.node = a.anchor
             join _profile_ids as i using (profile)""")
@@ -242,9 +247,8 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, has_registry: bool) ->
             join _record_profiles as rp using (source, brand_id, record_id)
             join _profile_ids as i using (profile_id)
             where not ident.links_profiles and ident.blocked_reason is null
-            group by all
-            order by brand_id, id_type, value""")
-        con.execute("create or replace table identity.record_profiles as select * from _record_profiles order by source, brand_id, record_id")
+            group by all""")
+        con.execute("create or replace table identity.record_profiles as select * from _record_profiles")
         new_merges = f"""
             select m.profile_id, m.merged_profile_id, r.observed_at as merged_at, r.source as cause_source,
                 r.record_id as cause_record_id, a.id_type || ':' || a.value as cause_anchor,

@@ -57,16 +57,26 @@ class StitchResult:
     edge_made: np.ndarray  # bool: the link was applied
     review: list[tuple[int, list[int]]] = field(default_factory=list)  # (record, nodes of the matched profiles' roots)
     rejected: list[tuple[int, int, int]] = field(default_factory=list)  # (record, node, type over its limit)
+    record_anchor: np.ndarray | None = None  # per record number: its strongest identifier
     replayed_components: int = 0
     replayed_records: int = 0
 
 
-def star_edges(graph: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each record, an edge from its anchor (strongest identifier) to each other identifier."""
-    pairs = np.unique(np.stack([graph.obs_record, graph.obs_node], axis=1), axis=0)
-    record, node = pairs[:, 0], pairs[:, 1]
-    order = np.lexsort((node, graph.node_priority[node], record))
-    record, node = record[order], node[order]
+def _record_order(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (record, node) pairs sorted by record, then priority, then node (one integer sort)."""
+    record, node = graph.obs_record, graph.obs_node
+    n_nodes = max(graph.n_nodes, 1)
+    n_priorities = int(graph.node_priority.max()) + 1 if len(node) else 1
+    key = (record * n_priorities + graph.node_priority[node]) * n_nodes + node
+    key = np.sort(key)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key  # repeated observations collapse
+    return key // (n_priorities * n_nodes), key % n_nodes
+
+
+def star_edges(record: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each record, an edge from its anchor (strongest identifier) to each other identifier.
+
+    Takes the pairs in _record_order, so each record's anchor comes first."""
     first = np.ones(len(record), dtype=bool)
     first[1:] = record[1:] != record[:-1]
     anchor = node[np.maximum.accumulate(np.where(first, np.arange(len(record)), 0))]
@@ -165,7 +175,11 @@ class _Replay:
 
 
 def stitch(graph: Graph) -> StitchResult:
-    edge_record, edge_anchor, edge_node = star_edges(graph)
+    ordered_record, ordered_node = _record_order(graph)
+    edge_record, edge_anchor, edge_node = star_edges(ordered_record, ordered_node)
+    first = np.r_[True, ordered_record[1:] != ordered_record[:-1]] if len(ordered_record) else np.zeros(0, bool)
+    record_anchor = np.full(int(graph.obs_record.max()) + 1 if len(graph.obs_record) else 0, -1, dtype=np.int64)
+    record_anchor[ordered_record[first]] = ordered_node[first]
     component = _components(graph.n_nodes, edge_anchor, edge_node)
     flagged = _needs_replay(graph, component)
     profile = component.copy()
@@ -176,13 +190,8 @@ def stitch(graph: Graph) -> StitchResult:
     replayed_records = 0
     if len(replay_nodes):
         replay = _Replay(graph, replay_nodes)
-        in_replay = flagged[component[graph.obs_node]]
-        rec = graph.obs_record[in_replay]
-        node = graph.obs_node[in_replay]
-        pairs = np.unique(np.stack([rec, node], axis=1), axis=0)
-        rec, node = pairs[:, 0], pairs[:, 1]
-        order = np.lexsort((node, graph.node_priority[node], rec))
-        rec, node = rec[order].tolist(), node[order].tolist()
+        in_replay = flagged[component[ordered_node]]
+        rec, node = ordered_record[in_replay].tolist(), ordered_node[in_replay].tolist()
         approved = set() if graph.approved_records is None else set(graph.approved_records.tolist())
         made_pairs: set = set()
         start = 0
@@ -200,5 +209,5 @@ def stitch(graph: Graph) -> StitchResult:
         made[replayed_edges] = [(int(edge_record[e]), int(edge_node[e])) in made_pairs for e in replayed_edges]
     _, dense = np.unique(profile, return_inverse=True)
     return StitchResult(profile=dense.astype(np.int64), edge_record=edge_record, edge_anchor=edge_anchor,
-                        edge_node=edge_node, edge_made=made, review=review, rejected=rejected,
+                        edge_node=edge_node, edge_made=made, review=review, rejected=rejected, record_anchor=record_anchor,
                         replayed_components=int(flagged.sum()), replayed_records=replayed_records)
