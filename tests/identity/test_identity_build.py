@@ -52,10 +52,10 @@ def ids(paths: DataPaths) -> dict[tuple, str]:
         con.close()
 
 
-def query(paths: DataPaths, sql: str) -> list[tuple]:
+def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(paths.analytics), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
@@ -130,15 +130,26 @@ def test_a_new_day_keeps_unrelated_ids(built):
     assert len(after) > len(before)  # the day brought new identifiers
 
 
-def test_customer_360_marts_cover_every_profile(built):
+def test_customer_360_marts_cover_every_profile_but_the_erased(built):
     paths, _, _ = built
+    erased = [u for (u,) in query(paths, "select user_id from staging.stg_app__erasure_requests")]
+    assert erased
     profiles, members = query(paths, "select count(*), count(*) filter (where is_member) from marts.profiles")[0]
-    assert members == SCALE.members
-    assert query(paths, "select count(distinct profile_id) from identity.identifier_profiles") == [(profiles,)]
+    assert members == SCALE.members - len(erased)
+    all_profiles = query(paths, "select count(distinct profile_id) from identity.identifier_profiles")[0][0]
+    assert profiles == all_profiles - len(erased)
     assert query(paths, "select min(strength_score), max(strength_score) from marts.profiles")[0][1] <= 100
-    timeline = query(paths, "select count(*), count(distinct profile_id) from marts.profile_journey")[0]
-    resolved_events = query(paths, "select count(*) from identity.record_profiles where source = 'action_log'")[0][0]
-    assert timeline[0] == resolved_events
+    erased_profiles = query(paths, f"""select profile_id from identity.identifier_profiles
+        where id_type = 'user_id' and value in ({', '.join(f"'{u}'" for u in erased)})""")
+    for mart in ("profiles", "profile_identifiers", "profile_predictions", "profile_journey", "profile_channel_stats",
+                 "profile_product_intents", "profile_store_visits"):
+        left = query(paths, f"select count(*) from marts.{mart} where profile_id in (select unnest(?))",
+                     [[p for (p,) in erased_profiles]])
+        assert left == [(0,)], mart
+    timeline = query(paths, "select count(*) from marts.profile_journey")[0][0]
+    resolved_events = query(paths, f"""select count(*) from identity.record_profiles
+        where source = 'action_log' and profile_id not in ({', '.join(f"'{p}'" for (p,) in erased_profiles)})""")[0][0]
+    assert timeline == resolved_events
     assert query(paths, "select count(*) from marts.profile_channel_stats where preferred_channel is null") == [(0,)]
 
 
@@ -149,7 +160,7 @@ def test_materialization_metadata_and_the_super_node_alarm(built):
     meta = {k: v.value for k, v in event.metadata.items()}
     for key in ("profiles", "merges_this_build", "review_queue", "largest_profile", "dagster/row_count"):
         assert key in meta
-    assert meta["profiles"] == query(paths, "select count(*) from marts.profiles")[0][0]
+    assert meta["profiles"] == query(paths, "select count(distinct profile_id) from identity.identifier_profiles")[0][0]
 
     from assets.identity import LARGEST_PROFILE_WITHIN_BOUND, identity_resolution
     from orchestration.resources import WarehouseResource

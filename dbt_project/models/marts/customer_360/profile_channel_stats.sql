@@ -1,7 +1,7 @@
 -- Where each profile engages: preferred channel, breakdown by channel, online vs store
 -- purchases, and the favourite product category on each channel.
 with events as (
-    select profile_id, brand_id, channel, action_type
+    select profile_id, brand_id, coalesce(channel, 'unknown') as channel, action_type
     from {{ ref('int_identity__profile_events') }}
     where profile_id is not null
 ),
@@ -13,7 +13,7 @@ by_channel as (
 ),
 
 category_by_channel as (
-    select profile_id, channel, product_form, count(*) as n
+    select profile_id, coalesce(channel, 'unknown') as channel, product_form, count(*) as n
     from {{ ref('int_customer_360__purchases') }}
     where product_form is not null
     group by all

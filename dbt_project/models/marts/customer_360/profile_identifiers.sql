@@ -4,6 +4,7 @@ with identifiers as (
         i.first_seen_at, i.last_seen_at, i.observations, i.records, i.sources
     from {{ source('identity', 'identifier_profiles') }} as p
     inner join {{ ref('int_identity__identifiers') }} as i using (brand_id, id_type, value)
+    where p.profile_id not in (select profile_id from {{ ref('int_identity__erased_profiles') }})
 ),
 
 scored as (

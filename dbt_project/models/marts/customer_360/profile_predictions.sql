@@ -10,6 +10,7 @@ members as (
     select profile_id, brand_id, cast(value as bigint) as user_id
     from {{ source('identity', 'identifier_profiles') }}
     where id_type = 'user_id'
+        and profile_id not in (select profile_id from {{ ref('int_identity__erased_profiles') }})
 )
 
 select
