@@ -2,8 +2,10 @@
 
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from assets import OWNER
+from assets.dbt_models import synergy_dbt_models
 from identity.resolve import resolve
 from orchestration.resources import WarehouseResource
 
@@ -15,6 +17,9 @@ IDENTITY_TABLES = {
     "rejected_links": "Links not made because the merged profile would exceed a per-type limit (the weaker identifier is dropped).",
 }
 LARGEST_PROFILE_WITHIN_BOUND = "largest_profile_within_bound"
+# What resolution reads; keys come from the dbt manifest so they follow the dbt schemas.
+UPSTREAM = [get_asset_key_for_model([synergy_dbt_models], name) for name in (
+    "int_identity__links", "int_identity__observations", "int_identity__identifiers", "identity_merge_approvals")]
 
 
 class IdentityConfig(dg.Config):
@@ -26,8 +31,7 @@ class IdentityConfig(dg.Config):
     specs=[
         dg.AssetSpec(
             ["identity", name], description=text, group_name="identity", owners=[OWNER], kinds={"python", "duckdb"},
-            deps=["int_identity__links", "int_identity__observations", "int_identity__identifiers",
-                  "identity_merge_approvals"],
+            deps=UPSTREAM,
             skippable=False,
         )
         for name, text in IDENTITY_TABLES.items()

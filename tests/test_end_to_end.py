@@ -39,6 +39,11 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir):
             expected["webhook_reporting_unique"]
         assert con.execute("SELECT count(*) FROM staging.stg_customerio__exports").fetchone()[0] == expected["export_rows"]
         assert con.execute("SELECT count(*) FROM staging.stg_app__erasure_requests").fetchone()[0] == expected["erasure_requests"]
+        # Features: every member but the erased has one row, a segment and a churn risk level.
+        erased = con.execute("SELECT count(*) FROM staging.stg_app__erasure_requests").fetchone()[0]
+        features = con.execute("""SELECT count(*), count(segment), count(churn_risk_level),
+            count(*) FILTER (WHERE btyd_recency > btyd_t OR btyd_frequency < 0) FROM marts.member_features""").fetchone()
+        assert features == (expected["members"] - erased,) * 3 + (0,)
         quarantined = dict(con.execute(
             "SELECT reason, count(*) FROM audit.quarantine WHERE source = 'app_action_logs' GROUP BY ALL").fetchall())
         assert quarantined == {k: v for k, v in expected["action_log_malformed"].items() if v}
@@ -59,6 +64,9 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir):
                  if m.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"]))
     assert rerun.metadata["rows_loaded"].value == 0
     assert rerun.metadata["dagster/row_count"].value == expected["action_log_events_expected_loaded"]
+    # The second build compared the feature distributions with the first: nothing moved.
+    (drift,) = [e for e in again.get_asset_check_evaluations() if e.check_name == "key_features_stable"]
+    assert drift.passed and set(drift.metadata["psi"].value.values()) == {0.0}
 
 
 def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, capsys):

@@ -70,3 +70,18 @@ def test_instance_config_admits_one_warehouse_step_at_a_time(tmp_path):
     shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_identity_sits_between_the_dbt_models_it_reads_and_the_marts_that_read_it(defs):
+    graph = defs.resolve_asset_graph()
+    identity = graph.get(dg.AssetKey(["identity", "identifier_profiles"]))
+    assert {k.to_user_string() for k in identity.parent_keys} == {
+        "intermediate/int_identity__links", "intermediate/int_identity__observations",
+        "intermediate/int_identity__identifiers", "config/identity_merge_approvals"}
+    assert identity.group_name == "identity"
+    assert "marts/profile_identifiers" in {k.to_user_string() for k in identity.child_keys}
+    records = graph.get(dg.AssetKey(["identity", "record_profiles"]))
+    assert "intermediate/int_identity__profile_events" in {k.to_user_string() for k in records.child_keys}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert {("marts/member_features", "key_features_stable"), ("marts/profile_predictions", "predictions_fresh"),
+            ("identity/identifier_profiles", "largest_profile_within_bound")} <= checks

@@ -21,12 +21,7 @@ select
     round(epoch({{ as_of() }} - l.received_at) / 3600, 1) as age_hours,
     epoch({{ as_of() }} - l.received_at) / 3600 > {{ var('prediction_stale_after_hours') }} as is_stale,
     l.churn_probability,
-    case
-        when l.churn_probability >= {{ var('churn_risk_critical') }} then 'CRITICAL'
-        when l.churn_probability >= {{ var('churn_risk_high') }} then 'HIGH'
-        when l.churn_probability >= {{ var('churn_risk_medium') }} then 'MEDIUM'
-        when l.churn_probability is not null then 'LOW'
-    end as churn_risk_level,
+    {{ churn_risk_level('l.churn_probability') }} as churn_risk_level,
     l.predicted_ltv,
     l.engagement_score,
     l.purchase_probability,

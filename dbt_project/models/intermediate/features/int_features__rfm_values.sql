@@ -1,0 +1,20 @@
+-- Recency, frequency and monetary value of each member over the RFM window (var rfm_window_days,
+-- counted back from the build's as-of time). Members without a purchase in the window have
+-- frequency and monetary 0 and no recency.
+with purchases as (
+    select p.profile_id, p.occurred_at, coalesce(p.purchase_value, 0) as purchase_value
+    from {{ ref('int_customer_360__purchases') }} as p
+    where p.occurred_at > {{ as_of() }} - to_days({{ var('rfm_window_days') }})
+        and p.occurred_at <= {{ as_of() }}
+)
+
+select
+    m.brand_id,
+    m.user_id,
+    m.profile_id,
+    date_diff('day', max(p.occurred_at), {{ as_of() }}) as recency_days,
+    count(p.occurred_at) as frequency,
+    cast(coalesce(sum(p.purchase_value), 0) as double) as monetary
+from {{ ref('int_features__members') }} as m
+left join purchases as p using (profile_id)
+group by all

@@ -1,0 +1,1 @@
+"""Data-quality measures used by asset checks (no Dagster)."""
