@@ -55,8 +55,9 @@ def key_features_stable(config: DriftConfig, warehouse: WarehouseResource) -> dg
                 previous.setdefault(feature, {})[bucket] = share
         # This build's distribution becomes the next build's baseline.
         now = datetime.now(UTC)
-        con.executemany("insert into audit.feature_distributions values (?, ?, ?, ?)",
-                        [(now, f, b, s) for f, shares in current.items() for b, s in shares.items()])
+        rows = [(now, f, b, s) for f, shares in current.items() for b, s in shares.items()]
+        if rows:  # no members yet: nothing to compare next time either
+            con.executemany("insert into audit.feature_distributions values (?, ?, ?, ?)", rows)
     if not previous:
         return dg.AssetCheckResult(passed=True, metadata={"baseline": "none yet (first build)"})
     psi = {f: round(population_stability_index(previous.get(f, {}), shares), 4) for f, shares in current.items()}

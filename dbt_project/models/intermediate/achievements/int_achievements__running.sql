@@ -1,0 +1,49 @@
+-- For every qualifying action: the achievement's metric as it stood right after that action, in
+-- the window the action belongs to (all time, its calendar period, or the rolling N days ending
+-- at it). The first action where the metric meets the target is the completion.
+with q as (
+    select q.*, a.metric, a.timeframe, a.rolling_days, a.calendar_period, a.operator, a.target,
+        case when a.timeframe = 'calendar' then cast(date_trunc(a.calendar_period, q.local_time) as varchar)
+             else 'all' end as window_key
+    from {{ ref('int_achievements__qualifying_events') }} as q
+    inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
+    where a.metric in ('count', 'sum', 'distinct_count')
+),
+
+firsts as (
+    select *, row_number() over (partition by profile_id, achievement_config_id, window_key, field_value
+                                 order by occurred_at, event_id) = 1 as first_of_value
+    from q
+),
+
+cumulative as (  -- all-time and calendar windows: everything so far in the same window
+    select profile_id, achievement_config_id, event_id, occurred_at, window_key, operator, target,
+        case metric
+            when 'count' then count(*) over w
+            when 'sum' then coalesce(sum(try_cast(field_value as double)) over w, 0)
+            else sum(case when first_of_value and field_value is not null then 1 else 0 end) over w
+        end as running_value
+    from firsts
+    where timeframe <> 'rolling_days'
+    window w as (partition by profile_id, achievement_config_id, window_key order by occurred_at, event_id
+                 rows between unbounded preceding and current row)
+),
+
+rolling as (  -- rolling windows: the N days ending at each action
+    select e.profile_id, e.achievement_config_id, e.event_id, e.occurred_at, e.window_key, e.operator, e.target,
+        case any_value(e.metric)
+            when 'count' then count(*)
+            when 'sum' then coalesce(sum(try_cast(p.field_value as double)), 0)
+            else count(distinct p.field_value)
+        end as running_value
+    from q as e
+    inner join q as p
+        on p.profile_id = e.profile_id and p.achievement_config_id = e.achievement_config_id
+        and p.occurred_at > e.occurred_at - to_days(e.rolling_days)
+        and (p.occurred_at, p.event_id) <= (e.occurred_at, e.event_id)
+    where e.timeframe = 'rolling_days'
+    group by all
+)
+
+select *, {{ compare('running_value', 'operator', 'target') }} as meets_target
+from (select * from cumulative union all by name select * from rolling)

@@ -1,0 +1,188 @@
+-- Every card a member could be shown, one CTE per card type (SPEC §4 "Cards"). Each candidate
+-- has a propensity (0-1), a value, the text, progress where it applies and its reason codes.
+with members as (
+    select * from {{ ref('int_cards__member_context') }}
+),
+
+rewards as (
+    select * from {{ ref('stg_app__rewards') }} where is_active
+),
+
+-- Achievements close to completion (offered, not completed), with the points they award.
+near_complete as (
+    select p.profile_id, p.achievement_key, p.achievement_name, p.current_value, p.target, p.percent,
+        coalesce(a.reward_points, 0) as reward_points
+    from {{ ref('achievement_progress') }} as p
+    inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
+    where p.is_offered and not p.completed and p.percent > 0
+),
+
+wishlist_goal as (
+    select m.profile_id, 'wishlist_goal' as card_type, cast(r.reward_id as varchar) as card_key,
+        r.points_cost - m.points_balance as gap, m.rank_multiplier, m.scan_points, m.referral_points,
+        r.reward_name, r.points_cost, m.points_balance
+    from members as m
+    inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
+    inner join rewards as r on r.brand_id = m.brand_id and r.product_id = w.product_id
+),
+
+wishlist_cards as (
+    select g.profile_id, g.card_type, g.card_key,
+        greatest(0.05, least(1.0, g.points_balance / g.points_cost)) as propensity,
+        cast(g.points_cost as double) as value,
+        case when g.gap <= 0 then 'Your ' || g.reward_name || ' is ready'
+             else g.gap || ' points to your ' || g.reward_name end as title,
+        case when g.gap <= 0 then 'You have enough points to redeem it now.'
+             else 'That is ' || {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} || ' product scans or '
+                  || {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} || ' referrals'
+                  || coalesce(' — or finish ' || (select arg_max(n.achievement_name, n.reward_points) from near_complete as n
+                        where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), '')
+                  || '.' end as body,
+        case when g.gap <= 0 then 'Redeem' else 'See how to earn' end as cta,
+        cast(least(g.points_balance, g.points_cost) as double) as progress_current,
+        cast(g.points_cost as double) as progress_target, 'points' as progress_unit,
+        case when g.gap <= 0 then ['wishlist_affordable'] else ['wishlist_goal', 'points_gap'] end as reason_codes,
+        json_object('gap_points', greatest(g.gap, 0),
+            'scans_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} else 0 end,
+            'referrals_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} else 0 end,
+            'rank_multiplier', g.rank_multiplier,
+            'closing_achievements', (select list(n.achievement_key order by n.reward_points desc, n.achievement_key)
+                from near_complete as n where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap)
+        ) as details
+    from wishlist_goal as g
+),
+
+rank_up as (
+    select profile_id, 'rank_up' as card_type, next_rank_key as card_key,
+        least(1.0, lifetime_points / next_rank_points) as propensity,
+        cast(next_rank_points as double) as value,
+        (next_rank_points - lifetime_points) || ' points to ' || next_rank_name as title,
+        'Reach ' || next_rank_name || ' for a bigger points multiplier: about '
+            || {{ actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier') }} || ' product scans.' as body,
+        'See rank benefits' as cta,
+        cast(lifetime_points as double) as progress_current, cast(next_rank_points as double) as progress_target,
+        'points' as progress_unit, ['rank_distance'] as reason_codes,
+        json_object('gap_points', next_rank_points - lifetime_points, 'next_rank', next_rank_key) as details
+    from members
+    where next_rank_points is not null
+),
+
+achievement_cards as (
+    select profile_id, 'near_complete_achievement' as card_type, achievement_key as card_key,
+        percent / 100 as propensity, cast(greatest(reward_points, 1) as double) as value,
+        'Almost there: ' || achievement_name as title,
+        cast(target - current_value as bigint) || ' more to unlock ' || achievement_name || '.' as body,
+        'Keep going' as cta, current_value as progress_current, target as progress_target,
+        'actions' as progress_unit, ['achievement_near_complete'] as reason_codes,
+        json_object('percent', percent, 'reward_points', reward_points) as details
+    from near_complete
+    qualify row_number() over (partition by profile_id order by percent desc, reward_points desc, achievement_key) = 1
+),
+
+referral_cards as (
+    select profile_id, 'referral_prompt' as card_type, 'referral' as card_key,
+        least(1.0, 0.3 + coalesce(feature_affinities['referrals'], 0)) as propensity,
+        cast(referral_points * rank_multiplier as double) as value,
+        'Invite a friend, earn ' || cast(round(referral_points * rank_multiplier) as bigint) || ' points' as title,
+        'Share your code: you earn points when a friend joins.' as body, 'Invite' as cta,
+        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        case when coalesce(feature_affinities['referrals'], 0) > 0 then ['referral_affinity'] else ['referral_default'] end
+            as reason_codes,
+        json_object('referral_points', referral_points, 'rank_multiplier', rank_multiplier) as details
+    from members
+),
+
+retention_cards as (
+    select m.profile_id, 'retention_offer' as card_type, 'retention' as card_key,
+        m.churn_probability as propensity, cast(greatest(m.monetary, 1) as double) as value,
+        'We miss you: double points this week' as title,
+        'Come back this week and every scan earns double points.' as body, 'Claim offer' as cta,
+        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        ['churn_risk_' || lower(m.churn_risk_level)] as reason_codes,
+        json_object('churn_probability', m.churn_probability, 'risk_level', m.churn_risk_level) as details
+    from members as m
+    where m.churn_probability is not null  -- the brand's min_churn_probability applies at selection
+),
+
+exclusive_cards as (
+    select profile_id, 'high_value_exclusive' as card_type, 'exclusive' as card_key, 0.6 as propensity,
+        cast(greatest(monetary, 1) as double) as value,
+        'An exclusive for our ' || segment as title, 'Early access to limited drops, for our best members.' as body,
+        'Get early access' as cta,
+        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        ['segment_' || lower(replace(segment, ' ', '_'))] as reason_codes,
+        json_object('segment', segment) as details
+    from members
+    where segment in ('Champions', 'Loyal')
+),
+
+favourite as (
+    select m.profile_id, m.brand_id, e.key as product_form, e.value as share
+    from members as m, unnest(map_entries(m.category_preferences)) as t(e)
+    qualify row_number() over (partition by m.profile_id order by e.value desc, e.key) = 1
+),
+
+discovery_cards as (
+    select f.profile_id, 'product_discovery' as card_type, cast(p.product_id as varchar) as card_key,
+        f.share as propensity, cast(p.msrp as double) as value,
+        'New for you: ' || p.product_name as title,
+        'You like ' || f.product_form || '; try ' || p.product_name || ' next.' as body, 'Discover' as cta,
+        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        ['category_affinity'] as reason_codes,
+        json_object('product_form', f.product_form, 'share', f.share) as details
+    from favourite as f
+    inner join {{ ref('stg_app__products') }} as p on p.brand_id = f.brand_id and p.product_form = f.product_form
+    where not exists (select 1 from {{ ref('int_identity__profile_events') }} as e
+                      where e.profile_id = f.profile_id and e.product_id = p.product_id)
+    qualify row_number() over (partition by f.profile_id order by p.is_new desc, p.is_featured desc, hash(f.profile_id, p.product_id)) = 1
+),
+
+-- FR3: price = base x customer multiplier (0.7 to keep a member at risk, 0.85 for low value,
+-- 1.0 otherwise) x inventory multiplier (0.6 for a large surplus, 0.8 for a surplus, else 1.0).
+priced as (
+    select m.profile_id, r.reward_id, r.reward_name, r.points_cost, m.points_balance,
+        case when m.churn_probability >= 0.6 then 0.7 when m.segment in ('Hibernating', 'Lost', 'About To Sleep') then 0.85
+             else 1.0 end as customer_multiplier,
+        case when r.inventory_count >= 500 then 0.6 when r.inventory_count >= 100 then 0.8 else 1.0 end as inventory_multiplier
+    from members as m
+    inner join rewards as r on r.brand_id = m.brand_id
+),
+
+offer_cards as (
+    select profile_id, 'reward_offer' as card_type, cast(reward_id as varchar) as card_key,
+        least(1.0, points_balance / greatest(round(points_cost * customer_multiplier * inventory_multiplier), 1)) as propensity,
+        cast(points_cost as double) as value,
+        reward_name || ' for ' || cast(round(points_cost * customer_multiplier * inventory_multiplier) as bigint) || ' points' as title,
+        'Usually ' || points_cost || ' points: ' || cast(round(100 * (1 - customer_multiplier * inventory_multiplier)) as bigint)
+            || '% off for you.' as body,
+        'Redeem' as cta,
+        cast(points_balance as double) as progress_current,
+        round(points_cost * customer_multiplier * inventory_multiplier) as progress_target, 'points' as progress_unit,
+        ['dynamic_price'] || case when customer_multiplier < 1 then ['member_discount'] else [] end
+            || case when inventory_multiplier < 1 then ['inventory_surplus'] else [] end as reason_codes,
+        json_object('base_price', points_cost, 'customer_multiplier', customer_multiplier,
+                    'inventory_multiplier', inventory_multiplier,
+                    'dynamic_price', round(points_cost * customer_multiplier * inventory_multiplier)) as details
+    from priced
+    where customer_multiplier * inventory_multiplier < 1
+    qualify row_number() over (partition by profile_id
+        order by (1 - customer_multiplier * inventory_multiplier) * least(1.0, points_balance / points_cost) desc, reward_id) = 1
+),
+
+fallback_cards as (
+    select profile_id, 'explore_rewards' as card_type, 'explore' as card_key, 0.1 as propensity, 1.0 as value,
+        'Explore your rewards' as title, 'See what your ' || points_balance || ' points can get you.' as body,
+        'Browse rewards' as cta, null::double as progress_current, null::double as progress_target, null as progress_unit,
+        ['fallback'] as reason_codes, json_object() as details
+    from members
+)
+
+select * from wishlist_cards
+union all by name select * from rank_up
+union all by name select * from achievement_cards
+union all by name select * from referral_cards
+union all by name select * from retention_cards
+union all by name select * from exclusive_cards
+union all by name select * from discovery_cards
+union all by name select * from offer_cards
+union all by name select * from fallback_cards

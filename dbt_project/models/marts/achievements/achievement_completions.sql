@@ -1,0 +1,17 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['profile_id', 'achievement_config_id', 'window_key'],
+    on_schema_change='fail',
+    post_hook="delete from {{ this }} where profile_id in (select profile_id from {{ ref('int_identity__erased_profiles') }})"
+) }}
+-- The completion feed: every completion once, stamped with the build that first detected it.
+-- Rows with detected_at after a reader's cursor are the completions new to that reader (the app
+-- awards the points; the platform never changes balances). Erased members are removed.
+select
+    c.*,
+    cast('{{ run_started_at }}' as timestamptz) as detected_at,
+    '{{ invocation_id }}' as detected_by_invocation
+from {{ ref('int_achievements__completions') }} as c
+{% if is_incremental() %}
+anti join {{ this }} as seen using (profile_id, achievement_config_id, window_key)
+{% endif %}

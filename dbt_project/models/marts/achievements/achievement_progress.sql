@@ -1,0 +1,124 @@
+-- Progress of every member on every achievement of their brand (and the global ones): the
+-- metric in the current window, target, percent, completed and when, tiers, repeats, and
+-- whether the achievement is offered (its Customer.io prediction gate passes).
+with configs as (
+    select * from {{ ref('int_achievements__configs') }}
+),
+
+members as (
+    select m.brand_id, m.user_id, m.profile_id, b.timezone
+    from {{ ref('int_features__members') }} as m
+    inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+),
+
+pairs as (
+    select m.*, a.achievement_config_id, a.achievement_key, a.achievement_name, a.metric, a.timeframe,
+        a.rolling_days, a.calendar_period, a.streak_unit, a.operator, a.target, a.repeatable, a.tier_targets,
+        a.gate_prediction, a.gate_operator, a.gate_value,
+        timezone(m.timezone, {{ as_of() }}) as local_as_of
+    from members as m
+    inner join {{ ref('int_achievements__brand_configs') }} as bc using (brand_id)
+    inner join configs as a using (achievement_config_id)
+),
+
+q as (
+    select * from {{ ref('int_achievements__qualifying_events') }}
+),
+
+-- The metric in the window that is current at the as-of time.
+current_values as (
+    select p.profile_id, p.achievement_config_id,
+        case p.metric
+            when 'count' then count(q.event_id)
+            when 'sum' then coalesce(sum(try_cast(q.field_value as double)), 0)
+            when 'distinct_count' then count(distinct q.field_value)
+        end as value
+    from pairs as p
+    left join q
+        on q.profile_id = p.profile_id and q.achievement_config_id = p.achievement_config_id
+        and case p.timeframe
+            when 'rolling_days' then q.occurred_at > {{ as_of() }} - to_days(p.rolling_days)
+            when 'calendar' then date_trunc(p.calendar_period, q.local_time) = date_trunc(p.calendar_period, p.local_as_of)
+            else true end
+    where p.metric <> 'streak'
+    group by p.profile_id, p.achievement_config_id, p.metric
+),
+
+completions as (
+    select profile_id, achievement_config_id, min(occurred_at) as completed_at,
+        count(distinct window_key) as windows_completed
+    from {{ ref('int_achievements__running') }}
+    where meets_target
+    group by all
+),
+
+streaks as (
+    select s.profile_id, s.achievement_config_id,
+        -- The current streak is the run that reaches the current (or the previous) unit.
+        coalesce(max(s.run_length) filter (where s.run_end >= cast(date_trunc(p.streak_unit, p.local_as_of) as date)
+            - case p.streak_unit when 'week' then 7 else 1 end), 0) as current_streak,
+        max(s.run_length) as longest_streak,
+        min(s.run_start + cast((p.target - 1) * case p.streak_unit when 'week' then 7 else 1 end as integer))
+            filter (where {{ compare('s.run_length', 'p.operator', 'p.target') }}) as completed_on,
+        sum(floor(s.run_length / p.target)) as runs_completed
+    from {{ ref('int_achievements__streaks') }} as s
+    inner join pairs as p using (profile_id, achievement_config_id)
+    group by s.profile_id, s.achievement_config_id, p.streak_unit, p.local_as_of, p.operator, p.target
+),
+
+gates as (
+    select p.profile_id, p.achievement_config_id,
+        try_cast(json_extract_string(pr.product_affinity_scores,
+            '$.' || replace(p.gate_prediction, 'product_affinity_scores.', '')) as double) as gate_score
+    from pairs as p
+    left join {{ ref('profile_predictions') }} as pr using (profile_id)
+    where p.gate_prediction is not null
+),
+
+progress as (
+    select p.*,
+        cast(case when p.metric = 'streak' then coalesce(s.current_streak, 0) else coalesce(v.value, 0) end as double)
+            as current_value,
+        case when p.metric = 'streak' then cast(s.completed_on as timestamptz) else c.completed_at end as completed_at,
+        case when p.metric = 'streak' then coalesce(s.runs_completed, 0)
+             when p.timeframe = 'calendar' then coalesce(c.windows_completed, 0)
+             when p.timeframe = 'all_time' and p.metric in ('count', 'sum') and p.operator in ('>=', '>') and p.target > 0
+                 then floor(coalesce(v.value, 0) / p.target)
+             else case when c.completed_at is not null then 1 else 0 end
+        end as completions,
+        g.gate_score
+    from pairs as p
+    left join current_values as v using (profile_id, achievement_config_id)
+    left join completions as c using (profile_id, achievement_config_id)
+    left join streaks as s using (profile_id, achievement_config_id)
+    left join gates as g using (profile_id, achievement_config_id)
+)
+
+select
+    brand_id,
+    user_id,
+    profile_id,
+    achievement_config_id,
+    achievement_key,
+    achievement_name,
+    metric,
+    timeframe,
+    case timeframe
+        when 'rolling_days' then 'last ' || rolling_days || ' days'
+        when 'calendar' then 'this ' || calendar_period
+        when 'streak' then 'consecutive ' || streak_unit || 's'
+        else 'all time' end as window_label,
+    current_value,
+    target,
+    operator,
+    cast(round(least(100, 100 * current_value / nullif(target, 0)), 1) as double) as percent,
+    completed_at is not null as completed,
+    completed_at,
+    repeatable,
+    cast(case when repeatable then completions else least(completions, 1) end as bigint) as times_completed,
+    cast(len(list_filter(coalesce(tier_targets, []), lambda t: t <= current_value)) as integer) as tiers_reached,
+    list_filter(coalesce(tier_targets, []), lambda t: t > current_value)[1] as next_tier_target,
+    gate_score,
+    gate_prediction is null
+        or coalesce({{ compare('gate_score', 'gate_operator', 'gate_value') }}, false) as is_offered
+from progress

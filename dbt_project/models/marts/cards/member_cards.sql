@@ -1,0 +1,62 @@
+-- The cards each member is shown, ranked: candidates that pass their brand's rules, scored
+-- propensity x value (scaled to the brand's largest of that type) x brand weight, at most one
+-- per type, nothing the member dismissed recently, at most the brand's card cap. The
+-- explore_rewards fallback keeps every member's list non-empty.
+with members as (
+    select * from {{ ref('int_cards__member_context') }}
+),
+
+dismissed as (
+    select profile_id, context ->> '$.card_type' as card_type, max(occurred_at) as last_dismissed_at
+    from {{ ref('int_identity__profile_events') }}
+    where action_type = 'card_dismissed' and profile_id is not null
+    group by all
+),
+
+eligible as (
+    select c.*, m.brand_id, m.user_id, m.card_cap, s.weight, s.valid_days
+    from {{ ref('int_cards__candidates') }} as c
+    inner join members as m using (profile_id)
+    inner join {{ ref('int_cards__settings') }} as s on s.brand_id = m.brand_id and s.card_type = c.card_type
+    left join dismissed as d on d.profile_id = c.profile_id and d.card_type = c.card_type
+    where (s.enabled or c.card_type = 'explore_rewards')
+        and (c.card_type <> 'near_complete_achievement' or 100 * c.propensity >= coalesce(s.min_percent, 0))
+        and (c.card_type <> 'retention_offer' or c.propensity >= coalesce(s.min_churn_probability, 0))
+        and (d.last_dismissed_at is null or d.last_dismissed_at <= {{ as_of() }} - to_days(s.suppress_days))
+),
+
+scored as (
+    select *,
+        propensity * (value / nullif(max(value) over (partition by brand_id, card_type), 0)) * weight as score
+    from eligible
+    qualify row_number() over (partition by profile_id, card_type order by
+        propensity * value desc, card_key) = 1
+),
+
+ranked as (
+    select *, row_number() over (partition by profile_id
+        order by card_type = 'explore_rewards', score desc, card_type) as position,
+        count(*) filter (where card_type <> 'explore_rewards') over (partition by profile_id) as real_cards
+    from scored
+)
+
+select
+    brand_id,
+    user_id,
+    profile_id,
+    'card_' || left(md5(profile_id || ':' || card_type || ':' || card_key), 16) as card_id,
+    card_type,
+    cast(position as integer) as position,
+    round(coalesce(score, 0), 6) as score,
+    title,
+    body,
+    cta,
+    progress_current,
+    progress_target,
+    progress_unit,
+    reason_codes,
+    details,
+    {{ as_of() }} as valid_from,
+    {{ as_of() }} + to_days(valid_days) as valid_until
+from ranked
+where position <= card_cap and (card_type <> 'explore_rewards' or real_cards = 0)
