@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.measure import machine, run_measured, write_result
-from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT
+from ingestion.paths import DATA_DIR_ENV
 
 EVENTS_PER_MEMBER = 10
 
@@ -69,7 +69,7 @@ def main() -> None:
                 shutil.rmtree(root)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    path = write_result(PROJECT_ROOT / "benchmarks" / "results", "foundation", report)
+    path = write_result("foundation", report)
     print(f"saved {path}")
 
 

@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.measure import machine, run_measured, write_result
-from ingestion.paths import PROJECT_ROOT
 
 IMPLEMENTATIONS = {"ours": "ours (resolve)", "plain": "ours, no rules", "networkx": "networkx", "splink": "splink"}
 BASELINES = ("plain", "networkx", "splink")  # plain connected components: their counts must agree
@@ -240,7 +239,7 @@ def main() -> None:
             report["scales"].append(run_scale(scratch, links, args.timeout))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    path = write_result(PROJECT_ROOT / "benchmarks" / "results", "identity", report)
+    path = write_result("identity", report)
     print(f"saved {path}")
 
 

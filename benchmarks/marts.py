@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assets.dbt_project import DBT_PROJECT_DIR
 from benchmarks.measure import machine, run_measured, write_result
-from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT
+from ingestion.paths import DATA_DIR_ENV
 
 LAYERS = ["models/intermediate/features", "models/marts/features", "models/intermediate/achievements",
           "models/marts/achievements", "models/intermediate/cards", "models/marts/cards", "seeds/features",
@@ -65,7 +65,7 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
         report["runs"].append(run)
         print(f"{members:>10,} members  {run['seconds']:>8.1f} s  peak {run['peak_rss_mb']:>8.0f} MB", flush=True)
-    print(f"saved {write_result(PROJECT_ROOT / 'benchmarks' / 'results', 'marts', report)}")
+    print(f"saved {write_result('marts', report)}")
     print(json.dumps(report["runs"]))
 
 

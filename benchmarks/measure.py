@@ -65,7 +65,11 @@ def machine() -> dict:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
-def write_result(results_dir: Path, name: str, payload: dict) -> Path:
+RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
+
+
+def write_result(name: str, payload: dict, results_dir: Path = RESULTS_DIR) -> Path:
+    """benchmarks/results/<name>-<timestamp>.json"""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(payload, indent=2))

@@ -212,7 +212,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     con.register("_rejected_arrow", pa.Table.from_pylist(
         [{"rec": r, "node": n, "over_type": ID_TYPES[t]} for r, n, t in result.rejected],
         schema=pa.schema([("rec", pa.int64()), ("node", pa.int64()), ("over_type", pa.string())])))
-    _write(con, now, has_registry)
+    _write(con, now)
     for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow"):
         con.unregister(name)
     summary = _one(con, """select (select count(*) from _records), (select count(*) from _nodes),
@@ -223,7 +223,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
                           replayed_components=result.replayed_components, seconds=round(time.perf_counter() - started, 3))
 
 
-def _write(con: duckdb.DuckDBPyConnection, now: datetime, has_registry: bool) -> None:
+def _write(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     con.execute("begin transaction")
     try:
         con.execute("create schema if not exists identity")
