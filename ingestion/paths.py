@@ -32,6 +32,21 @@ class DataPaths:
         return self.root / "analytics.duckdb"
 
     @property
+    def cards(self) -> Path:
+        """Published card snapshots (versioned store the card server reads)."""
+        return self.root / "cards"
+
+    @property
+    def activation(self) -> Path:
+        """Customer.io sync state (what was queued and delivered, dead letters)."""
+        return self.root / "activation"
+
+    @property
+    def outbox(self) -> Path:
+        """Dry run: the exact Customer.io request bodies that would have been sent."""
+        return self.root / "outbox"
+
+    @property
     def ground_truth(self) -> Path:
         return self.root / "ground_truth"
 

@@ -56,7 +56,9 @@ select
     progress_unit,
     reason_codes,
     details,
-    {{ as_of() }} as valid_from,
-    {{ as_of() }} + to_days(valid_days) as valid_until
+    -- The day of the as-of time, not the instant: rebuilds within a day leave unchanged cards
+    -- byte-identical, so publishing rewrites only the members whose cards really changed.
+    date_trunc('day', {{ as_of() }}) as valid_from,
+    date_trunc('day', {{ as_of() }}) + to_days(valid_days) as valid_until
 from ranked
 where position <= card_cap and (card_type <> 'explore_rewards' or real_cards = 0)

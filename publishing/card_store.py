@@ -1,0 +1,391 @@
+"""The versioned card snapshot store: one SQLite database the publisher writes and servers read.
+
+Layout (`<cards root>/cards.sqlite`, WAL mode):
+- documents: content-addressed gzipped bodies; digest = hex sha256 of the uncompressed bytes (the ETag).
+- entries: temporal rows; a member's document in version v is the row with
+  from_version <= v and (to_version IS NULL OR to_version > v).
+- versions: one row per publish; current: the single row naming the version being served.
+
+A publish is one write transaction that ends by updating `current`, so the switch is atomic and a
+failed or killed publish leaves the previous version serving. A reader resolves `current`, the entry
+and the document in one SELECT (one read transaction), so it sees the old set or the new one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Self
+
+import orjson
+
+from publishing.streams import chunks
+
+DATABASE_NAME = "cards.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    digest TEXT PRIMARY KEY,
+    body_gzip BLOB NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    brand_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    from_version INTEGER NOT NULL,
+    to_version INTEGER NULL,
+    -- sha256 of the canonical document without generated_at: what "changed" compares
+    content_digest TEXT NOT NULL,
+    PRIMARY KEY (brand_id, user_id, from_version)
+);
+CREATE INDEX IF NOT EXISTS entries_by_digest ON entries (digest);
+CREATE INDEX IF NOT EXISTS entries_by_to_version ON entries (to_version);
+CREATE TABLE IF NOT EXISTS versions (
+    version INTEGER PRIMARY KEY,
+    published_at TEXT NOT NULL,
+    members INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    removed INTEGER NOT NULL,
+    bytes_written INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS current (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+"""
+
+# current, entry and document in one statement = one read transaction = one consistent version.
+_GET_CURRENT_DOCUMENT = """
+SELECT c.version, d.digest, d.body_gzip, d.size
+FROM current AS c
+JOIN entries AS e
+  ON e.brand_id = ? AND e.user_id = ?
+ AND e.from_version <= c.version AND (e.to_version IS NULL OR e.to_version > c.version)
+JOIN documents AS d ON d.digest = e.digest
+WHERE c.id = 1
+"""
+
+
+def database_path(root: Path) -> Path:
+    return Path(root) / DATABASE_NAME
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    version: int
+    digest: str  # hex sha256 of the uncompressed bytes; serve as ETag '"<digest>"'
+    body_gzip: bytes
+    size: int  # uncompressed length
+
+    def body(self) -> bytes:
+        return gzip.decompress(self.body_gzip)
+
+
+class CardStoreReader:
+    """Read-only access for any number of threads: one read-only connection per thread.
+
+    A store that does not exist yet (nothing published) reads as empty: get() returns None and
+    current_version() returns None; the connection is retried on the next call.
+    """
+
+    def __init__(self, root: Path):
+        self._path = database_path(root)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._closed = False
+
+    def get(self, brand_id: int, user_id: int) -> StoredDocument | None:
+        row = self._query_one(_GET_CURRENT_DOCUMENT, (brand_id, user_id))
+        return None if row is None else StoredDocument(version=row[0], digest=row[1], body_gzip=row[2], size=row[3])
+
+    def current_version(self) -> int | None:
+        row = self._query_one("SELECT version FROM current WHERE id = 1", ())
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
+            connection.close()
+
+    def _query_one(self, sql: str, params: tuple) -> tuple | None:
+        connection = self._connection()
+        if connection is None:
+            return None
+        try:
+            return connection.execute(sql, params).fetchone()
+        except sqlite3.OperationalError as error:
+            # The publisher creates the file before its schema commits: no tables yet = nothing published.
+            if "no such table" in str(error):
+                return None
+            raise
+
+    def _connection(self) -> sqlite3.Connection | None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        if not self._path.exists():
+            return None
+        try:
+            # check_same_thread=False only so close() can close every thread's connection; each
+            # connection is still used by the one thread that opened it.
+            connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                         check_same_thread=False, isolation_level=None)
+        except sqlite3.OperationalError:
+            return None  # removed between the exists() check and the open
+        with self._lock:
+            if self._closed:
+                connection.close()
+                raise RuntimeError("CardStoreReader is closed")
+            self._close_connections_of_finished_threads()
+            self._connections[threading.current_thread()] = connection
+        self._local.connection = connection
+        return connection
+
+    def _close_connections_of_finished_threads(self) -> None:
+        """Thread pools come and go; their connections should not accumulate (caller holds the lock)."""
+        for thread in [thread for thread in self._connections if not thread.is_alive()]:
+            self._connections.pop(thread).close()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: int
+    members: int  # members in the published set
+    changed: int  # members whose document was (re)written: new or changed apart from generated_at
+    removed: int  # members absent from the new set (their entry closed)
+    erased: int  # members whose every version was deleted
+    bytes_written: int  # gzipped bytes of newly stored documents
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GcResult:
+    oldest_retained_version: int | None
+    versions_dropped: int
+    entries_deleted: int
+    documents_deleted: int
+    seconds: float
+
+
+class CardStoreWriter:
+    """The single publisher. Every publish and every collection is one write transaction."""
+
+    def __init__(self, root: Path, *, chunk_size: int = 5_000, cache_mib: int = 32):
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self._chunk_size = chunk_size
+        self._connection = sqlite3.connect(database_path(root), isolation_level=None, timeout=60)
+        self._connection.execute("PRAGMA journal_mode = WAL")
+        self._connection.execute("PRAGMA synchronous = FULL")
+        # A big publish grows the WAL; cut it back after checkpoints instead of keeping its peak size.
+        self._connection.execute(f"PRAGMA journal_size_limit = {64 * 2**20}")
+        # Page cache; a transaction bigger than this spills its pages into the WAL before commit.
+        self._connection.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")  # negative = KiB
+        with self._transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._connection.execute(statement)
+
+    def publish(self, documents: Iterable[tuple[int, int, bytes]], *, erased: Iterable[tuple[int, int]] = (),
+                published_at: datetime | None = None) -> PublishResult:
+        """Publish the complete set of (brand_id, user_id, document bytes) as the next version.
+
+        Only members whose document changed (ignoring generated_at) get a new entry and document;
+        members missing from the set get their entry closed; erased members lose every version.
+        Nothing is visible to readers until the final commit switches `current`.
+        """
+        started = time.perf_counter()
+        published_at = _utc(published_at or datetime.now(UTC))
+        erased_members = {(int(brand_id), int(user_id)) for brand_id, user_id in erased}
+        with self._transaction():
+            result = self._publish(documents, erased_members, published_at)
+        self._checkpoint()
+        return PublishResult(**result, seconds=round(time.perf_counter() - started, 3))
+
+    def collect_garbage(self, retain: timedelta, keep_versions: int = 2, *, now: datetime | None = None) -> GcResult:
+        """Drop versions older than `retain`, always keeping the newest `keep_versions` (at least the current)."""
+        started = time.perf_counter()
+        now = _utc(now or datetime.now(UTC))
+        con = self._connection
+        with self._transaction():
+            published = con.execute("SELECT version, published_at FROM versions ORDER BY version DESC").fetchall()
+            retained = [version for index, (version, at) in enumerate(published)
+                        if index < max(keep_versions, 1) or datetime.fromisoformat(at) >= now - retain]
+            if not retained:
+                return GcResult(None, 0, 0, 0, round(time.perf_counter() - started, 3))
+            oldest = min(retained)
+            con.execute("CREATE TEMP TABLE candidate_digests (digest TEXT PRIMARY KEY)")
+            con.execute("INSERT OR IGNORE INTO candidate_digests SELECT digest FROM entries WHERE to_version <= ?",
+                        (oldest,))
+            entries_deleted = con.execute("DELETE FROM entries WHERE to_version <= ?", (oldest,)).rowcount
+            documents_deleted = self._delete_unreferenced_candidates()
+            versions_dropped = con.execute("DELETE FROM versions WHERE version < ?", (oldest,)).rowcount
+        self._checkpoint()
+        return GcResult(oldest, versions_dropped, entries_deleted, documents_deleted,
+                        round(time.perf_counter() - started, 3))
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- inside the publish transaction -------------------------------------------------------------
+
+    def _publish(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]],
+                 published_at: datetime) -> dict:
+        con = self._connection
+        version = con.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()[0]
+        con.execute("""CREATE TEMP TABLE incoming (
+            seq INTEGER PRIMARY KEY, brand_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
+            digest TEXT NOT NULL, content_digest TEXT NOT NULL, UNIQUE (brand_id, user_id))""")
+        bytes_written = self._stage(documents, erased)
+        erased_count = self._erase(erased)
+        # Closing and opening rows: a member whose open row has another content digest changed; every
+        # member left without an open row (changed or new) gets one from this version.
+        removed = con.execute("""
+            UPDATE entries SET to_version = ? WHERE to_version IS NULL AND NOT EXISTS (
+                SELECT 1 FROM incoming AS i WHERE i.brand_id = entries.brand_id AND i.user_id = entries.user_id)
+            """, (version,)).rowcount
+        con.execute("""
+            UPDATE entries SET to_version = ? WHERE to_version IS NULL AND EXISTS (
+                SELECT 1 FROM incoming AS i WHERE i.brand_id = entries.brand_id AND i.user_id = entries.user_id
+                AND i.content_digest <> entries.content_digest)
+            """, (version,))
+        changed = con.execute("""
+            INSERT INTO entries (brand_id, user_id, digest, from_version, to_version, content_digest)
+            SELECT i.brand_id, i.user_id, i.digest, ?, NULL, i.content_digest FROM incoming AS i
+            WHERE NOT EXISTS (SELECT 1 FROM entries AS e
+                              WHERE e.brand_id = i.brand_id AND e.user_id = i.user_id AND e.to_version IS NULL)
+            """, (version,)).rowcount
+        members = con.execute("SELECT COUNT(*) FROM incoming").fetchone()[0]
+        con.execute("DROP TABLE temp.incoming")
+        con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
+                    (version, published_at.isoformat(), members, changed, removed, bytes_written))
+        # Last statement of the transaction: the atomic switch.
+        con.execute("INSERT INTO current (id, version) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))
+        return {"version": version, "members": members, "changed": changed, "removed": removed,
+                "erased": erased_count, "bytes_written": bytes_written}
+
+    def _stage(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]]) -> int:
+        """Stream the set into temp.incoming chunk by chunk, storing the bodies of changed documents.
+
+        Returns the gzipped bytes written. Erased members are left out of the set.
+        """
+        con = self._connection
+        bytes_written = 0
+        seq = 0
+        for chunk in chunks(documents, self._chunk_size):
+            staged = []
+            for brand_id, user_id, body in chunk:
+                if (brand_id, user_id) in erased:
+                    continue
+                staged.append((seq, brand_id, user_id, body, hashlib.sha256(body).hexdigest(), content_digest(body)))
+                seq += 1
+            if not staged:
+                continue
+            try:
+                con.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?)",
+                                [(s, brand_id, user_id, digest, content) for s, brand_id, user_id, _, digest, content
+                                 in staged])
+            except sqlite3.IntegrityError as error:
+                raise ValueError(f"a member appears twice in the published set: {error}") from error
+            changed = {row[0] for row in con.execute(_CHANGED_IN_RANGE, (staged[0][0], staged[-1][0]))}
+            bodies = {digest: body for s, _, _, body, digest, _ in staged if s in changed}
+            stored = {row[0] for row in con.execute(
+                "SELECT digest FROM documents WHERE digest IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(bodies)),))}
+            new_documents = [(digest, gzip.compress(body, compresslevel=6, mtime=0), len(body))
+                             for digest, body in bodies.items() if digest not in stored]
+            con.executemany("INSERT INTO documents VALUES (?, ?, ?)", new_documents)
+            bytes_written += sum(len(body_gzip) for _, body_gzip, _ in new_documents)
+        return bytes_written
+
+    def _erase(self, erased: set[tuple[int, int]]) -> int:
+        """Delete every version of the erased members and the documents only they referenced."""
+        if not erased:
+            return 0
+        con = self._connection
+        con.execute("CREATE TEMP TABLE erased (brand_id INTEGER, user_id INTEGER, PRIMARY KEY (brand_id, user_id))")
+        con.executemany("INSERT INTO erased VALUES (?, ?)", sorted(erased))
+        members_with_entries = con.execute(
+            "SELECT COUNT(*) FROM erased AS x WHERE EXISTS "
+            "(SELECT 1 FROM entries AS e WHERE e.brand_id = x.brand_id AND e.user_id = x.user_id)").fetchone()[0]
+        con.execute("CREATE TEMP TABLE candidate_digests (digest TEXT PRIMARY KEY)")
+        con.execute("INSERT OR IGNORE INTO candidate_digests SELECT e.digest FROM entries AS e "
+                    "JOIN erased AS x ON x.brand_id = e.brand_id AND x.user_id = e.user_id")
+        con.execute("DELETE FROM entries WHERE (brand_id, user_id) IN (SELECT brand_id, user_id FROM erased)")
+        self._delete_unreferenced_candidates()
+        con.execute("DROP TABLE temp.erased")
+        return members_with_entries
+
+    def _delete_unreferenced_candidates(self) -> int:
+        """Delete the documents listed in temp.candidate_digests that no entry references any more."""
+        con = self._connection
+        deleted = con.execute("""
+            DELETE FROM documents WHERE digest IN (SELECT digest FROM candidate_digests)
+            AND NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.digest = documents.digest)""").rowcount
+        con.execute("DROP TABLE temp.candidate_digests")
+        return deleted
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def _checkpoint(self) -> None:
+        # Fold the WAL back into the database and truncate it; if readers hold it, the next one will.
+        self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+
+# Members of one staged chunk (seq range) without an open entry of the same content: new or changed.
+_CHANGED_IN_RANGE = """
+SELECT i.seq FROM incoming AS i
+WHERE i.seq BETWEEN ? AND ? AND NOT EXISTS (
+    SELECT 1 FROM entries AS e
+    WHERE e.brand_id = i.brand_id AND e.user_id = i.user_id AND e.to_version IS NULL
+      AND e.content_digest = i.content_digest)
+"""
+
+
+def content_digest(body: bytes) -> str:
+    """sha256 of the canonical document without generated_at, which changes on every build."""
+    document = orjson.loads(body)
+    document.pop("generated_at", None)
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def disk_usage(root: Path) -> int:
+    """Bytes on disk of the store: database, WAL and shared-memory index."""
+    path = database_path(root)
+    return sum(candidate.stat().st_size for candidate in (path, path.with_name(path.name + "-wal"),
+                                                          path.with_name(path.name + "-shm"))
+               if candidate.exists())
+
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,132 @@
+"""Every published card document must validate against docs/schemas/cards/member_cards.schema.json.
+
+The schema declares draft 2020-12 but uses only keywords draft-07 already has (type, const, enum,
+required, properties, additionalProperties, items as one schema, minItems, minLength, minimum,
+maximum, pattern, format, and $ref to a JSON pointer under $defs), so fastjsonschema compiles it as
+draft-07 into plain Python. That still costs ~0.1 ms per document, as much as storing it, so
+validation runs in worker processes, a few chunks ahead of the publish consuming the stream.
+Workers are spawned (not forked), so a script calling this needs the usual
+`if __name__ == "__main__":` guard.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+
+import fastjsonschema
+import orjson
+
+from ingestion.paths import PROJECT_ROOT
+from publishing.streams import chunks
+
+CARD_SCHEMA_PATH = PROJECT_ROOT / "docs" / "schemas" / "cards" / "member_cards.schema.json"
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+REPORTED_OFFENDERS = 5
+CHUNK_DOCUMENTS = 2_000
+CHUNKS_IN_FLIGHT = 4  # bounds memory: at most this many chunks wait for their verdict
+# One core stays with the publish itself (hashing, compressing, SQLite).
+WORKER_PROCESSES = max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True)
+class Offender:
+    brand_id: int
+    user_id: int
+    reason: str
+
+
+class InvalidDocumentsError(ValueError):
+    """Raised after the whole set was checked; lists the first offenders and the total."""
+
+    def __init__(self, offenders: list[Offender], total: int):
+        self.offenders = offenders
+        self.total = total
+        listed = "; ".join(f"brand {o.brand_id} user {o.user_id}: {o.reason}" for o in offenders)
+        super().__init__(f"{total} card document(s) invalid against {CARD_SCHEMA_PATH.name}, first: {listed}")
+
+
+@cache
+def card_document_validator() -> Callable[[object], object]:
+    schema = json.loads(CARD_SCHEMA_PATH.read_text())
+    return fastjsonschema.compile({**schema, "$schema": DRAFT_07})
+
+
+def problem(brand_id: int, user_id: int, body: bytes) -> str | None:
+    """Why this document cannot be published, or None when it is valid and belongs to (brand, user)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        return f"not JSON: {error}"
+    try:
+        card_document_validator()(document)
+    except fastjsonschema.JsonSchemaValueException as error:
+        return error.message
+    if (document["brand_id"], document["user_id"]) != (brand_id, user_id):
+        return f"document is for brand {document['brand_id']} user {document['user_id']}"
+    return None
+
+
+def problems(chunk: list[tuple[int, int, bytes]]) -> list[str | None]:
+    """problem() of every document of a chunk (runs in a worker process)."""
+    return [problem(brand_id, user_id, body) for brand_id, user_id, body in chunk]
+
+
+def validated(documents: Iterable[tuple[int, int, bytes]]) -> Iterator[tuple[int, int, bytes]]:
+    """Pass the valid documents through in order; raise InvalidDocumentsError at the end if any failed.
+
+    Raising at the end (not at the first offender) reports several offenders at once; the consumer
+    (a publish transaction) is still open at that point, so nothing gets switched.
+    """
+    found = _Offenders()
+    # spawn, not fork: the parent holds DuckDB and SQLite connections and their threads.
+    with ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        pending: deque = deque()
+        for chunk in chunks(documents, CHUNK_DOCUMENTS):
+            pending.append((chunk, pool.submit(problems, chunk)))
+            if len(pending) >= CHUNKS_IN_FLIGHT:
+                yield from found.sift(*_verdict(pending.popleft()))
+        while pending:
+            yield from found.sift(*_verdict(pending.popleft()))
+    if found.total:
+        raise InvalidDocumentsError(found.first, found.total)
+
+
+@dataclass
+class _Offenders:
+    first: list[Offender] = field(default_factory=list)
+    total: int = 0
+
+    def sift(self, chunk: list[tuple[int, int, bytes]], reasons: list[str | None]) -> Iterator[tuple[int, int, bytes]]:
+        for (brand_id, user_id, body), reason in zip(chunk, reasons):
+            if reason is None:
+                yield brand_id, user_id, body
+                continue
+            self.total += 1
+            if len(self.first) < REPORTED_OFFENDERS:
+                self.first.append(Offender(brand_id, user_id, reason))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose publisher was killed would otherwise wait for work forever (it holds its own queue)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _verdict(pending: tuple) -> tuple[list, list[str | None]]:
+    chunk, future = pending
+    return chunk, future.result()

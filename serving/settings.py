@@ -1,0 +1,63 @@
+"""Server settings, read once from the environment (secrets live only there)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingestion.paths import DATA_DIR_ENV, DataPaths
+from serving.tokens import parse_keys
+
+TOKEN_KEYS_ENV = "SYNERGY_CARD_TOKEN_KEYS"
+PWA_ORIGINS_ENV = "SYNERGY_PWA_ORIGINS"
+CACHE_MAX_AGE_ENV = "SYNERGY_CARD_CACHE_MAX_AGE"
+WEBHOOK_KEY_ENV = "CUSTOMERIO_WEBHOOK_SIGNING_KEY"
+WEBHOOK_PREVIOUS_KEY_ENV = "CUSTOMERIO_WEBHOOK_SIGNING_KEY_PREVIOUS"
+REPLAY_WINDOW_ENV = "SYNERGY_WEBHOOK_REPLAY_WINDOW_SECONDS"
+MAX_BODY_ENV = "SYNERGY_WEBHOOK_MAX_BODY_BYTES"
+ROTATE_SECONDS_ENV = "SYNERGY_WEBHOOK_ROTATE_SECONDS"
+ROTATE_BYTES_ENV = "SYNERGY_WEBHOOK_ROTATE_BYTES"
+STORE_READS_ENV = "SYNERGY_CARD_STORE_READS"  # "inline" (default) or "threadpool"
+
+
+@dataclass(frozen=True)
+class Settings:
+    card_token_keys: Mapping[str, bytes]  # kid -> secret; verification accepts any of them
+    cards_root: Path  # DataPaths.cards: the snapshot store
+    landing_root: Path  # DataPaths.landing: where webhook lines land
+    pwa_origins: tuple[str, ...] = ()
+    cache_max_age: int = 60
+    webhook_signing_keys: tuple[bytes, ...] = ()  # current first, then the previous one during rotation
+    webhook_replay_window: int = 300
+    webhook_max_body: int = 1 << 20
+    webhook_rotate_seconds: float = 60.0
+    webhook_rotate_bytes: int = 64 << 20
+    token_max_lifetime: int = 24 * 3600
+    token_clock_skew: int = 60
+    # Measured by benchmarks/serving.py: see serving/cards.py for the choice.
+    store_reads_in_threadpool: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.card_token_keys:
+            raise ValueError(f"no card token keys: set {TOKEN_KEYS_ENV}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        paths = DataPaths(Path(env.get(DATA_DIR_ENV, "data")).resolve())
+        webhook_keys = tuple(env[name].encode() for name in (WEBHOOK_KEY_ENV, WEBHOOK_PREVIOUS_KEY_ENV) if env.get(name))
+        return cls(
+            card_token_keys=parse_keys(env.get(TOKEN_KEYS_ENV, "")),
+            cards_root=paths.cards,
+            landing_root=paths.landing,
+            pwa_origins=tuple(o.strip().rstrip("/") for o in env.get(PWA_ORIGINS_ENV, "").split(",") if o.strip()),
+            cache_max_age=int(env.get(CACHE_MAX_AGE_ENV, "60")),
+            webhook_signing_keys=webhook_keys,
+            webhook_replay_window=int(env.get(REPLAY_WINDOW_ENV, "300")),
+            webhook_max_body=int(env.get(MAX_BODY_ENV, str(1 << 20))),
+            webhook_rotate_seconds=float(env.get(ROTATE_SECONDS_ENV, "60")),
+            webhook_rotate_bytes=int(env.get(ROTATE_BYTES_ENV, str(64 << 20))),
+            store_reads_in_threadpool=env.get(STORE_READS_ENV, "inline") == "threadpool",
+        )
