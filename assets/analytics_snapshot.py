@@ -10,7 +10,7 @@ from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
 
 # Schemas analysts get; later layers (identity, features, achievements, cards, marts) join as they appear.
-ANALYST_SCHEMAS = ["staging", "identity", "features", "achievements", "cards", "marts", "audit"]
+ANALYST_SCHEMAS = ["staging", "identity", "features", "achievements", "cards", "marts", "audit", "activation"]
 
 
 @dg.asset(

@@ -60,12 +60,18 @@ def run(argv: list[str] | None = None) -> int:
         print(f"warning: action-log folders outside the partition range are not loaded: "
               f"{sorted(d for d in days if d not in valid)[:5]} (set SYNERGY_PARTITIONS_START)")
     days = [d for d in days if d in valid] or [daily_partitions.get_last_partition_key()]
-    job = defs.resolve_job_def("build_all")
+    logging = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, tags=partition_range_tags(min(days), max(days)), raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
-    print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} ({min(days)}..{max(days)})")
+        result = defs.resolve_job_def("build_all").execute_in_process(
+            instance=instance, tags=partition_range_tags(min(days), max(days)), raise_on_error=False, run_config=logging)
+        print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} ({min(days)}..{max(days)})")
+        if result.success:
+            # What the automation sensor would start next: the Customer.io sync (a dry run to the
+            # outbox without credentials) and the card snapshots.
+            activation = defs.resolve_job_def("activate").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=logging)
+            print(f"run {activation.run_id} (activate): {'succeeded' if activation.success else 'FAILED'}")
+            result = activation
     _print_outputs(paths)
     return 0 if result.success else 1
 
@@ -89,6 +95,8 @@ def _print_outputs(paths: DataPaths) -> None:
     print(f"  landing zone        {paths.landing}")
     print(f"  warehouse (pipeline only) {paths.warehouse}")
     print(f"  analyst snapshot    {paths.analytics}   (open it read-only; never the warehouse)")
+    print(f"  card snapshots      {paths.cards}   (served by: python -m serving)")
+    print(f"  Customer.io sync    {paths.activation}   (dry-run bodies in {paths.outbox})")
     print(f"  ground truth        {paths.ground_truth}")
     print(f"  run history         DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev")
 

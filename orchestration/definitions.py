@@ -5,20 +5,24 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.analytics_snapshot import analytics_snapshot
+from assets.card_publishing import card_snapshots
+from assets.customerio_pulls import customerio_people_export, daily_people_export, pull_people_export_job
+from assets.customerio_sync import customerio_outbound_queue, customerio_sync
 from assets.dbt_models import dbt_resource, synergy_dbt_models
 from assets.feature_checks import key_features_stable, predictions_fresh
 from assets.identity import identity_resolution
 from assets.ingestion import ingestion_assets
-from orchestration.jobs import build_all_job
+from orchestration.jobs import activate_job, build_all_job
 from orchestration.resources import default_warehouse
 from orchestration.schedules import nightly_build
-from orchestration.sensors import landing_files_sensor
+from orchestration.sensors import activation_automation, landing_files_sensor
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, analytics_snapshot],
+    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, analytics_snapshot,
+            customerio_outbound_queue, customerio_sync, card_snapshots, customerio_people_export],
     asset_checks=[key_features_stable, predictions_fresh],
-    jobs=[build_all_job],
-    schedules=[nightly_build],
-    sensors=[landing_files_sensor],
+    jobs=[build_all_job, activate_job, pull_people_export_job],
+    schedules=[nightly_build, daily_people_export],
+    sensors=[landing_files_sensor, activation_automation],
     resources={"warehouse": default_warehouse(), "dbt": dbt_resource()},
 )

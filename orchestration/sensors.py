@@ -7,7 +7,7 @@ import dagster as dg
 
 from ingestion.landing_files import discover
 from ingestion.sources import ACTION_LOGS, ALL_SOURCES
-from orchestration.jobs import build_all_job
+from orchestration.jobs import ACTIVATION, build_all_job
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
 
@@ -46,3 +46,13 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     )
 
 
+
+
+# Evaluates the automation conditions of the activation assets: the Customer.io sync and the card
+# snapshots run once the marts they read were rebuilt and their blocking checks passed.
+activation_automation = dg.AutomationConditionSensorDefinition(
+    "activation_automation",
+    target=ACTIVATION,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)

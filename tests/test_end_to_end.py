@@ -9,9 +9,13 @@ import duckdb
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from fake_customerio import FakeCustomerIO
 from ingestion.paths import PROJECT_ROOT
 
-from tests.orchestration.build import build_all
+from tests.orchestration.build import activate, build_all
+
+ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]),
+                   dg.AssetKey(["activation", "customerio_sync"]), dg.AssetKey("card_snapshots")}
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +25,27 @@ def defs(dbt_manifest):
     return defs
 
 
-def test_whole_graph_on_generated_data(defs, sample_data_dir):
-    result = build_all(sample_data_dir)
+def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch):
+    instance = dg.DagsterInstance.ephemeral()
+    # The automation sensor's tick before the build: nothing to start yet, but the cursor is set.
+    before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert before.total_requested == 0
+    result = build_all(sample_data_dir, instance)
     assert result.success
 
+    graph = defs.resolve_asset_graph()
     materialized = {m.asset_key for m in result.get_asset_materialization_events() for m in [m.materialization]}
-    assert materialized == set(defs.resolve_asset_graph().get_all_asset_keys())
+    assert materialized == set(graph.get_all_asset_keys()) - ACTIVATION_KEYS - {PULL_KEY}
     evaluations = result.get_asset_check_evaluations()
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
     assert failed == []
-    assert len(evaluations) == len(defs.resolve_asset_graph().asset_check_keys)
+    assert len(evaluations) == len([k for k in graph.asset_check_keys if k.asset_key not in ACTIVATION_KEYS])
+
+    # The automation sensor would now start the activation assets: the marts they read were rebuilt and checked.
+    automation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
+    assert {k for k in ACTIVATION_KEYS if automation.get_num_requested(k)} == ACTIVATION_KEYS
+    with FakeCustomerIO().start_thread() as fake:
+        first = check_activation(sample_data_dir, instance, fake, monkeypatch)
 
     expected = json.loads((sample_data_dir.ground_truth / "expected.json").read_text())
     con = duckdb.connect(str(sample_data_dir.analytics), read_only=True)
@@ -97,6 +112,71 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir):
     (drift,) = [e for e in again.get_asset_check_evaluations() if e.check_name == "key_features_stable"]
     assert drift.passed and set(drift.metadata["psi"].value.values()) == {0.0}
 
+    # Activating again after a build that changed nothing sends nothing and rewrites no card.
+    with FakeCustomerIO().start_thread() as fake:
+        monkeypatch.setenv("CUSTOMERIO_TRACK_URL", fake.base_url)
+        second = activate(instance)
+        assert second.success
+        meta = materializations(second)
+        queue = meta[dg.AssetKey(["activation", "customerio_outbound_queue"])]
+        assert queue["identifies_queued"].value == queue["events_queued"].value == queue["erasures"].value == 0
+        assert queue["events_deduplicated"].value > 0  # the cursor overlap re-read events: absorbed by their ids
+        assert meta[dg.AssetKey(["activation", "customerio_sync"])]["items_delivered"].value == 0
+        assert fake.requests().total() == 0
+        cards = meta[dg.AssetKey("card_snapshots")]
+        assert cards["changed"].value == 0 and cards["version"].value == first["card_version"] + 1
+
+
+PULL_KEY = dg.AssetKey(["landing", "customerio_people_export"])
+
+
+def materializations(result: dg.ExecuteInProcessResult) -> dict:
+    return {e.materialization.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
+
+
+def check_activation(data_dir, instance, fake: FakeCustomerIO, monkeypatch) -> dict:
+    """One brand syncs to the fake Customer.io, the other has no credentials (dry run to the outbox)."""
+    con = duckdb.connect(str(data_dir.analytics), read_only=True)
+    try:
+        live_brand, erased_person = con.execute("""
+            SELECT brand_id, 'user-' || user_id FROM staging.stg_app__erasure_requests ORDER BY ALL LIMIT 1""").fetchone()
+        people = dict(con.execute("SELECT brand_id, count(*) FROM marts.customerio_people GROUP BY ALL").fetchall())
+        events = dict(con.execute("SELECT brand_id, count(*) FROM marts.customerio_events GROUP BY ALL").fetchall())
+        documents = con.execute("SELECT count(*) FROM marts.member_card_documents").fetchone()[0]
+    finally:
+        con.close()
+    site = fake.workspaces[0]
+    monkeypatch.setenv(f"CUSTOMERIO_SITE_ID_{live_brand}", site.site_id)
+    monkeypatch.setenv(f"CUSTOMERIO_API_KEY_{live_brand}", site.api_key)
+    monkeypatch.setenv("CUSTOMERIO_TRACK_URL", fake.base_url)
+
+    result = activate(instance)
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    meta = materializations(result)
+    assert set(meta) == ACTIVATION_KEYS
+    # Live brand: every member identified once with the full attribute set, every event delivered once.
+    sent_people = fake.people(site.site_id)
+    assert len(sent_people) == people[live_brand]
+    assert all("profile_id" in p["attributes"] and "rfm_segment" in p["attributes"] for p in sent_people.values())
+    delivered = fake.delivered(site.site_id)
+    assert len(delivered) == events[live_brand] and set(delivered.values()) == {1}
+    assert f"id:{erased_person}" in fake.suppressed(site.site_id)
+    # The catalog's payload shapes (integration spec §2.1): full product and user snapshots.
+    scan = next(e for e in fake.events(site.site_id).values() if e["name"] == "product_scanned")
+    snapshot = scan["attributes"]
+    assert set(snapshot["product_snapshot"]) == {"identity", "economy", "taxonomy"}
+    assert set(snapshot["user_snapshot"]) == {"identity", "economy", "status", "profile_data"}
+    assert snapshot["user_snapshot"]["identity"]["user_id"] == int(scan["person"].removeprefix("id:user-"))
+    # Dry-run brands: the exact bodies are in the outbox, one item per person and event.
+    outbox = data_dir.root / "outbox"
+    dry = [item for path in outbox.glob("brand=*/batch-*.json") for item in json.loads(path.read_text())["batch"]]
+    assert len(dry) == sum(people.values()) + sum(events.values()) - people[live_brand] - events[live_brand]
+    assert erased_person not in {item["identifiers"]["id"] for item in dry}
+    cards = meta[dg.AssetKey("card_snapshots")]
+    assert cards["members_published"].value == cards["changed"].value == documents
+    return {"card_version": cards["version"].value}
+
 
 def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, capsys):
     from orchestration.cli import run
@@ -104,5 +184,8 @@ def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, 
     assert run(["--members", "150", "--days", "5", "--brands", "1"]) == 0
     out = capsys.readouterr().out
     assert "is empty: generating sample data" in out
-    assert "succeeded" in out and str(data_dir.analytics) in out
+    assert "succeeded" in out and "(activate): succeeded" in out and str(data_dir.analytics) in out
     assert data_dir.analytics.exists() and data_dir.warehouse.exists()
+    # Without credentials the sync is a dry run: the request bodies are in the outbox.
+    assert list((data_dir.outbox / "brand=1").glob("batch-*.json"))
+    assert (data_dir.cards / "cards.sqlite").exists()

@@ -1,4 +1,4 @@
-"""Run the build_all job in process over every action-log partition present in the landing zone."""
+"""Run the build_all job (and the activation job) in process, as the sensors would."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from ingestion.paths import DataPaths
 from ingestion.sources import ACTION_LOGS
 
 
-def build_all(data_dir: DataPaths) -> dg.ExecuteInProcessResult:
+def build_all(data_dir: DataPaths, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
     from orchestration.sensors import partition_range_tags
 
     days = [d.isoformat() for d in partition_days(data_dir.landing, ACTION_LOGS.folder)]
     return defs.resolve_job_def("build_all").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
+        instance=instance or dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
+
+
+def activate(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    from orchestration.definitions import defs
+
+    return defs.resolve_job_def("activate").execute_in_process(instance=instance or dg.DagsterInstance.ephemeral())

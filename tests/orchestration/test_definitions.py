@@ -32,6 +32,10 @@ def test_workspace_points_at_the_one_definitions():
     assert location["python_module"]["module_name"] == "orchestration.definitions"
 
 
+# Steps that never open the warehouse, and the pool they are in instead.
+OUTSIDE_THE_WAREHOUSE = {"activation/customerio_sync": "customerio", "landing/customerio_people_export": None}
+
+
 def test_every_asset_has_group_owner_kinds_description_and_the_warehouse_pool(defs):
     graph = defs.resolve_asset_graph()
     keys = graph.get_all_asset_keys()
@@ -42,7 +46,7 @@ def test_every_asset_has_group_owner_kinds_description_and_the_warehouse_pool(de
         assert node.owners == ["team:data-platform"], key
         assert node.kinds, key
         assert node.description, key
-        assert node.assets_def.op.pool == "warehouse", key
+        assert node.assets_def.op.pool == OUTSIDE_THE_WAREHOUSE.get(key.to_user_string(), "warehouse"), key
     groups = {graph.get(k).group_name for k in keys}
     assert {"ingestion", "staging", "publishing"} <= groups
 
@@ -85,3 +89,15 @@ def test_identity_sits_between_the_dbt_models_it_reads_and_the_marts_that_read_i
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert {("marts/member_features", "key_features_stable"), ("marts/profile_predictions", "predictions_fresh"),
             ("identity/identifier_profiles", "largest_profile_within_bound")} <= checks
+
+
+def test_activation_runs_after_the_build_not_inside_it(defs):
+    activation = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
+                  dg.AssetKey("card_snapshots")}
+    graph = defs.resolve_asset_graph()
+    build = defs.resolve_job_def("build_all").asset_layer.executable_asset_keys
+    assert not activation & build and dg.AssetKey(["landing", "customerio_people_export"]) not in build
+    assert defs.resolve_job_def("activate").asset_layer.executable_asset_keys == activation
+    assert all(graph.get(key).automation_condition is not None for key in activation)
+    sensor = defs.resolve_sensor_def("activation_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -1,0 +1,63 @@
+"""The dry-run outbox: without credentials, the exact request bodies that would have been sent.
+
+One file per batch body, `<root>/brand=<id>/batch-<first seq>-<last seq>.json`, written to a temporary
+name, fsynced and renamed, so a reader never sees half a body. Erasure scrubs a person's items from
+every body already written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+class Outbox:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def brand_dir(self, brand_id: int) -> Path:
+        return self.root / f"brand={brand_id}"
+
+    def write(self, brand_id: int, first_seq: int, last_seq: int, body: bytes) -> Path:
+        directory = self.brand_dir(brand_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"batch-{first_seq:012d}-{last_seq:012d}.json"
+        write_atomically(path, body)  # a rerun after a crash rewrites the same name: idempotent
+        return path
+
+    def bodies(self, brand_id: int) -> list[Path]:
+        directory = self.brand_dir(brand_id)
+        return sorted(directory.glob("batch-*.json")) if directory.exists() else []
+
+    def scrub(self, brand_id: int, person_id: str) -> int:
+        """Remove the person's items from every body; returns how many items were removed."""
+        needle = orjson.dumps(person_id)
+        removed = 0
+        for path in self.bodies(brand_id):
+            raw = path.read_bytes()
+            if needle not in raw:
+                continue
+            batch = orjson.loads(raw)["batch"]
+            kept = [item for item in batch if item.get("identifiers", {}).get("id") != person_id]
+            removed += len(batch) - len(kept)
+            if kept:
+                write_atomically(path, orjson.dumps({"batch": kept}))
+            else:
+                path.unlink()
+        return removed

@@ -1,0 +1,161 @@
+"""Queueing from the activation marts: only changes, each event once, erasure everywhere, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from activation.deliver import deliver
+from activation.destinations import Destination, destination_for
+from activation.enqueue import changed_attributes
+from activation.outbox import Outbox
+from activation.sync import enqueue_everything
+from activation.sync_state import SyncState
+
+NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA marts")
+    con.execute("CREATE TABLE staging.stg_app__brands AS SELECT 1::BIGINT AS brand_id, 'us' AS customer_io_region")
+    con.execute("CREATE TABLE marts.customerio_people (brand_id BIGINT, user_id BIGINT, person_id VARCHAR, attributes JSON)")
+    con.execute("CREATE TABLE marts.customerio_events (brand_id BIGINT, user_id BIGINT, person_id VARCHAR, event_key VARCHAR,"
+                " event_name VARCHAR, occurred_at TIMESTAMPTZ, available_at TIMESTAMPTZ, data JSON)")
+    con.execute("CREATE TABLE marts.customerio_erasures (brand_id BIGINT, user_id BIGINT, person_id VARCHAR,"
+                " requested_at TIMESTAMPTZ)")
+    for user in (1, 2, 3):
+        add_person(con, user, {"points_balance": 100 * user, "rank_key": "gold", "rfm_segment": "Champions"})
+    for n in range(6):
+        add_event(con, n % 3 + 1, f"evt-{n}", NOW - timedelta(hours=2), {"n": n})
+    yield con
+    con.close()
+
+
+def add_person(con, user: int, attributes: dict) -> None:
+    con.execute("DELETE FROM marts.customerio_people WHERE user_id = ?", [user])
+    con.execute("INSERT INTO marts.customerio_people VALUES (1, ?, ?, ?)", [user, f"user-{user}", json.dumps(attributes)])
+
+
+def add_event(con, user: int, key: str, available_at: datetime, data: dict) -> None:
+    con.execute("INSERT INTO marts.customerio_events VALUES (1, ?, ?, ?, 'product_scanned', ?, ?, ?)",
+                [user, f"user-{user}", f"app:{key}", available_at - timedelta(minutes=5), available_at, json.dumps(data)])
+
+
+def sync(con, state: SyncState, outbox: Outbox, **options) -> list[dict]:
+    """Queue and deliver to the outbox (no credentials: a dry run); returns the items of this round."""
+    before = {p.name for p in outbox.bodies(1)}
+    (summary,) = enqueue_everything(con, state, outbox, now=NOW, **options)
+    asyncio.run(deliver(state, Destination(1), outbox=outbox))
+    items = [item for p in outbox.bodies(1) if p.name not in before for item in orjson.loads(p.read_bytes())["batch"]]
+    return summary, items
+
+
+def test_only_changed_attributes_and_new_events_are_sent(warehouse, tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox")
+    with SyncState(tmp_path / "state.sqlite") as state:
+        summary, first = sync(warehouse, state, outbox)
+        assert summary.identifies == 3 and summary.events == 6
+        assert sorted(i["identifiers"]["id"] for i in first if i["action"] == "identify") == ["user-1", "user-2", "user-3"]
+
+        # Nothing changed: nothing is sent, the re-read events (cursor overlap) are recognised.
+        summary, second = sync(warehouse, state, outbox)
+        assert second == [] and summary.people_unchanged == 3 and summary.events_already_queued == 6
+
+        add_person(warehouse, 2, {"points_balance": 250, "rank_key": "gold"})  # changed one, dropped one
+        add_event(warehouse, 3, "evt-new", NOW - timedelta(minutes=10), {"n": 99})
+        summary, third = sync(warehouse, state, outbox)
+        identifies = [i for i in third if i["action"] == "identify"]
+        assert identifies == [{"type": "person", "identifiers": {"id": "user-2"}, "action": "identify",
+                               "attributes": {"points_balance": 250, "rfm_segment": None}}]
+        assert [i["attributes"] for i in third if i["action"] == "event"] == [{"n": 99}]
+
+        # Changing back is a change too (a new identify, not mistaken for the first one).
+        add_person(warehouse, 2, {"points_balance": 200, "rank_key": "gold", "rfm_segment": "Champions"})
+        _, fourth = sync(warehouse, state, outbox)
+        assert [i["attributes"] for i in fourth] == [{"points_balance": 200, "rfm_segment": "Champions"}]
+
+
+def test_a_new_stream_starts_within_the_backfill_window(warehouse, tmp_path: Path):
+    add_event(warehouse, 1, "evt-old", NOW - timedelta(days=10), {"old": True})
+    with SyncState(tmp_path / "state.sqlite") as state:
+        _, items = sync(warehouse, state, Outbox(tmp_path / "outbox"))
+        assert {"old": True} not in [i.get("attributes") for i in items]
+    with SyncState(tmp_path / "all.sqlite") as state:
+        _, items = sync(warehouse, state, Outbox(tmp_path / "outbox-all"), backfill=None)
+        assert {"old": True} in [i.get("attributes") for i in items]
+
+
+def test_erasure_suppresses_and_removes_the_member_from_queue_state_and_outbox(warehouse, tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox")
+    with SyncState(tmp_path / "state.sqlite") as state:
+        sync(warehouse, state, outbox)
+        # An event of user 3 is queued but not yet delivered when the erasure request arrives.
+        add_event(warehouse, 3, "evt-pending", NOW - timedelta(minutes=1), {"pending": True})
+        enqueue_everything(warehouse, state, outbox, now=NOW)
+        warehouse.execute("INSERT INTO marts.customerio_erasures VALUES (1, 3, 'user-3', ?)", [NOW])
+        warehouse.execute("DELETE FROM marts.customerio_people WHERE user_id = 3")
+        summary, items = sync(warehouse, state, outbox, erasure_action="delete")
+
+        assert summary.erasures == 1 and summary.outbox_items_scrubbed == 3  # identify + 2 events written before
+        assert items == [{"type": "person", "identifiers": {"id": "user-3"}, "action": "delete"}]
+        every_body = [i for p in outbox.bodies(1) for i in orjson.loads(p.read_bytes())["batch"]]
+        assert [i for i in every_body if i["identifiers"]["id"] == "user-3"] == items
+        assert state.query("SELECT count(*) FROM outbound WHERE person_id = 'user-3' AND item IS NOT NULL"
+                           " AND kind != 'delete'") == [(0,)]
+        assert state.query("SELECT count(*) FROM people_delivered WHERE person_id = 'user-3'") == [(0,)]
+        # A later sync never brings the member back, nor erases twice.
+        add_event(warehouse, 3, "evt-late", NOW, {"late": True})
+        summary, later = sync(warehouse, state, outbox)
+        assert later == [] and summary.erasures == 0
+
+
+def test_oversize_data_is_truncated_with_a_warning_and_unsendable_items_are_dead_lettered(warehouse, tmp_path: Path):
+    add_event(warehouse, 1, "evt-big", NOW, {"notes": "x" * 50_000})
+    warehouse.execute("INSERT INTO marts.customerio_events VALUES (1, 9, ?, 'app:evt-bad-id', 'product_scanned', ?, ?, '{}')",
+                      ["u" * 200, NOW, NOW])
+    with SyncState(tmp_path / "state.sqlite") as state:
+        summary, items = sync(warehouse, state, Outbox(tmp_path / "outbox"))
+        big = next(i for i in items if "notes" in i.get("attributes", {}))
+        assert len(orjson.dumps(big)) <= 32_000
+        assert summary.limit_warnings == 1 and summary.unsendable == 1
+        assert state.query("SELECT field FROM limit_warnings") == [("attributes.notes",)]
+        assert state.query("SELECT reason FROM dead_letters") == [("id_too_long",)]
+
+
+def test_attribute_diff():
+    assert changed_attributes({"a": 1, "b": 2, "c": None}, {"a": 1, "b": 3, "d": 4}) == {"b": 3, "d": 4}
+    assert changed_attributes({"a": 1}, {}) == {"a": None}
+
+
+def test_destinations_come_from_the_environment_per_brand():
+    assert destination_for(1, "us", {}).dry_run
+    env = {"CUSTOMERIO_SITE_ID_2": "s2", "CUSTOMERIO_API_KEY_2": "k2"}
+    live = destination_for(2, "eu", env)
+    assert (live.base_url, live.key, live.dry_run) == ("https://track-eu.customer.io", "site:s2", False)
+    assert "k2" not in repr(live)
+    assert destination_for(2, "us", {**env, "CUSTOMERIO_TRACK_URL": "http://127.0.0.1:9"}).base_url == "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="region"):
+        destination_for(2, "mars", env)
+
+
+def test_the_sync_outcome_is_copied_into_the_warehouse_for_analysts(warehouse, tmp_path: Path):
+    from activation.reporting import mirror_to_warehouse
+
+    warehouse.execute("INSERT INTO marts.customerio_events VALUES (1, 9, ?, 'app:evt-bad-id', 'product_scanned', ?, ?, '{}')",
+                      ["u" * 200, NOW, NOW])
+    with SyncState(tmp_path / "state.sqlite") as state:
+        assert mirror_to_warehouse(state, warehouse) == {"dead_letters": 0, "limit_warnings": 0, "sync_status": 0}
+        sync(warehouse, state, Outbox(tmp_path / "outbox"))
+        counts = mirror_to_warehouse(state, warehouse)
+    assert counts["dead_letters"] == 1
+    assert warehouse.execute("SELECT reason, brand_id FROM activation.dead_letters").fetchall() == [("id_too_long", 1)]
+    status = dict(warehouse.execute("SELECT status, sum(items) FROM activation.sync_status GROUP BY ALL").fetchall())
+    assert status == {"delivered": 9, "dead": 1}
