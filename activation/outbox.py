@@ -7,24 +7,11 @@ every body already written.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
 
-
-def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+from ingestion.durable import write_atomically
 
 
 class Outbox:

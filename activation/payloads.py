@@ -14,7 +14,13 @@ from typing import Any
 
 import orjson
 
-from activation.limits import ATTRIBUTE_VALUE_MAX_BYTES, EVENT_DATA_MAX_BYTES, ID_MAX_BYTES, ITEM_MAX_BYTES, MAX_ATTRIBUTES
+from activation.limits import (
+    ATTRIBUTE_VALUE_MAX_BYTES,
+    EVENT_DATA_MAX_BYTES,
+    ID_MAX_BYTES,
+    ITEM_MAX_BYTES,
+    MAX_ATTRIBUTES,
+)
 
 TRUNCATION_MARK = "…"
 

@@ -138,7 +138,7 @@ class SyncState:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "SyncState":
+    def __enter__(self) -> SyncState:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 
@@ -73,7 +79,7 @@ class TrackClient:
         self._retry = retry
         self.retries = 0  # retried attempts over the client's life, for metadata
 
-    async def __aenter__(self) -> "TrackClient":
+    async def __aenter__(self) -> TrackClient:
         return self
 
     async def __aexit__(self, *exc) -> None:

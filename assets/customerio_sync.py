@@ -60,7 +60,10 @@ def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueCo
         # The outcome of the previous deliveries, for analysts (activation.dead_letters ...).
         mirror_to_warehouse(state, con)
     context.log.info(f"queued: {summaries}")
-    total = lambda name: sum(getattr(s, name) for s in summaries)  # noqa: E731
+
+    def total(name: str) -> int:
+        return sum(getattr(s, name) for s in summaries)
+
     return dg.MaterializeResult(metadata={
         "identifies_queued": total("identifies"),
         "people_unchanged": total("people_unchanged"),

@@ -26,6 +26,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from ingestion.durable import move_into_place
+
 APP_API_URL_ENV = "CUSTOMERIO_APP_API_URL"
 APP_API_KEY_ENV = "CUSTOMERIO_APP_API_KEY"
 REGION_ENV = "CUSTOMERIO_REGION"
@@ -167,12 +169,7 @@ def _land(tmp: Path, folder: Path, stamp: str, export_id: int) -> Path:
     path = folder / f"people-{stamp}{suffix}"
     if path.exists():  # another export requested within the same second: never overwrite a landed file
         path = folder / f"people-{stamp}-{export_id}{suffix}"
-    os.replace(tmp, path)
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+    move_into_place(tmp, path)
     return path
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.durable import move_into_place
+
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS audit;
@@ -89,10 +91,5 @@ def publish_snapshot(warehouse: Path, target: Path, schemas: list[str]) -> dict[
         con.close()
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    move_into_place(tmp, target)
     return counts

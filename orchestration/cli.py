@@ -13,7 +13,6 @@ import os
 import sys
 import warnings
 
-
 from ingestion.landing_files import partition_days
 from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
 from ingestion.sources import ACTION_LOGS

@@ -6,7 +6,11 @@ import dagster as dg
 
 from assets.analytics_snapshot import analytics_snapshot
 from assets.card_publishing import card_snapshots
-from assets.customerio_pulls import customerio_people_export, daily_people_export, pull_people_export_job
+from assets.customerio_pulls import (
+    customerio_people_export,
+    daily_people_export,
+    pull_people_export_job,
+)
 from assets.customerio_sync import customerio_outbound_queue, customerio_sync
 from assets.dbt_models import dbt_resource, synergy_dbt_models
 from assets.feature_checks import key_features_stable, predictions_fresh

@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingestion.durable import fsync_dir
 from serving.logs import log_event
 
 log = logging.getLogger("serving.webhooks")
@@ -36,14 +37,6 @@ SEGMENT_GLOB = "dt=*/receiver-*.ndjson.tmp"
 
 
 _sequence = itertools.count(1)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

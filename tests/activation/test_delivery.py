@@ -19,7 +19,14 @@ from activation.outbox import Outbox
 from activation.sync_state import SyncState
 from activation.track_client import DeliveryFailed, RetryPolicy, TrackClient
 from fake_customerio import FakeCustomerIO
-from tests.activation.queue import KEY, SITE, event_items, fill, live_destination, poison_items
+from tests.activation.queue import (
+    KEY,
+    SITE,
+    event_items,
+    fill,
+    live_destination,
+    poison_items,
+)
 
 FAST_RETRY = RetryPolicy(max_attempts=8, backoff_seconds=0.02, max_backoff_seconds=0.3)
 

@@ -11,7 +11,12 @@ from ulid import ULID
 from activation import payloads
 from activation.batching import batch_body, pack
 from activation.event_ids import event_ulid
-from activation.limits import ATTRIBUTE_VALUE_MAX_BYTES, BATCH_MAX_BYTES, ITEM_MAX_BYTES, MAX_ATTRIBUTES
+from activation.limits import (
+    ATTRIBUTE_VALUE_MAX_BYTES,
+    BATCH_MAX_BYTES,
+    ITEM_MAX_BYTES,
+    MAX_ATTRIBUTES,
+)
 
 WHEN = datetime(2026, 11, 20, 18, 35, 12, 345000, tzinfo=UTC)
 
