@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 import orjson
 
@@ -78,6 +78,14 @@ WHERE c.id = 1
 
 def database_path(root: Path) -> Path:
     return Path(root) / DATABASE_NAME
+
+
+class DocumentValidator(Protocol):
+    """Checks the documents a publish stores (publishing.validation.BackgroundValidator)."""
+
+    def submit(self, documents: list[tuple[int, int, bytes]]) -> None: ...
+
+    def finish(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -200,18 +208,19 @@ class CardStoreWriter:
                     self._connection.execute(statement)
 
     def publish(self, documents: Iterable[tuple[int, int, bytes]], *, erased: Iterable[tuple[int, int]] = (),
-                published_at: datetime | None = None) -> PublishResult:
+                published_at: datetime | None = None, validator: DocumentValidator | None = None) -> PublishResult:
         """Publish the complete set of (brand_id, user_id, document bytes) as the next version.
 
         Only members whose document changed (ignoring generated_at) get a new entry and document;
         members missing from the set get their entry closed; erased members lose every version.
-        Nothing is visible to readers until the final commit switches `current`.
+        Nothing is visible to readers until the final commit switches `current`. A `validator` gets every
+        document the publish stores, and its verdict is awaited before that switch.
         """
         started = time.perf_counter()
         published_at = _utc(published_at or datetime.now(UTC))
         erased_members = {(int(brand_id), int(user_id)) for brand_id, user_id in erased}
         with self._transaction():
-            result = self._publish(documents, erased_members, published_at)
+            result = self._publish(documents, erased_members, published_at, validator)
         self._checkpoint()
         return PublishResult(**result, seconds=round(time.perf_counter() - started, 3))
 
@@ -249,13 +258,15 @@ class CardStoreWriter:
     # -- inside the publish transaction -------------------------------------------------------------
 
     def _publish(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]],
-                 published_at: datetime) -> dict:
+                 published_at: datetime, validator: DocumentValidator | None) -> dict:
         con = self._connection
         version = con.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()[0]
         con.execute("""CREATE TEMP TABLE incoming (
             seq INTEGER PRIMARY KEY, brand_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
             digest TEXT NOT NULL, content_digest TEXT NOT NULL, UNIQUE (brand_id, user_id))""")
-        bytes_written = self._stage(documents, erased)
+        bytes_written = self._stage(documents, erased, validator)
+        if validator is not None:
+            validator.finish()  # raises on an invalid document: the transaction rolls back
         erased_count = self._erase(erased)
         # Closing and opening rows: a member whose open row has another content digest changed; every
         # member left without an open row (changed or new) gets one from this version.
@@ -284,7 +295,8 @@ class CardStoreWriter:
         return {"version": version, "members": members, "changed": changed, "removed": removed,
                 "erased": erased_count, "bytes_written": bytes_written}
 
-    def _stage(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]]) -> int:
+    def _stage(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]],
+               validator: DocumentValidator | None) -> int:
         """Stream the set into temp.incoming chunk by chunk, storing the bodies of changed documents.
 
         Returns the gzipped bytes written. Erased members are left out of the set.
@@ -309,6 +321,8 @@ class CardStoreWriter:
                 raise ValueError(f"a member appears twice in the published set: {error}") from error
             changed = {row[0] for row in con.execute(_CHANGED_IN_RANGE, (staged[0][0], staged[-1][0]))}
             bodies = {digest: body for s, _, _, body, digest, _ in staged if s in changed}
+            if validator is not None:
+                validator.submit([(brand_id, user_id, body) for s, brand_id, user_id, body, _, _ in staged if s in changed])
             stored = {row[0] for row in con.execute(
                 "SELECT digest FROM documents WHERE digest IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(bodies)),))}

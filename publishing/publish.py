@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from publishing.card_store import CardStoreWriter, PublishResult
-from publishing.validation import validated
+from publishing.validation import BackgroundValidator
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +24,13 @@ FETCH_ROWS = 10_000
 def publish_from_warehouse(con: duckdb.DuckDBPyConnection, cards_root: Path, *, retention: timedelta,
                            erased: Iterable[tuple[int, int]] | None = None, keep_versions: int = 2,
                            published_at: datetime | None = None) -> PublishResult:
-    """Validate and publish every member's document; erased members (by default every erasure request
+    """Publish every member's document, validating each one the publish stores; erased members (by default every erasure request
     in the warehouse) lose all their stored versions. An invalid document fails the publish and the
     previous version keeps serving."""
     if erased is None:
         erased = [(int(brand_id), int(user_id)) for brand_id, user_id in con.execute(ERASED_SQL).fetchall()]
-    with CardStoreWriter(cards_root) as writer:
-        result = writer.publish(validated(_mart_documents(con)), erased=erased, published_at=published_at)
+    with CardStoreWriter(cards_root) as writer, BackgroundValidator() as validator:
+        result = writer.publish(_mart_documents(con), erased=erased, published_at=published_at, validator=validator)
         log.info("published card snapshot %s", result)
         collected = writer.collect_garbage(retention, keep_versions)
         log.info("card store garbage collection %s", collected)

@@ -4,7 +4,9 @@ The schema declares draft 2020-12 but uses only keywords draft-07 already has (t
 required, properties, additionalProperties, items as one schema, minItems, minLength, minimum,
 maximum, pattern, format, and $ref to a JSON pointer under $defs), so fastjsonschema compiles it as
 draft-07 into plain Python. That still costs ~0.1 ms per document, as much as storing it, so
-validation runs in worker processes, a few chunks ahead of the publish consuming the stream.
+validation runs in a worker process while the publish goes on, and only on the documents a publish
+stores (new or changed content): an unchanged member keeps bytes that were validated when stored.
+The verdict is awaited before the publish switches versions, inside its transaction.
 Workers are spawned (not forked), so a script calling this needs the usual
 `if __name__ == "__main__":` guard.
 """
@@ -17,10 +19,11 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Self
 
 import fastjsonschema
 import orjson
@@ -80,36 +83,49 @@ def problems(chunk: list[tuple[int, int, bytes]]) -> list[str | None]:
     return [problem(brand_id, user_id, body) for brand_id, user_id, body in chunk]
 
 
-def validated(documents: Iterable[tuple[int, int, bytes]]) -> Iterator[tuple[int, int, bytes]]:
-    """Pass the valid documents through in order; raise InvalidDocumentsError at the end if any failed.
+class BackgroundValidator:
+    """Validates submitted chunks in a worker process; `finish()` raises InvalidDocumentsError listing the
+    first offenders once everything submitted was checked (so several are reported at once)."""
 
-    Raising at the end (not at the first offender) reports several offenders at once; the consumer
-    (a publish transaction) is still open at that point, so nothing gets switched.
-    """
-    found = _Offenders()
-    # spawn, not fork: the parent holds DuckDB and SQLite connections and their threads.
-    with ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
-        pending: deque = deque()
+    def __init__(self) -> None:
+        self._pending: deque = deque()
+        self._found = _Offenders()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Self:
+        # spawn, not fork: the parent holds DuckDB and SQLite connections and their threads.
+        self._pool = ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    def submit(self, documents: list[tuple[int, int, bytes]]) -> None:
         for chunk in chunks(documents, CHUNK_DOCUMENTS):
-            pending.append((chunk, pool.submit(problems, chunk)))
-            if len(pending) >= CHUNKS_IN_FLIGHT:
-                yield from found.sift(*_verdict(pending.popleft()))
-        while pending:
-            yield from found.sift(*_verdict(pending.popleft()))
-    if found.total:
-        raise InvalidDocumentsError(found.first, found.total)
+            self._pending.append((chunk, self._pool.submit(problems, chunk)))
+        while len(self._pending) > CHUNKS_IN_FLIGHT:  # bounds memory: wait for the oldest verdicts
+            self._found.record(*_verdict(self._pending.popleft()))
+
+    def finish(self) -> int:
+        """Wait for every verdict; returns how many documents were checked."""
+        while self._pending:
+            self._found.record(*_verdict(self._pending.popleft()))
+        if self._found.total:
+            raise InvalidDocumentsError(self._found.first, self._found.total)
+        return self._found.checked
 
 
 @dataclass
 class _Offenders:
     first: list[Offender] = field(default_factory=list)
     total: int = 0
+    checked: int = 0
 
-    def sift(self, chunk: list[tuple[int, int, bytes]], reasons: list[str | None]) -> Iterator[tuple[int, int, bytes]]:
-        for (brand_id, user_id, body), reason in zip(chunk, reasons):
+    def record(self, chunk: list[tuple[int, int, bytes]], reasons: list[str | None]) -> None:
+        self.checked += len(chunk)
+        for (brand_id, user_id, _), reason in zip(chunk, reasons):
             if reason is None:
-                yield brand_id, user_id, body
                 continue
             self.total += 1
             if len(self.first) < REPORTED_OFFENDERS:

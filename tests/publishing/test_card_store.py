@@ -162,3 +162,24 @@ def test_a_document_shared_with_a_retained_version_survives_collection(cards_roo
     reader = CardStoreReader(cards_root)
     assert orjson.loads(reader.get(2, 1).body()) == member_document(2, 1, revision=0)
     reader.close()
+
+
+def test_a_publish_validates_exactly_the_documents_it_stores(cards_root: Path):
+    from publishing.validation import BackgroundValidator, InvalidDocumentsError
+
+    first = list(member_documents(MEMBERS))
+    with BackgroundValidator() as validator:
+        publish(cards_root, first, validator=validator)
+        assert validator.finish() == MEMBERS
+    second = list(member_documents(MEMBERS, generated_at="2026-11-21T06:00:00Z"))
+    second[:3] = [(b, u, orjson.dumps(member_document(b, u, revision=1))) for b, u, _ in second[:3]]
+    with BackgroundValidator() as validator:
+        publish(cards_root, second, validator=validator)
+        assert validator.finish() == 3  # the unchanged 37 keep bytes validated when they were stored
+    # A changed document that is invalid aborts the publish; the previous version keeps serving.
+    third = list(second)
+    third[5] = (third[5][0], third[5][1], orjson.dumps({**orjson.loads(third[5][2]), "cards": "none"}))
+    with BackgroundValidator() as validator, pytest.raises(InvalidDocumentsError):
+        publish(cards_root, third, validator=validator)
+    with closing(CardStoreReader(cards_root)) as reader:
+        assert reader.current_version() == 2

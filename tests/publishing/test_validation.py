@@ -19,9 +19,9 @@ from ingestion.paths import PROJECT_ROOT
 from publishing.sample_documents import member_document, member_documents
 from publishing.validation import (
     CARD_SCHEMA_PATH,
+    BackgroundValidator,
     InvalidDocumentsError,
     problem,
-    validated,
 )
 
 
@@ -60,32 +60,31 @@ def test_validated_lists_the_first_offenders_after_checking_everything():
     for index in broken:
         brand_id, user_id, _ = documents[index]
         documents[index] = (brand_id, user_id, b"[]")
-    passed = []
-    with pytest.raises(InvalidDocumentsError) as raised:
-        passed.extend(validated(documents))  # keeps what came through before the raise at the end
+    with BackgroundValidator() as validator, pytest.raises(InvalidDocumentsError) as raised:
+        validator.submit(documents[:12])
+        validator.submit(documents[12:])
+        validator.finish()  # raises only after checking everything submitted
     assert raised.value.total == len(broken)
     assert [(o.brand_id, o.user_id) for o in raised.value.offenders] == [documents[i][:2] for i in sorted(broken)[:5]]
     assert "7 card document(s) invalid" in str(raised.value)
     assert "must be object" in str(raised.value)
-    assert len(passed) == 20 - len(broken)
+
+    with BackgroundValidator() as validator:
+        validator.submit([d for i, d in enumerate(documents) if i not in broken])
+        assert validator.finish() == 20 - len(broken)
 
 
 def test_validation_workers_exit_when_the_publisher_is_killed():
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys
         from publishing.sample_documents import member_documents
-        from publishing.validation import validated
-
-        def stream():
-            for number, item in enumerate(member_documents(20_000)):
-                if number == 9_000:  # several chunks submitted to the workers
-                    print("midway", flush=True)
-                    sys.stdin.readline()
-                yield item
+        from publishing.validation import BackgroundValidator
 
         if __name__ == "__main__":
-            for _ in validated(stream()):
-                pass
+            with BackgroundValidator() as validator:
+                validator.submit(list(member_documents(9_000)))  # several chunks submitted to the workers
+                print("midway", flush=True)
+                sys.stdin.readline()
         """)], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "midway"
