@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -41,7 +41,6 @@ class EnqueueSummary:
     outbox_items_scrubbed: int = 0
     unsendable: int = 0
     limit_warnings: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def brand_regions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
@@ -157,7 +156,7 @@ def _enqueue_events(con, state: SyncState, dest: Destination, summary: EnqueueSu
                 _unsendable(state, queued, bad, summary)
                 continue
             warnings += [(event_id, w.field, w.message) for w in item.warnings]
-            items.append(QueuedItem(**{**queued.__dict__, "item": item.body}))
+            items.append(replace(queued, item=item.body))
         queued_count, seen = state.enqueue(items)
         summary.events += queued_count
         summary.events_already_queued += seen
@@ -176,7 +175,3 @@ def _unsendable(state: SyncState, item: QueuedItem, bad: payloads.Unsendable, su
     state.dead_letter_unsendable(item, bad.reason, bad.message)
     summary.unsendable += 1
 
-
-def enqueue_all(con: duckdb.DuckDBPyConnection, state: SyncState, destinations: Iterable[Destination], outbox: Outbox,
-                **options) -> list[EnqueueSummary]:
-    return [enqueue_brand(con, state, d, outbox, **options) for d in destinations]

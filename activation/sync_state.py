@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+
+from ingestion.durable import immediate_transaction, open_sqlite_writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbound (
@@ -125,10 +127,7 @@ class SyncState:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a writer never upgrades late.
-        self._con = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=FULL")
+        self._con = open_sqlite_writer(path, check_same_thread=False)
         self._con.executescript(SCHEMA)
 
     @property
@@ -144,15 +143,8 @@ class SyncState:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._con
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._con)
 
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         return self._con.execute(sql, tuple(params)).fetchall()

@@ -1,11 +1,11 @@
 """The Customer.io sync as Dagster assets: queue what changed, deliver it, watch the lag."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from activation.enqueue import EnqueueSummary
 from activation.outbox import Outbox
 from activation.reporting import mirror_to_warehouse
 from activation.sync import DeliveryOptions, deliver_everything, enqueue_everything
@@ -73,12 +73,8 @@ def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueCo
         "unsendable_dead_lettered": total("unsendable"),
         "limit_warnings": total("limit_warnings"),
         "pending_items": counts.get("pending", 0),
-        "destinations": dg.MetadataValue.json([_describe(s) for s in summaries]),
+        "destinations": dg.MetadataValue.json([asdict(s) for s in summaries]),
     })
-
-
-def _describe(summary: EnqueueSummary) -> dict:
-    return {k: v for k, v in summary.__dict__.items() if k != "extra"}
 
 
 @dg.asset(

@@ -1,8 +1,12 @@
-"""Durable file moves: a rename is only crash-safe once the directory that holds it is fsynced."""
+"""Durable writes: a file rename is only crash-safe once its directory is fsynced, and a SQLite
+writer needs WAL (readers never block it) with synchronous=FULL (a commit survives power loss)."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -28,3 +32,24 @@ def write_atomically(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     move_into_place(tmp, path)
+
+
+def open_sqlite_writer(path: Path, **connect_options) -> sqlite3.Connection:
+    """Autocommit mode: transactions are explicit (`immediate_transaction`), so a writer never upgrades late."""
+    con = sqlite3.connect(path, isolation_level=None, timeout=60, **connect_options)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    return con
+
+
+@contextmanager
+def immediate_transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE takes the write lock up front; any exception rolls everything back."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

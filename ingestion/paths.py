@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,8 @@ class DataPaths:
     root: Path
 
     @classmethod
-    def from_env(cls) -> "DataPaths":
-        return cls(Path(os.environ.get(DATA_DIR_ENV, "data")).resolve())
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "DataPaths":
+        return cls(Path(environ.get(DATA_DIR_ENV, "data")).resolve())
 
     @property
     def landing(self) -> Path:

@@ -19,8 +19,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Protocol, Self
 
 import orjson
 
+from ingestion.durable import immediate_transaction, open_sqlite_writer
 from publishing.streams import chunks
 
 DATABASE_NAME = "cards.sqlite"
@@ -195,9 +196,7 @@ class CardStoreWriter:
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         self._chunk_size = chunk_size
-        self._connection = sqlite3.connect(database_path(root), isolation_level=None, timeout=60)
-        self._connection.execute("PRAGMA journal_mode = WAL")
-        self._connection.execute("PRAGMA synchronous = FULL")
+        self._connection = open_sqlite_writer(database_path(root))
         # A big publish grows the WAL; cut it back after checkpoints instead of keeping its peak size.
         self._connection.execute(f"PRAGMA journal_size_limit = {64 * 2**20}")
         # Page cache; a transaction bigger than this spills its pages into the WAL before commit.
@@ -359,16 +358,8 @@ class CardStoreWriter:
         con.execute("DROP TABLE temp.candidate_digests")
         return deleted
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._connection)
 
     def _checkpoint(self) -> None:
         # Fold the WAL back into the database and truncate it; if readers hold it, the next one will.

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.paths import DATA_DIR_ENV, DataPaths
+from ingestion.paths import DataPaths
 from serving.tokens import parse_keys
 
 TOKEN_KEYS_ENV = "SYNERGY_CARD_TOKEN_KEYS"
@@ -46,7 +46,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        paths = DataPaths(Path(env.get(DATA_DIR_ENV, "data")).resolve())
+        paths = DataPaths.from_env(env)
         webhook_keys = tuple(env[name].encode() for name in (WEBHOOK_KEY_ENV, WEBHOOK_PREVIOUS_KEY_ENV) if env.get(name))
         return cls(
             card_token_keys=parse_keys(env.get(TOKEN_KEYS_ENV, "")),
