@@ -26,28 +26,35 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
                                 stdout=out, stderr=err, text=True)
-        peak = _watch(proc)
+        load_before = os.getloadavg()[0]
+        peak, loads = _watch(proc)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-4000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": stdout}
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": stdout,
+            "machine_load": {"load_1m_before": round(load_before, 2), "load_1m_max": round(max(loads, default=0), 2),
+                             "load_1m_mean": round(sum(loads) / len(loads), 2) if loads else None}}
 
 
-def _watch(proc: subprocess.Popen) -> int:
-    """Peak RSS of the process and its children, sampled every 50 ms until it exits."""
+def _watch(proc: subprocess.Popen) -> tuple[int, list[float]]:
+    """Peak RSS of the process and its children, sampled every 50 ms until it exits, and the
+    machine's 1-minute load average, sampled every second (the harness's own children included)."""
     handle = psutil.Process(proc.pid)
-    peak = 0
+    peak, loads, samples = 0, [], 0
     while proc.poll() is None:
         try:
             rss = handle.memory_info().rss + sum(c.memory_info().rss for c in handle.children(recursive=True))
             peak = max(peak, rss)
         except psutil.NoSuchProcess:
             pass
+        if samples % 20 == 0:
+            loads.append(os.getloadavg()[0])
+        samples += 1
         time.sleep(0.05)
-    return peak
+    return peak, loads
 
 
 def machine() -> dict:

@@ -1,4 +1,4 @@
-"""python -m sample_data --members 2000 --brands 2 --days 60 --out data"""
+"""python -m sample_data --members 2000 --brands 2 --days 60 --out data   (then --append-days 1 for the next day)"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.paths import DataPaths
+from sample_data.append import append_days
 from sample_data.generator import Scale, generate
 
 
@@ -21,8 +22,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=Scale.seed)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="last day (exclusive), default today (UTC)")
     parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="action-log file format")
+    parser.add_argument("--append-days", type=int, default=0, metavar="N",
+                        help="add N more days to the data already in --out (the other options come from it)")
     args = parser.parse_args(argv)
     root = args.out.resolve() if args.out else DataPaths.from_env().root
+    if args.append_days:
+        summary = append_days(root, args.append_days)
+        print(json.dumps(summary, indent=2))
+        return summary
     kwargs = dict(brands=args.brands, members=args.members, days=args.days, events_per_member=args.events_per_member,
                   seed=args.seed, action_log_format=args.format)
     if args.as_of:

@@ -39,8 +39,37 @@ class Scale:
     chunk_members: int = 100_000  # members generated together (bounds memory)
 
 
+@dataclass(frozen=True)
+class Population:
+    brands: pl.DataFrame
+    products: pl.DataFrame
+    members: pl.DataFrame
+    devices: pl.DataFrame
+    cookies: pl.DataFrame
+    anonymous: pl.DataFrame
+
+
 def _iso(seconds: pl.Expr) -> pl.Expr:
     return pl.from_epoch(seconds, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rank_key(lifetime_points: pl.Expr) -> pl.Expr:
+    rank = pl.lit(catalog.RANKS[0][0])
+    for key, _, required, _ in catalog.RANKS[1:]:
+        rank = pl.when(lifetime_points >= required).then(pl.lit(key)).otherwise(rank)
+    return rank
+
+
+def user_rows(users: pl.DataFrame, updated_at: int) -> pl.DataFrame:
+    """The app's users extract from members with lifetime_points and points_balance."""
+    return users.select(
+        pl.col("user_id").alias("id"), "brand_id", "email", "first_name", "last_name",
+        pl.col("phone").alias("phone_number"), _iso(pl.col("created_at")).alias("age_verified_at"),
+        "marketing_consent", pl.format("REF{}", pl.col("user_id")).alias("referral_code"),
+        pl.when(pl.col("referred_by") > 0).then(pl.col("referred_by")).alias("referred_by_user_id"),
+        "points_balance", pl.col("lifetime_points").cast(pl.Int64), rank_key(pl.col("lifetime_points")).alias("current_rank_key"),
+        pl.lit(False).alias("is_guest"), _iso(pl.col("created_at")).alias("created_at"),
+        _iso(pl.lit(updated_at)).alias("updated_at"))
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -161,19 +190,7 @@ class Generator:
         users = members.join(points, on="user_id", how="left").with_columns(
             lifetime_points=pl.Series(base) + pl.col("earned").fill_null(0))
         users = users.with_columns(points_balance=(pl.col("lifetime_points") * 0.4 - pl.col("spent").fill_null(0)).clip(0).cast(pl.Int64))
-        rank = pl.lit(catalog.RANKS[0][0])
-        for key, _, required, _ in catalog.RANKS[1:]:
-            rank = pl.when(pl.col("lifetime_points") >= required).then(pl.lit(key)).otherwise(rank)
-        users = users.with_columns(current_rank_key=rank)
-        user_rows = users.select(
-            pl.col("user_id").alias("id"), "brand_id", "email", "first_name", "last_name",
-            pl.col("phone").alias("phone_number"), _iso(pl.col("created_at")).alias("age_verified_at"),
-            "marketing_consent", pl.format("REF{}", pl.col("user_id")).alias("referral_code"),
-            pl.when(pl.col("referred_by") > 0).then(pl.col("referred_by")).alias("referred_by_user_id"),
-            "points_balance", pl.col("lifetime_points").cast(pl.Int64), "current_rank_key",
-            pl.lit(False).alias("is_guest"), _iso(pl.col("created_at")).alias("created_at"),
-            _iso(pl.lit(self.as_of - 3600)).alias("updated_at"))
-        self.write_reference("users", user_rows)
+        self.write_reference("users", user_rows(users, self.as_of - 3600))
 
         wish = events.filter(pl.col("action_type") == "wishlist_added").unique(["user_id", "product_id"], keep="first", maintain_order=True)
         removed = events.filter(pl.col("action_type") == "wishlist_removed").select("user_id", "product_id")
@@ -577,15 +594,21 @@ class Generator:
         self.expected["erasure_requests"] = len(rows)
 
     # --- everything --------------------------------------------------------------------
-    def run(self) -> dict:
-        started = time.perf_counter()
+    def population(self) -> Population:
+        """Brands, products, members and their devices: the first draws of the seed, so an append can redraw them."""
         rng = self.rng
         brands = self.brands()
         products = self.products(brands)
         members = people.make_members(rng, self.s.members, brands, self.window_start, self.as_of)
         devices = people.share_devices(rng, people.expand_devices(rng, members, "device_count", "dev_"))
         cookies = people.expand_devices(rng, members, "cookie_count", "ck_")
-        anonymous = self.anonymous_visitors(brands)
+        return Population(brands, products, members, devices, cookies, self.anonymous_visitors(brands))
+
+    def run(self) -> dict:
+        started = time.perf_counter()
+        world = self.population()
+        brands, products, members, devices, cookies, anonymous = (
+            world.brands, world.products, world.members, world.devices, world.cookies, world.anonymous)
         # Members in chunks keep memory flat at any scale; each chunk writes its own part files.
         activity = []
         for part, first in enumerate(range(0, members.height, self.s.chunk_members)):
@@ -609,7 +632,9 @@ class Generator:
         members.select("user_id", "brand_id", "email", "phone", "shared_phone", "referred_by", "created_at") \
             .write_parquet(self.truth_dir / "members.parquet")
         summary = {"scale": {k: str(v) for k, v in asdict(self.s).items()}, "members": members.height,
-                   "anonymous_visitors": anonymous.height, **self.expected, "seconds": round(time.perf_counter() - started, 2)}
+                   "anonymous_visitors": anonymous.height, **self.expected,
+                   # Event ids are a bijection of the global sequence number: an append continues from here.
+                   "event_sequence_next": self.seq_offset, "seconds": round(time.perf_counter() - started, 2)}
         (self.truth_dir / "expected.json").write_text(json.dumps(summary, indent=2))
         return summary
 

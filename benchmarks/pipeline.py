@@ -1,0 +1,145 @@
+"""python -m benchmarks.pipeline --members 100000 [1000000 ...] [--brands 3] [--days 60]
+
+The whole platform as a user runs it. For each member scale, in a fresh data directory and a fresh
+Dagster instance: generate the sample data (timed on its own), time `synergy run` end to end (build
+and activate, dry-run sync), then append one more day of data (new files in a new dt= folder, some
+late files for older days, new members, merges and erasures) and time the incremental `synergy run`.
+Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
+every Dagster step's time (from the instance's run records) and the slowest dbt models (from dbt's
+run_results.json). Results print as one table and are saved under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from assets.dbt_project import DBT_PROJECT_DIR
+from benchmarks.measure import machine, run_measured, write_result
+from ingestion.paths import PROJECT_ROOT
+
+AS_OF = "2026-11-01"
+SLOWEST_MODELS = 15
+RUN_LINE = re.compile(r"^run (\w{8}-\w{4}-\w{4}-\w{4}-\w{12})")
+
+
+def generate(data: Path, members: int, brands: int, days: int, seed: int) -> dict:
+    measured = run_measured(["-m", "sample_data", "--out", str(data), "--members", str(members), "--brands", str(brands),
+                             "--days", str(days), "--seed", str(seed), "--as-of", AS_OF])
+    summary = json.loads(measured.pop("stdout"))
+    return {**measured, "action_log_rows": summary["action_log_rows_written"]}
+
+
+def append_day(data: Path) -> dict:
+    measured = run_measured(["-m", "sample_data", "--out", str(data), "--append-days", "1"])
+    day = json.loads(measured.pop("stdout"))["appended_days"][-1]
+    return {**measured, "action_log_rows": day["action_log_rows_written"], "new_members": day["new_members"],
+            "anonymous_signups": day["anonymous_signups"], "late_events": day["late_events"],
+            "erasure_requests": day["erasure_requests"]}
+
+
+def synergy_run(data: Path, dagster_home: Path) -> dict:
+    measured = run_measured(["-m", "orchestration.cli", "run", "--data-dir", str(data)],
+                            env={"DAGSTER_HOME": str(dagster_home)})
+    run_ids = [m.group(1) for line in measured.pop("stdout").splitlines() if (m := RUN_LINE.match(line))]
+    return {**measured, "runs": run_ids, "steps": step_seconds(dagster_home, run_ids),
+            "slowest_dbt_models": slowest_models(run_ids)}
+
+
+def step_seconds(dagster_home: Path, run_ids: list[str]) -> dict[str, float]:
+    """Every step of the runs, in the order they started, from the instance's event log."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        stats = [s for run_id in run_ids for s in instance.get_run_step_stats(run_id)]
+    stats.sort(key=lambda s: s.start_time or 0)
+    return {s.step_key: round((s.end_time or 0) - (s.start_time or 0), 2) for s in stats}
+
+
+def slowest_models(run_ids: list[str]) -> list[dict]:
+    """From each dbt invocation of the runs (dagster-dbt writes target/<op>-<run id>-<uuid>/)."""
+    timings = []
+    for run_id in run_ids:
+        for path in (DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+            for result in json.loads(path.read_text())["results"]:
+                if result["unique_id"].startswith("model."):
+                    timings.append({"model": result["unique_id"].split(".")[-1],
+                                    "seconds": round(result["execution_time"], 2), "status": result["status"]})
+    return sorted(timings, key=lambda t: -t["seconds"])[:SLOWEST_MODELS]
+
+
+def fresh_dagster_home(root: Path) -> Path:
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def measure(root: Path, members: int, brands: int, days: int, seed: int, incremental: bool) -> dict:
+    data = root / "data"
+    home = fresh_dagster_home(root)
+    result = {"members": members, "brands": brands, "days": days}
+    result["generate"] = generate(data, members, brands, days, seed)
+    _print("generate", result["generate"])
+    result["full"] = synergy_run(data, home)
+    _print("full run", result["full"])
+    if incremental:
+        result["append"] = append_day(data)
+        _print("append 1 day", result["append"])
+        result["incremental"] = synergy_run(data, home)
+        _print("incremental run", result["incremental"])
+    return result
+
+
+def _print(label: str, row: dict) -> None:
+    load = row["machine_load"]
+    print(f"  {label:16s} {row['seconds']:>8.1f} s  peak {row['peak_rss_mb']:>8.0f} MB  "
+          f"load {load['load_1m_before']:.1f}->{load['load_1m_max']:.1f}", flush=True)
+
+
+def table(results: list[dict]) -> str:
+    lines = []
+    for r in results:
+        for phase in ("full", "incremental"):
+            if phase not in r:
+                continue
+            run = r[phase]
+            lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days: {phase} run "
+                         f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
+                         f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
+            lines += [f"    {seconds:>8.1f} s  {step}" for step, seconds in run["steps"].items()]
+            lines.append("    slowest dbt models: " + ", ".join(f"{m['model']} {m['seconds']:.1f}"
+                                                                for m in run["slowest_dbt_models"]))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--brands", type=int, default=3)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-incremental", action="store_true", help="skip the appended day and its run")
+    parser.add_argument("--keep", action="store_true", help="keep the data directories (printed)")
+    parser.add_argument("--scratch", type=Path, default=None, help="where to write data (default: a temp dir)")
+    args = parser.parse_args()
+    report = {"machine": machine(), "results": []}
+    print(f"machine: {report['machine']}", flush=True)
+    for members in args.members:
+        root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
+        print(f"{members:,} members in {root}", flush=True)
+        try:
+            report["results"].append(measure(root, members, args.brands, args.days, args.seed, not args.no_incremental))
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+    print(table(report["results"]))
+    print(f"\nsaved {write_result('pipeline', report)}")
+
+
+if __name__ == "__main__":
+    main()
