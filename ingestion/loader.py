@@ -1,8 +1,12 @@
-"""Exactly-once loading of landing files into raw tables.
+"""Exactly-once loading of landing files into raw tables, many files per set-based pass.
 
-One file is one DuckDB transaction: its good rows, its quarantined rows and its ledger
-entry (audit.ingested_files) commit together or not at all. A process killed mid-file
-leaves no trace of that file, and the next run loads it again from the start.
+New files of a source are loaded in batches (bounded in bytes): the batch's files are read in
+threads while the previous batch is in the database, then validated, deduplicated and inserted
+with one statement each over the whole batch. A batch is one DuckDB transaction: its good rows,
+quarantined rows and every file's ledger entry (audit.ingested_files) commit together or not at
+all, so a process killed mid-batch leaves no trace of its files and the next run loads them again.
+A batch that fails with an unexpected error is retried file by file, so one broken file never
+blocks the others. A snapshot source (a full extract per file) loads one file per batch.
 
 Exactly once, at three levels:
 - a path already in the ledger with the same size and mtime is not read again;
@@ -15,13 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ingestion import readers
@@ -35,6 +42,10 @@ LINEAGE_DDL = """_file_id VARCHAR NOT NULL,
   _extracted_at TIMESTAMPTZ,
   _row_hash UBIGINT NOT NULL,
   _loaded_at TIMESTAMPTZ NOT NULL"""
+# Compressed files expand several times; the batch bound is on the text the database will see.
+EXPANSION = {".gz": 8}
+BATCH_BYTES = 384 * 2**20
+TEMP_TABLES = ("staged", "classified", "batch_files")
 
 
 @dataclass
@@ -53,6 +64,16 @@ class FileResult:
         return asdict(self)
 
 
+@dataclass
+class ReadFile:
+    """One landing file as read before its batch's transaction (reading writes nothing)."""
+
+    file: LandingFile
+    file_id: str  # sha256 of the content
+    read: readers.ReadResult | None
+    unreadable: readers.UnreadableFile | None
+
+
 def quote(name: str) -> str:
     return json.dumps(name)
 
@@ -65,6 +86,29 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_file(source: Source, f: LandingFile) -> ReadFile:
+    file_id = sha256_file(f.path)
+    try:
+        return ReadFile(f, file_id, readers.read(f, source.schema, source.fold_extra_columns_into), None)
+    except readers.UnreadableFile as exc:
+        return ReadFile(f, file_id, None, exc)
+
+
+def batches(files: list[LandingFile], limit: int = BATCH_BYTES) -> Iterator[list[LandingFile]]:
+    """Consecutive files whose expanded size stays under `limit` (a bigger file is a batch of its own)."""
+    batch: list[LandingFile] = []
+    size = 0
+    for f in files:
+        expanded = f.size * EXPANSION.get(f.path.suffix.lower(), 1)
+        if batch and size + expanded > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += expanded
+    if batch:
+        yield batch
+
+
 class Loader:
     def __init__(
         self,
@@ -74,6 +118,7 @@ class Loader:
         max_row_bytes: int = 1_000_000,
         future_tolerance: timedelta = timedelta(days=1),
         raw_kept_bytes: int = 65_536,
+        batch_bytes: int = BATCH_BYTES,
     ):
         self.con = con
         self.landing = landing
@@ -81,6 +126,7 @@ class Loader:
         self.max_row_bytes = max_row_bytes
         self.future_tolerance = future_tolerance
         self.raw_kept_bytes = raw_kept_bytes
+        self.batch_bytes = batch_bytes
         ensure_audit_tables(con)
 
     # --- tables -------------------------------------------------------------------------
@@ -111,91 +157,128 @@ class Loader:
         on_file: Callable[[FileResult], None] | None = None,
     ) -> list[FileResult]:
         self.ensure_table(source)
-        results = []
-        for f in self.pending(source, partitions):
-            try:
-                result = self.load_file(source, f)
-            except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
-                # Not written to the ledger, so the next run tries the file again; callers
-                # fail the run when any result has status "failed".
-                result = FileResult(source.name, f.relative, "failed", detail=f"{type(exc).__name__}: {exc}"[:2000])
-            results.append(result)
-            if on_file:
-                on_file(result)
+        files = self.pending(source, partitions)
+        # Each extract of a snapshot source replaces the table: one at a time, in order.
+        groups = [[f] for f in files] if source.mode == "snapshot" else list(batches(files, self.batch_bytes))
+        results: list[FileResult] = []
+        with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
+            def start(group: list[LandingFile]) -> list[Future]:
+                return [pool.submit(read_file, source, f) for f in group]
+
+            upcoming = start(groups[0]) if groups else []
+            for index, group in enumerate(groups):
+                reading, upcoming = upcoming, start(groups[index + 1]) if index + 1 < len(groups) else []
+                batch = [future.result() for future in reading]
+                for result in self._load_isolated(source, batch):
+                    results.append(result)
+                    if on_file:
+                        on_file(result)
+                del batch
         return results
 
-    # --- one file, one transaction ------------------------------------------------------
     def load_file(self, source: Source, f: LandingFile) -> FileResult:
+        self.ensure_table(source)
+        [result] = self._load_isolated(source, [read_file(source, f)])
+        return result
+
+    def _load_isolated(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
+        try:
+            return self.load_batch(source, batch)
+        except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
+            if len(batch) > 1:
+                return [r for one in batch for r in self._load_isolated(source, [one])]
+            # Not written to the ledger, so the next run tries the file again; callers
+            # fail the run when any result has status "failed".
+            return [FileResult(source.name, batch[0].file.relative, "failed",
+                               detail=f"{type(exc).__name__}: {exc}"[:2000])]
+
+    # --- one batch, one transaction -------------------------------------------------------
+    def load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
         started = time.perf_counter()
-        file_id = sha256_file(f.path)
         self.ensure_table(source)
         con = self.con
-        # Read before the transaction: reading writes nothing, and a read error inside the
-        # transaction would abort it before the file could be recorded as rejected.
-        try:
-            read, unreadable = readers.read(f, source.schema, con, source.fold_extra_columns_into), None
-        except readers.UnreadableFile as exc:
-            read, unreadable = None, exc
         con.begin()
         try:
-            same_file = con.execute(
-                "SELECT status FROM audit.ingested_files WHERE source = ? AND path = ? AND file_id = ?",
-                [source.name, f.relative, file_id],
-            ).fetchone()
-            if same_file:
-                # Touched or copied over with identical bytes: already accounted for.
-                con.execute(
-                    "UPDATE audit.ingested_files SET size_bytes = ?, modified_ns = ? WHERE source = ? AND path = ? AND file_id = ?",
-                    [f.size, f.modified_ns, source.name, f.relative, file_id],
-                )
-                con.commit()
-                return FileResult(source.name, f.relative, "already_loaded", seconds=time.perf_counter() - started)
-            # An unchanged table extracted again is a new extract (its stamp matters), so
-            # content deduplication applies to append sources only.
-            loaded_before = source.mode == "append" and con.execute(
-                "SELECT path FROM audit.ingested_files WHERE source = ? AND file_id = ? "
-                "AND status IN ('loaded', 'superseded') ORDER BY loaded_at LIMIT 1",
-                [source.name, file_id],
-            ).fetchone()
-            if loaded_before:
-                result = FileResult(source.name, f.relative, "duplicate_content", detail=f"same content as {loaded_before[0]}")
-                self._ledger(source, f, file_id, result, started, duplicate_of=loaded_before[0])
-            else:
-                result = self._load_rows(source, f, file_id, started, read, unreadable)
+            results = self._load_batch(source, batch)
+            seconds = (time.perf_counter() - started) / max(len(batch), 1)
+            for result in results:
+                result.seconds = seconds
+            self._ledger(source, batch, results)
             con.commit()
         except BaseException:
             con.rollback()
             raise
         finally:
-            for temp in ("incoming", "staged", "classified"):
+            for temp in TEMP_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS temp.{temp}")
-            try:
-                con.unregister("incoming_arrow")
-            except Exception:
-                pass
-        result.seconds = time.perf_counter() - started
-        return result
+            for view in ("incoming_arrow", "batch_files_arrow", "reject_arrow"):
+                try:
+                    con.unregister(view)
+                except Exception:  # noqa: BLE001 - not registered in this batch
+                    pass
+        return results
 
-    def _load_rows(self, source: Source, f: LandingFile, file_id: str, started: float,
-                   read: readers.ReadResult | None, unreadable: readers.UnreadableFile | None) -> FileResult:
+    def _load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
         con = self.con
-        result = FileResult(source.name, f.relative, "loaded")
-        if unreadable is not None:
-            exc = unreadable
-            result.status, result.detail = "rejected", exc.detail
-            result.rows_read = result.rows_quarantined = 1
-            self._quarantine_rejects(source, f, file_id, [readers.Reject(0, "", f.size, exc.reason, exc.detail)])
-            self._ledger(source, f, file_id, result, started)
-            return result
+        results = [FileResult(source.name, item.file.relative, "loaded") for item in batch]
+        known = con.execute(
+            "SELECT path, file_id, status FROM audit.ingested_files WHERE source = ? AND file_id IN (SELECT unnest(?))",
+            [source.name, sorted({item.file_id for item in batch})]).fetchall()
+        same_path = {(path, file_id) for path, file_id, _ in known}
+        # An unchanged table extracted again is a new extract (its stamp matters), so content
+        # deduplication applies to append sources only.
+        first_path = {}
+        if source.mode == "append":
+            first_path = {file_id: path for path, file_id, status in sorted(known) if status in ("loaded", "superseded")}
+        to_load: list[int] = []
+        for index, item in enumerate(batch):
+            result = results[index]
+            if (item.file.relative, item.file_id) in same_path:
+                # Touched or copied over with identical bytes: already accounted for.
+                result.status = "already_loaded"
+                con.execute("UPDATE audit.ingested_files SET size_bytes = ?, modified_ns = ? "
+                            "WHERE source = ? AND path = ? AND file_id = ?",
+                            [item.file.size, item.file.modified_ns, source.name, item.file.relative, item.file_id])
+            elif item.file_id in first_path:
+                result.status, result.detail = "duplicate_content", f"same content as {first_path[item.file_id]}"
+            elif item.unreadable is not None:
+                result.status, result.detail = "rejected", item.unreadable.detail
+                result.rows_read = result.rows_quarantined = 1
+                reject = readers.Reject(0, "", item.file.size, item.unreadable.reason, item.unreadable.detail)
+                self._quarantine_rejects(source, item, [reject])
+            else:
+                to_load.append(index)
+                if source.mode == "append":
+                    first_path[item.file_id] = item.file.relative  # the same bytes again later in the batch
+        if to_load:
+            self._load_rows(source, [batch[i] for i in to_load], [results[i] for i in to_load])
+        return results
 
-        con.register("incoming_arrow", read.rows)
-        con.execute("CREATE TEMP TABLE incoming AS SELECT position, CAST(raw AS VARCHAR) AS raw FROM incoming_arrow")
+    def _load_rows(self, source: Source, batch: list[ReadFile], results: list[FileResult]) -> None:
+        con = self.con
+        files = pa.table({
+            "_file": pa.array(range(len(batch)), pa.int32()),
+            "file_id": [item.file_id for item in batch],
+            "path": [item.file.relative for item in batch],
+            "_partition": [item.file.partition if source.partitioned else None for item in batch],
+            "_extracted_at": pa.array([item.file.stamp for item in batch], pa.timestamp("us", tz="UTC")),
+        })
+        con.register("batch_files_arrow", files)
+        con.execute("CREATE TEMP TABLE batch_files AS SELECT * FROM batch_files_arrow")
+        incoming = pa.concat_tables([
+            item.read.rows.add_column(0, "_file", pa.array(np.full(item.read.rows.num_rows, i, np.int32)))
+            for i, item in enumerate(batch)])
+        con.register("incoming_arrow", incoming)
 
         max_future = f"TIMESTAMPTZ '{(self.now + self.future_tolerance).isoformat()}'"
         derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived.items())
+        kept = self.raw_kept_bytes
+        # The text of a valid row is not kept: only quarantined rows need it.
         con.execute(
-            f"CREATE TEMP TABLE staged AS SELECT *{derived}, TIMESTAMPTZ '{f.stamp.isoformat()}' AS _extracted_at FROM ("
-            f"{source.schema.validate_sql('incoming', self.max_row_bytes, max_future)}) s"
+            f"CREATE TEMP TABLE staged AS SELECT * EXCLUDE (raw), CASE WHEN reason IS NOT NULL THEN left(raw, {kept}) END AS raw,"
+            f" CASE WHEN reason IS NOT NULL THEN strlen(raw) END AS raw_bytes{derived}, f._extracted_at FROM ("
+            f"{source.schema.validate_sql('incoming_arrow', self.max_row_bytes, max_future)}) s"
+            f" JOIN batch_files AS f USING (_file)"
         )
         for condition, reason, detail in source.rules:
             con.execute(f"UPDATE staged SET reason = '{reason}', detail = {detail} WHERE reason IS NULL AND ({condition})")
@@ -208,69 +291,74 @@ class Loader:
             existing_hash = "e.existing_hash"
         else:
             existing, existing_hash = "", "NULL"
-        # Narrow on purpose (no raw text): the first row of a key in the file wins; a later
-        # row with the same content is a duplicate, with other content a conflict.
+        # Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins;
+        # a later row with the same content is a duplicate, with other content a conflict.
         con.execute(f"""
             CREATE TEMP TABLE classified AS
             WITH hashed AS (
-                SELECT position, {key}, hash({', '.join(compared)}) AS _row_hash FROM staged WHERE reason IS NULL
+                SELECT _file, position, {key}, hash({', '.join(compared)}) AS _row_hash FROM staged WHERE reason IS NULL
             ), firsts AS (
-                SELECT {key}, min(position) AS first_position, arg_min(_row_hash, position) AS first_hash
+                SELECT {key}, min((_file, position)) AS first_row, arg_min(_row_hash, (_file, position)) AS first_hash
                 FROM hashed GROUP BY ALL
             )
-            SELECT h.position, h._row_hash, CASE
+            SELECT h._file, h.position, h._row_hash, CASE
                 WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
                 WHEN {existing_hash} IS NOT NULL THEN 'conflict'
-                WHEN h.position <> f.first_position AND f.first_hash = h._row_hash THEN 'duplicate'
-                WHEN h.position <> f.first_position THEN 'conflict'
+                WHEN (h._file, h.position) <> f.first_row AND f.first_hash = h._row_hash THEN 'duplicate'
+                WHEN (h._file, h.position) <> f.first_row THEN 'conflict'
                 ELSE 'load' END AS outcome
             FROM hashed h JOIN firsts f USING ({key}) {existing}""")
 
-        counts = dict(con.execute("SELECT outcome, count(*) FROM classified GROUP BY ALL").fetchall())
-        invalid = con.execute("SELECT count(*) FROM staged WHERE reason IS NOT NULL").fetchone()[0]
-        read_count = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
-        result.rows_read = read_count + len(read.rejects)
-        result.rows_loaded = counts.get("load", 0)
-        result.rows_duplicate = counts.get("duplicate", 0)
-        result.rows_quarantined = invalid + counts.get("conflict", 0) + len(read.rejects)
+        counts = con.execute("""
+            SELECT _file, count(*) FILTER (WHERE outcome = 'load'), count(*) FILTER (WHERE outcome = 'duplicate'),
+                count(*) FILTER (WHERE outcome = 'conflict')
+            FROM classified GROUP BY ALL""").fetchall()
+        invalid = dict(con.execute("SELECT _file, count(*) FROM staged WHERE reason IS NOT NULL GROUP BY ALL").fetchall())
+        by_file = {f: (load, dup, conflict) for f, load, dup, conflict in counts}
+        for i, (item, result) in enumerate(zip(batch, results)):
+            load, dup, conflict = by_file.get(i, (0, 0, 0))
+            result.rows_read = item.read.rows.num_rows + len(item.read.rejects)
+            result.rows_loaded, result.rows_duplicate = load, dup
+            result.rows_quarantined = invalid.get(i, 0) + conflict + len(item.read.rejects)
 
         replace = True
         if source.mode == "snapshot":
+            [item], [result] = batch, results
             # The newest extract loaded so far, by the ledger (its rows may all have been invalid).
             current = con.execute(
                 "SELECT max(extracted_at) FROM audit.ingested_files WHERE source = ? AND status = 'loaded'", [source.name]
             ).fetchone()[0]
-            replace = current is None or f.stamp >= current
+            replace = current is None or item.file.stamp >= current
             if replace:
                 con.execute(f"DELETE FROM {source.table}")
                 con.execute("UPDATE audit.ingested_files SET status = 'superseded', status_detail = ? "
-                            "WHERE source = ? AND status = 'loaded'", [f"replaced by {f.relative}", source.name])
+                            "WHERE source = ? AND status = 'loaded'", [f"replaced by {item.file.relative}", source.name])
             else:
                 result.status, result.detail = "superseded", "an extract with a newer stamp is already loaded"
 
         if replace:
             con.execute(
                 f"INSERT INTO {source.table} ({', '.join(columns)}, _file_id, _position, _partition, _extracted_at, _row_hash, _loaded_at) "
-                f"SELECT {', '.join(columns)}, ?, position, ?, _extracted_at, _row_hash, ? "
-                f"FROM staged JOIN classified USING (position) WHERE outcome = 'load'",
-                [file_id, f.partition if source.partitioned else None, self.now],
+                f"SELECT {', '.join(columns)}, f.file_id, position, f._partition, staged._extracted_at, c._row_hash, ? "
+                f"FROM staged JOIN classified AS c USING (_file, position) JOIN batch_files AS f USING (_file) "
+                f"WHERE outcome = 'load'",
+                [self.now],
             )
-        kept = self.raw_kept_bytes
         con.execute(
             f"""INSERT INTO audit.quarantine
-            SELECT ?, ?, ?, position, reason, detail, left(raw, {kept}), strlen(raw), ? FROM staged WHERE reason IS NOT NULL
+            SELECT ?, f.file_id, f.path, position, reason, detail, raw, raw_bytes, ?
+            FROM staged JOIN batch_files AS f USING (_file) WHERE reason IS NOT NULL
             UNION ALL
-            SELECT ?, ?, ?, position, 'duplicate_key_conflict',
-                   'key ({', '.join(source.key)}) already seen with different content', left(raw, {kept}), strlen(raw), ?
-            FROM staged JOIN classified USING (position) WHERE outcome = 'conflict'""",
-            [source.name, file_id, f.relative, self.now] * 2,
+            SELECT ?, f.file_id, f.path, position, 'duplicate_key_conflict',
+                   'key ({', '.join(source.key)}) already seen with different content', left(i.raw, {kept}), strlen(i.raw), ?
+            FROM classified JOIN batch_files AS f USING (_file) JOIN incoming_arrow AS i USING (_file, position)
+            WHERE outcome = 'conflict'""",
+            [source.name, self.now] * 2,
         )
-        self._quarantine_rejects(source, f, file_id, read.rejects)
-        self._ledger(source, f, file_id, result, started)
-        return result
+        for item in batch:
+            self._quarantine_rejects(source, item, item.read.rejects)
 
-    def _quarantine_rejects(self, source: Source, f: LandingFile, file_id: str, rejects: Iterable[readers.Reject]) -> None:
-        rejects = list(rejects)
+    def _quarantine_rejects(self, source: Source, item: ReadFile, rejects: list[readers.Reject]) -> None:
         if not rejects:
             return
         table = pa.table({
@@ -284,19 +372,24 @@ class Loader:
         try:
             self.con.execute(
                 "INSERT INTO audit.quarantine SELECT ?, ?, ?, position, reason, detail, raw, raw_bytes, ? FROM reject_arrow",
-                [source.name, file_id, f.relative, self.now],
+                [source.name, item.file_id, item.file.relative, self.now],
             )
         finally:
             self.con.unregister("reject_arrow")
 
-    def _ledger(self, source: Source, f: LandingFile, file_id: str, r: FileResult, started: float,
-                duplicate_of: str | None = None) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO audit.ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                source.name, f.relative, file_id, f.partition if source.partitioned else None, f.size, f.modified_ns,
+    def _ledger(self, source: Source, batch: list[ReadFile], results: list[FileResult]) -> None:
+        rows = []
+        for item, r in zip(batch, results):
+            if r.status == "already_loaded":
+                continue
+            f = item.file
+            duplicate_of = r.detail.removeprefix("same content as ") if r.status == "duplicate_content" else None
+            rows.append([
+                source.name, f.relative, item.file_id, f.partition if source.partitioned else None, f.size, f.modified_ns,
                 f.stamp if source.mode == "snapshot" else None, r.status, r.detail, duplicate_of,
                 r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate,
-                datetime.fromtimestamp(f.changed_ns / 1e9, UTC), self.now, time.perf_counter() - started,
-            ],
-        )
+                datetime.fromtimestamp(f.changed_ns / 1e9, UTC), self.now, r.seconds,
+            ])
+        if rows:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO audit.ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,6 +27,7 @@ from ingestion.schema_sql import RecordSchema, sql_str
 INTEGER = re.compile(r"^-?[0-9]+$")
 INT64 = (-(2**63), 2**63 - 1)
 BLANK = " \t\r"  # only ASCII blanks make a blank line; anything else is a row to validate
+BLANK_BYTES = np.frombuffer(b" \t\r", np.uint8)
 # Rows over the loader's row limit are quarantined as row_too_large; the csv module must
 # not fail on them first.
 csv.field_size_limit(2**31 - 1)
@@ -65,19 +67,47 @@ def _bytes(f: LandingFile) -> bytes:
     return data
 
 
+def split_lines(data: bytes) -> tuple[np.ndarray, pa.Array]:
+    """The non-blank lines of UTF-8 text as (1-based line numbers, string_view array), without copying.
+
+    Vectorized: newline positions from numpy, each line a view into `data` (a trailing CR dropped).
+    Raises pa.ArrowInvalid when the text is not valid UTF-8 (the caller then goes line by line).
+    """
+    if len(data) >= 2**31:  # a view's offset is 32 bits
+        raise UnreadableFile("file_too_large", f"{len(data)} bytes of text; split files under 2 GiB")
+    buf = np.frombuffer(data, np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    nonempty = ends > starts
+    first = np.zeros(len(starts), np.uint8)
+    first[nonempty] = buf[starts[nonempty]]
+    blank_start = nonempty & np.isin(first, BLANK_BYTES)
+    keep = nonempty & ~blank_start
+    for i in np.flatnonzero(blank_start):  # rare: only a line that starts with a blank needs a closer look
+        keep[i] = bool(data[starts[i]:ends[i]].strip(BLANK.encode()))
+    lines = np.flatnonzero(keep)
+    start, end = starts[lines], ends[lines]
+    end = end - (buf[end - 1] == 13)
+    length = end - start
+    # Arrow string views: 16 bytes each; length, then the bytes themselves up to 12, else a 4-byte prefix,
+    # the buffer index (0) and the offset into it.
+    views = np.zeros((len(lines), 4), np.int32)
+    views[:, 0] = length
+    view_bytes = views.view(np.uint8).reshape(len(lines), 16)
+    for k in range(12):
+        has = np.flatnonzero(length > k) if k < 4 else np.flatnonzero((length > k) & (length <= 12))
+        view_bytes[has, 4 + k] = buf[start[has] + k]
+    long = length > 12
+    views[long, 3] = start[long]
+    text = pa.Array.from_buffers(pa.string_view(), len(lines), [None, pa.py_buffer(views), pa.py_buffer(data)])
+    text.validate(full=True)
+    return lines + 1, text
+
+
 def _decode_lines(data: bytes) -> tuple[list[int], list[str], list[Reject]]:
-    """Split into non-blank lines; lines that are not UTF-8 become rejects."""
+    """Line by line, for text that is not all UTF-8: the lines that are not become rejects."""
     positions, texts, rejects = [], [], []
-    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the first row
-    try:
-        lines = data.decode("utf-8").split("\n")
-        for number, line in enumerate(lines, start=1):
-            if line.strip(BLANK):
-                positions.append(number)
-                texts.append(line.removesuffix("\r"))
-        return positions, texts, rejects
-    except UnicodeDecodeError:
-        pass
     for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip(BLANK.encode()):
             continue
@@ -90,8 +120,10 @@ def _decode_lines(data: bytes) -> tuple[list[int], list[str], list[Reject]]:
     return positions, texts, rejects
 
 
-def _rows(positions: list[int], texts: list[str]) -> pa.Table:
-    return pa.table({"position": pa.array(positions, pa.int64()), "raw": pa.array(texts, pa.large_string())})
+def _rows(positions: list[int] | np.ndarray, texts: list[str] | pa.Array) -> pa.Table:
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(texts, pa.large_string())
+    return pa.table({"position": pa.array(positions, pa.int64()), "raw": texts.cast(pa.string_view())})
 
 
 def _fold(row: dict, known: set[str], into: str) -> dict:
@@ -121,9 +153,13 @@ def _fold_texts(texts: list[str], schema: RecordSchema, into: str) -> list[str]:
 
 
 def read_ndjson(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
-    positions, texts, rejects = _decode_lines(_bytes(f))
+    data = _bytes(f).removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the first row
+    try:
+        positions, texts, rejects = *split_lines(data), []
+    except pa.ArrowInvalid:
+        positions, texts, rejects = _decode_lines(data)
     if fold_into:
-        texts = _fold_texts(texts, schema, fold_into)
+        texts = _fold_texts(texts.to_pylist() if isinstance(texts, pa.Array) else texts, schema, fold_into)
     return ReadResult(rows=_rows(positions, texts), rejects=rejects)
 
 
@@ -186,8 +222,7 @@ def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> Rea
     return ReadResult(rows=_rows(positions, texts), rejects=rejects)
 
 
-def read_parquet(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConnection,
-                 fold_into: str | None) -> ReadResult:
+def read_parquet(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
     """Parquet via pyarrow (a path is never a glob), rendered to JSON text by DuckDB."""
     try:
         table = pq.read_table(f.path)
@@ -215,10 +250,10 @@ def read_parquet(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConne
             expr = quoted
         select.append(f"{sql_str(name)}: {expr}")
     record = "{" + ", ".join(select) + "}" if select else "{}"
-    cursor = con.cursor()  # its own result and registrations, closed with it
+    cursor = duckdb.connect()  # in memory and private: readers run in threads beside the loader's transaction
     try:
         cursor.register("parquet_arrow", table)
-        rendered = cursor.execute(f"SELECT CAST(to_json({record}) AS VARCHAR) AS raw FROM parquet_arrow").to_arrow_table()
+        rendered = cursor.sql(f"SELECT CAST(to_json({record}) AS VARCHAR) AS raw FROM parquet_arrow").to_arrow_table()
     except duckdb.Error as exc:
         raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0][:500]) from exc
     finally:
@@ -229,12 +264,12 @@ def read_parquet(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConne
     return ReadResult(rows=_rows(list(range(1, len(texts) + 1)), texts))
 
 
-def read(f: LandingFile, schema: RecordSchema, con: duckdb.DuckDBPyConnection, fold_into: str | None = None) -> ReadResult:
+def read(f: LandingFile, schema: RecordSchema, fold_into: str | None = None) -> ReadResult:
     fmt = f.format
     if fmt == "ndjson":
         return read_ndjson(f, schema, fold_into)
     if fmt == "csv":
         return read_csv(f, schema, fold_into)
     if fmt == "parquet":
-        return read_parquet(f, schema, con, fold_into)
+        return read_parquet(f, schema, fold_into)
     raise UnreadableFile("unsupported_format", f"{f.path.name}: expected .ndjson[.gz], .jsonl[.gz], .csv[.gz] or .parquet")

@@ -99,10 +99,11 @@ class RecordSchema:
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
-    def extract_sql(self, raw: str = "raw") -> str:
-        """One parse of the row: a list with the JSON text of each property (NULL if absent)."""
+    def extract_sql(self, raw: str = "raw", function: str = "json_extract") -> str:
+        """One parse of the row: a list with the JSON text (or with json_extract_string, the string value)
+        of each property, NULL where absent."""
         paths = ", ".join(sql_str("$." + json.dumps(f.name)) for f in self.fields)
-        return f"json_extract({raw}, [{paths}])"
+        return f"{function}({raw}, [{paths}])"
 
     def _value(self, i: int) -> str:
         return f"v_{i + 1}"
@@ -110,11 +111,19 @@ class RecordSchema:
     def _type(self, i: int) -> str:
         return f"t_{i + 1}"
 
+    def _text(self, i: int) -> str:
+        return f"s_{i + 1}"
+
+    def _cast(self, i: int) -> str:
+        return f"c_{i + 1}"
+
     def _checks(self, field: Field, i: int, max_future: str) -> list[tuple[str, str, str]]:
-        """(failure condition, reason code, detail SQL) in the order they are checked."""
-        v, t = self._value(i), self._type(i)
+        """(failure condition, reason code, detail SQL) in the order they are checked.
+
+        Each property is parsed once: its JSON text v, JSON type t, string value s and typed value c
+        (TRY_CAST of s) are columns every check shares."""
+        v, t, text, cast = self._value(i), self._type(i), self._text(i), self._cast(i)
         present = f"({t} IS NOT NULL AND {t} <> 'NULL')"
-        text = f"json_extract_string({v}, '$')"
         name = field.name
         checks = []
         if field.required:
@@ -125,11 +134,11 @@ class RecordSchema:
             "wrong_type",
             f"{sql_str(name + ': expected ' + field.json_type + ', got ')} || lower({t})",
         ))
-        if field.json_type in ("integer", "number") or field.duckdb_type not in ("VARCHAR", "JSON", "TIMESTAMPTZ"):
+        if self._is_cast(field) and not field.is_timestamp:  # timestamps have their own checks below
             # JSON allows what the column cannot hold: 2^64 in a BIGINT, 1e15 in DECIMAL(12,2), NaN.
             checks.append((
-                f"{present} AND (TRY_CAST({text} AS {field.duckdb_type}) IS NULL"
-                + (f" OR NOT isfinite(TRY_CAST({text} AS DOUBLE))" if field.json_type == "number" else "") + ")",
+                f"{present} AND ({cast} IS NULL"
+                + (f" OR NOT isfinite(CAST({cast} AS DOUBLE))" if field.json_type == "number" else "") + ")",
                 "out_of_range", f"{sql_str(name + ' does not fit ' + field.duckdb_type + ': ')} || left({text}, 100)",
             ))
         if "enum" in field.spec:
@@ -143,15 +152,15 @@ class RecordSchema:
             checks.append((f"{present} AND strlen({text}) > {int(field.spec['maxLength'])}", "out_of_range",
                            sql_str(f"{name} longer than {field.spec['maxLength']} bytes")))
         if "minimum" in field.spec:
-            checks.append((f"{present} AND TRY_CAST({text} AS DOUBLE) < {float(field.spec['minimum'])}",
+            checks.append((f"{present} AND CAST({cast} AS DOUBLE) < {float(field.spec['minimum'])}",
                            "out_of_range", sql_str(f"{name} below {field.spec['minimum']}")))
         if field.is_timestamp:
             checks.append((
-                f"{present} AND (NOT regexp_matches({text}, {sql_str(RFC3339)}) OR TRY_CAST({text} AS TIMESTAMPTZ) IS NULL)",
+                f"{present} AND (NOT regexp_matches({text}, {sql_str(RFC3339)}) OR {cast} IS NULL)",
                 "unparseable_timestamp",
                 f"{sql_str(name + ' is not RFC 3339 with an offset: ')} || left({text}, 100)",
             ))
-            checks.append((f"{present} AND TRY_CAST({text} AS TIMESTAMPTZ) > {max_future}",
+            checks.append((f"{present} AND {cast} > {max_future}",
                            "timestamp_in_future", f"{sql_str(name + ' is in the future: ')} || {text}"))
         nested = field.spec.get("properties")
         if nested:
@@ -171,12 +180,32 @@ class RecordSchema:
                            sql_str(f"{name} does not hold valid JSON")))
         return checks
 
-    def validate_sql(self, rows: str, max_line_bytes: int, max_future: str) -> str:
-        """SELECT position, raw, reason, detail, <typed columns> FROM rows.
+    @staticmethod
+    def _is_cast(field: Field) -> bool:
+        """Whether the column's type needs a cast that can fail (numbers, booleans, timestamps, decimals)."""
+        return field.json_type in ("integer", "number") or field.duckdb_type not in ("VARCHAR", "JSON")
 
-        `rows` is a relation with (position BIGINT, raw VARCHAR). Rows with a reason are
-        quarantined; typed columns are only meaningful where reason IS NULL. Each step is
-        a materialized CTE so that the parse and the checks run once per row.
+    def _kind_sql(self, i: int) -> str:
+        """json_type() of the property's JSON text, read from its first character.
+
+        The text comes from json_extract, so it is normalized (numbers as yyjson writes them): a string,
+        object, array, boolean or null starts with its own character, and a number is an integer (BIGINT,
+        or UBIGINT above 2^63 - 1) when it has no fraction or exponent and fits 64 bits, else a DOUBLE.
+        Much cheaper than parsing every value again."""
+        v = self._value(i)
+        number = (f"CASE WHEN contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E') THEN 'DOUBLE' "
+                  f"WHEN TRY_CAST({v} AS HUGEINT) BETWEEN -9223372036854775808 AND 9223372036854775807 THEN 'BIGINT' "
+                  f"WHEN TRY_CAST({v} AS HUGEINT) BETWEEN 0 AND 18446744073709551615 THEN 'UBIGINT' ELSE 'DOUBLE' END")
+        return (f"CASE ascii({v}) WHEN 34 THEN 'VARCHAR' WHEN 123 THEN 'OBJECT' WHEN 91 THEN 'ARRAY' "
+                f"WHEN 116 THEN 'BOOLEAN' WHEN 102 THEN 'BOOLEAN' WHEN 110 THEN 'NULL' "
+                f"ELSE CASE WHEN {v} IS NOT NULL THEN {number} END END")
+
+    def validate_sql(self, rows: str, max_line_bytes: int, max_future: str) -> str:
+        """SELECT <every column of rows>, reason, detail, <typed columns> FROM rows.
+
+        `rows` is a relation with (position BIGINT, raw VARCHAR) and any other columns, which are
+        passed through. Rows with a reason are quarantined; typed columns are only meaningful where
+        reason IS NULL. Each row is parsed once; the checks then work on plain text columns.
         """
         row_checks = [
             (f"strlen(raw) > {int(max_line_bytes)}", "row_too_large",
@@ -191,32 +220,41 @@ class RecordSchema:
         codes = "[" + ", ".join(sql_str(code) for _, code, _ in checks) + "]"
         detail = "CASE failed " + " ".join(f"WHEN {n} THEN {d}" for n, (_, _, d) in enumerate(checks, start=1)) + " END"
         typed = ",\n  ".join(f"{self.cast_sql(f, i)} AS {json.dumps(f.name)}" for i, f in enumerate(self.fields))
-        # One column per property value and its JSON type: plain columns are far cheaper to
-        # test repeatedly than list elements.
-        unpacked = ", ".join(f"v[{i + 1}] AS v_{i + 1}, json_type(v[{i + 1}]) AS t_{i + 1}" for i in range(len(self.fields)))
+        fields = range(len(self.fields))
+        values = ", ".join(f"v[{i + 1}] AS {self._value(i)}" for i in fields)
+        kinds = ", ".join(f"{self._kind_sql(i)} AS {self._type(i)}" for i in fields)
+        texts = ", ".join(f"CASE WHEN {self._type(i)} NOT IN ('OBJECT', 'ARRAY') THEN strings[{i + 1}] END AS {self._text(i)}"
+                          for i in fields)
+        casts = ", ".join(f"TRY_CAST({self._text(i)} AS {f.duckdb_type}) AS {self._cast(i)}"
+                          for i, f in enumerate(self.fields) if self._is_cast(f))
+        internal = ", ".join(["is_object", "v", "strings", "failed"] + [f"{kind}_{i + 1}" for i in fields for kind in "vts"]
+                             + [self._cast(i) for i, f in enumerate(self.fields) if self._is_cast(f)])
         return f"""
-WITH parsed AS MATERIALIZED (
-  SELECT position, raw,
-    -- Valid JSON text that starts with a brace is an object: no third parse for json_type.
-    CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND starts_with(ltrim(raw, ' \t\r\n'), '{{')
-         THEN {self.extract_sql()} END AS v
-  FROM {rows}
-), typed AS MATERIALIZED (
-  SELECT position, raw, v, {unpacked} FROM parsed
-), checked AS MATERIALIZED (
-  SELECT *, {failed} AS failed FROM typed
+WITH checked AS MATERIALIZED (
+  SELECT *, {failed} AS failed FROM (
+    SELECT *, {casts} FROM (
+      SELECT *, {texts} FROM (
+        SELECT *, {kinds} FROM (
+          SELECT *, {values} FROM (
+            SELECT *, CASE WHEN is_object THEN CAST({self.extract_sql()} AS VARCHAR[]) END AS v,
+              CASE WHEN is_object THEN {self.extract_sql("raw", "json_extract_string")} END AS strings FROM (
+              -- Valid JSON text that starts with a brace is an object: no third parse for json_type.
+              SELECT *, strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw)
+                  AND starts_with(ltrim(raw, ' \t\r\n'), '{{') AS is_object
+              FROM {rows}))))))
 )
-SELECT position, raw, {codes}[failed] AS reason, {detail} AS detail,
+SELECT * EXCLUDE ({internal}), {codes}[failed] AS reason, {detail} AS detail,
   {typed}
 FROM checked"""
 
     def cast_sql(self, field: Field, i: int) -> str:
-        v = self._value(i)
         valid = f"failed IS NULL AND {self._type(i)} <> 'NULL'"
         if field.json_type in ("object", "array"):
-            value = f"CAST({v} AS JSON)"
+            value = f"CAST({self._value(i)} AS JSON)"
+        elif self._is_cast(field):
+            value = self._cast(i)
         else:
-            value = f"CAST(json_extract_string({v}, '$') AS {field.duckdb_type})"
+            value = f"CAST({self._text(i)} AS {field.duckdb_type})"
         return f"CASE WHEN {valid} THEN {value} END"
 
     def columns_ddl(self) -> str:
