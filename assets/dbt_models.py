@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from assets import OWNER
 from assets.dbt_project import dbt_project
+from ingestion.warehouse import MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, duckdb_settings
 from orchestration.resources import WarehouseResource
 
 WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
@@ -44,6 +45,9 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
 def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ[WAREHOUSE_PATH_ENV] = os.fspath(warehouse.paths.warehouse)
+    settings = duckdb_settings(warehouse.paths.warehouse)
+    os.environ.update({MEMORY_LIMIT_ENV: settings["memory_limit"], THREADS_ENV: settings["threads"],
+                       TEMP_DIR_ENV: settings["temp_directory"]})
     yield from dbt.cli(["build"], context=context).stream()
 
 

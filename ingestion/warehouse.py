@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -46,11 +47,34 @@ CREATE TABLE IF NOT EXISTS audit.quarantine (
 """
 
 
+MEMORY_LIMIT_ENV = "SYNERGY_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "SYNERGY_DUCKDB_THREADS"
+TEMP_DIR_ENV = "SYNERGY_DUCKDB_TEMP_DIR"
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_settings(warehouse: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Memory, threads and spill directory of every DuckDB process the platform runs (its own and dbt's).
+
+    The memory limit is what DuckDB's buffer manager may hold before it spills to the temp directory:
+    a big build spills instead of being killed. The default keeps the whole run within about 8 GB
+    on any machine; raise it on a big one. Threads default to the cores."""
+    return {
+        "memory_limit": environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "threads": environ.get(THREADS_ENV) or str(os.cpu_count() or 1),
+        "temp_directory": environ.get(TEMP_DIR_ENV) or str(warehouse.parent / "tmp" / "duckdb"),
+    }
+
+
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    settings = duckdb_settings(path)
+    con = duckdb.connect(str(path), read_only=read_only,
+                         config={"memory_limit": settings["memory_limit"], "threads": settings["threads"]})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
+        con.execute(f"SET temp_directory = '{settings['temp_directory']}'")
         # Checkpoint every ~256 MB of WAL instead of 16 MB: one file per commit stays
         # durable in the WAL, and bulk loads stop rewriting the database file per file.
         con.execute("SET checkpoint_threshold = '256MB'")
@@ -61,12 +85,13 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AUDIT_DDL)
 
 
-def publish_snapshot(warehouse: Path, target: Path, schemas: list[str]) -> dict[str, int]:
-    """Copy the given schemas into a fresh file and swap it in with one rename.
+def publish_snapshot(warehouse: Path, target: Path, relations: list[str]) -> dict[str, int]:
+    """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
+    and swap it in with one rename.
 
-    Readers that hold the old snapshot keep their open file (the rename only moves the
-    name), so an analyst session never blocks or breaks a pipeline run. Returns row
-    counts per copied table.
+    Only tables: a view is computed from relations the snapshot does not hold. Readers that hold the
+    old snapshot keep their open file (the rename only moves the name), so an analyst session never
+    blocks or breaks a pipeline run. Returns row counts per copied table.
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -77,10 +102,8 @@ def publish_snapshot(warehouse: Path, target: Path, schemas: list[str]) -> dict[
         con.execute(f"ATTACH '{tmp}' AS snapshot")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name IN (SELECT unnest(?)) UNION ALL "
-            "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database() "
-            "AND NOT internal AND schema_name IN (SELECT unnest(?)) ORDER BY 1, 2",
-            [schemas, schemas],
+            "AND (schema_name IN (SELECT unnest(?)) OR schema_name || '.' || table_name IN (SELECT unnest(?))) ORDER BY 1, 2",
+            [relations, relations],
         ).fetchall()
         for schema, table in tables:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
