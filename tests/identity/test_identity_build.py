@@ -53,25 +53,20 @@ def ids(paths: DataPaths) -> dict[tuple, str]:
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(paths.analytics), read_only=True)
+    """The identity tables and the staging layer are the pipeline's own, not in the analysts' copy; the
+    warehouse is free between builds here."""
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
 
-def warehouse_query(paths: DataPaths, sql: str) -> list[tuple]:
-    """Intermediate models are not in the analysts' copy; the warehouse is free between builds here."""
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_same_person_decisions_against_the_ground_truth(built):
     paths, _, _ = built
-    con = duckdb.connect(str(paths.analytics), read_only=True)
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
     scores = pairwise_scores(con, paths.ground_truth / "identifiers.parquet")
     con.close()
     print(f"\npairwise precision {scores.precision:.4f} recall {scores.recall:.4f} over {scores.identifiers} identifiers, "
@@ -86,7 +81,7 @@ def test_shared_devices_and_household_phones_never_merge_two_members(built):
     assert query(paths, """select profile_id from identity.identifier_profiles where id_type = 'user_id'
                            group by all having count(*) > 1""") == []
     # Devices and phones seen with two or more members (family tablets, household landlines).
-    shared = warehouse_query(paths, """
+    shared = query(paths, """
         with seen as (
             select d.brand_id, d.id_type, d.value, u.value as user_id
             from intermediate.int_identity__observations as d
@@ -109,12 +104,12 @@ def test_shared_devices_and_household_phones_never_merge_two_members(built):
 
 def test_junk_identifiers_link_nothing(built):
     paths, _, _ = built
-    blocked = warehouse_query(paths, """select count(*) from intermediate.int_identity__identifiers as i
+    blocked = query(paths, """select count(*) from intermediate.int_identity__identifiers as i
         join identity.identifier_profiles as p using (brand_id, id_type, value) where i.blocked_reason is not null""")
     assert blocked == [(0,)]
     junk = sorted({v.strip().lower() for values in JUNK_IDENTIFIERS.values() for v in values})
     assert query(paths, f"select count(*) from identity.identifier_profiles where value in ({', '.join(repr(v) for v in junk)})") == [(0,)]
-    reasons = dict(warehouse_query(paths, "select blocked_reason, count(*) from intermediate.int_identity__identifiers "
+    reasons = dict(query(paths, "select blocked_reason, count(*) from intermediate.int_identity__identifiers "
                                 "where blocked_reason is not null group by all"))
     assert {"placeholder", "test_address", "all_zero"} <= set(reasons)
 

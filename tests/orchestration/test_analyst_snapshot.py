@@ -13,7 +13,7 @@ from tests.orchestration.build import build_all
 ANALYST = textwrap.dedent("""
     import sys, duckdb
     con = duckdb.connect(sys.argv[1], read_only=True)
-    query = "SELECT count(*) FROM staging.stg_app__action_logs"
+    query = "SELECT sum(rows_loaded) FROM audit.ingested_files WHERE source = 'app_action_logs'"
     print(con.execute(query).fetchone()[0], flush=True)
     sys.stdin.readline()                      # the session stays open while the pipeline runs
     print(con.execute(query).fetchone()[0], flush=True)
@@ -25,7 +25,7 @@ def count(path) -> int:
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("SELECT count(*) FROM staging.stg_app__action_logs").fetchone()[0]
+        return con.execute("SELECT sum(rows_loaded) FROM audit.ingested_files WHERE source = 'app_action_logs'").fetchone()[0]
     finally:
         con.close()
 
