@@ -1,32 +1,45 @@
-"""From the warehouse's activation marts to the outbound queue (the part that needs the warehouse).
+"""From the warehouse's activation marts to a new queue segment, set-based.
 
-- Erasures first: the person is forgotten by the outbound state and the outbox, and a `suppress`
-  (or `delete`) is queued.
-- People: only members whose attribute set changed since the last delivered identify, and of those
-  only the attributes that changed (a removed attribute is sent as null, which clears it).
-- Events: those that became available after the stream's cursor (re-read with an overlap, the
-  unique dedup key absorbs the repeats), each with its deterministic ULID.
+For one destination, with the queue state attached (outbound_queue.py):
+- Erasures first: a `suppress` (or `delete`) for each newly erased person, who is forgotten by the
+  queue state; after the commit their pending items and outbox bodies are scrubbed (idempotently:
+  a crash before that finishes is finished by the next run).
+- People: only members whose attribute set's digest differs from the one last queued, and of those
+  only the attributes that changed (a removed attribute is sent as null, which clears it). A person
+  whose identify was dead-lettered is forgotten, so their next identify carries every attribute.
+- Events: those that became available after the stream's cursor (re-read with an overlap; their ULIDs
+  already queued are skipped), each with its deterministic ULID. A new stream starts with the events
+  that occurred within `backfill` of its newest event (Customer.io only triggers campaigns on events
+  under 72 hours old), or with all of them when `backfill` is None.
+The bodies are built in SQL. Only an item near a Customer.io limit goes through payloads.py, which
+truncates with a warning or dead-letters it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import orjson
 import pyarrow as pa
 
-from activation import payloads
-from activation.destinations import Destination
-from activation.event_ids import event_ulid
-from activation.outbox import Outbox
-from activation.sync_state import QueuedItem, SyncState
+from ingestion.schema_sql import sql_str
 
-EVENT_CURSOR = "events_available_at"
+from activation import outbound_queue, payloads, segments
+from activation.destinations import Destination
+from activation.event_ids import register_ulid_function
+from activation.limits import ATTRIBUTE_VALUE_MAX_BYTES, EVENT_DATA_MAX_BYTES, ID_MAX_BYTES, ITEM_MAX_BYTES, MAX_ATTRIBUTES
+from activation.outbox import Outbox
+from activation.sync_state import SyncState
+
 ERASURE_ACTIONS = ("suppress", "delete")
-CHUNK = 10_000
+Q = outbound_queue.ALIAS
+# The person part of every item, and the rows that must go through payloads.py.
+PERSON_JSON = """'{"type":"person","identifiers":{"id":' || to_json(person_id) || '}'"""
+BAD_ID = f"(person_id IS NULL OR person_id = '' OR strlen(person_id) > {ID_MAX_BYTES})"
 
 
 @dataclass
@@ -41,6 +54,8 @@ class EnqueueSummary:
     outbox_items_scrubbed: int = 0
     unsendable: int = 0
     limit_warnings: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
 
 
 def brand_regions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
@@ -50,128 +65,269 @@ def brand_regions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
 def enqueue_brand(con: duckdb.DuckDBPyConnection, state: SyncState, destination: Destination, outbox: Outbox, *,
                   erasure_action: str = "suppress", backfill: timedelta | None = timedelta(hours=72),
                   overlap: timedelta = timedelta(hours=1), now: datetime | None = None) -> EnqueueSummary:
+    """Queue one brand's changes for its destination (the queue state must be attached as `q`)."""
     if erasure_action not in ERASURE_ACTIONS:
         raise ValueError(f"erasure_action must be one of {ERASURE_ACTIONS}, not {erasure_action!r}")
+    now = now or datetime.now(UTC)
+    register_ulid_function(con)
     summary = EnqueueSummary(destination.key, destination.dry_run)
-    _enqueue_erasures(con, state, destination, outbox, erasure_action, summary)
-    _enqueue_people(con, state, destination, summary)
-    _enqueue_events(con, state, destination, summary, backfill, overlap, now or datetime.now(UTC))
+    dest, brand = destination.key, destination.brand_id
+    stream = outbound_queue.stream(con, dest)
+    next_seq = stream.next_seq
+    _forget_dead_identifies(con, state, dest, stream.dead_identifies_seen)
+    try:
+        _stage_erasures(con, brand, erasure_action)
+        _stage_people(con, dest, brand)
+        since, floor = _stage_events(con, dest, brand, stream, backfill, overlap)
+        _stage_items(con, brand, next_seq)
+        summary.erasures, summary.identifies, summary.events, summary.unsendable, summary.limit_warnings = con.execute("""
+            SELECT count(*) FILTER (WHERE kind IN ('suppress', 'delete') AND item IS NOT NULL),
+                count(*) FILTER (WHERE kind = 'identify' AND item IS NOT NULL),
+                count(*) FILTER (WHERE kind = 'event' AND item IS NOT NULL), count(*) FILTER (WHERE item IS NULL),
+                (SELECT count(*) FROM _warnings) FROM _items""").fetchone()
+        summary.events_already_queued = con.execute("SELECT count(*) FROM _events_read WHERE queued_before").fetchone()[0]
+        summary.people_unchanged = con.execute(
+            "SELECT count(*) FROM marts.customerio_people WHERE brand_id = ?", [brand]).fetchone()[0] - con.execute(
+            "SELECT count(*) FROM _people").fetchone()[0]
+        last_seq = con.execute("SELECT max(seq) FROM _items WHERE item IS NOT NULL").fetchone()[0]
+        _commit(con, state, dest, brand, next_seq, last_seq, since, floor, overlap, now)
+        if last_seq is not None:
+            summary.first_seq, summary.last_seq = next_seq, last_seq
+    finally:
+        for table in ("_erasures", "_people", "_events_read", "_events", "_items", "_warnings"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    summary.outbox_items_scrubbed = scrub_erased(con, state, outbox, brand, now)
     return summary
 
 
-def _enqueue_erasures(con, state: SyncState, dest: Destination, outbox: Outbox, action: str, summary: EnqueueSummary) -> None:
-    rows = con.execute("SELECT person_id FROM marts.customerio_erasures WHERE brand_id = ? ORDER BY person_id",
-                       [dest.brand_id]).fetchall()
-    for (person_id,) in rows:
-        if state.is_erased(dest.brand_id, person_id):
-            continue
-        item = QueuedItem(dest.key, dest.brand_id, person_id, action, f"{action}:{person_id}",
-                          payloads.person_action(person_id, action).body)
-        state.erase(dest.brand_id, person_id, item)
-        summary.outbox_items_scrubbed += outbox.scrub(dest.brand_id, person_id)
-        summary.erasures += 1
+def _forget_dead_identifies(con, state: SyncState, dest: str, seen: str | None) -> None:
+    """Customer.io refused these identifies: forget what they carried, so the next one is complete."""
+    dead = state.query("SELECT person_id, dead_at FROM dead_letters WHERE destination = ? AND kind = 'identify'"
+                       " AND dead_at > ? ORDER BY dead_at", (dest, seen or ""))
+    if dead:
+        con.execute(f"DELETE FROM {Q}.people WHERE destination = ? AND person_id IN (SELECT unnest(?))",
+                    [dest, [person for person, _ in dead]])
+        con.execute(f"UPDATE {Q}.streams SET dead_identifies_seen = ? WHERE destination = ?", [dead[-1][1], dest])
 
 
-def _erased(state: SyncState, brand_id: int) -> set[str]:
-    return {p for (p,) in state.query("SELECT person_id FROM erased WHERE brand_id = ?", (brand_id,))}
+def _stage_erasures(con, brand: int, action: str) -> None:
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _erasures AS
+        SELECT e.brand_id, e.person_id, '{action}' AS kind, '{action}:' || e.person_id AS dedup_key,
+            {PERSON_JSON} || ',"action":"{action}"}}' AS item
+        FROM (SELECT DISTINCT brand_id, person_id FROM marts.customerio_erasures WHERE brand_id = ?) AS e
+        WHERE NOT EXISTS (SELECT 1 FROM {Q}.erased AS x WHERE x.brand_id = e.brand_id AND x.person_id = e.person_id)""",
+                [brand])
 
 
-def _enqueue_people(con, state: SyncState, dest: Destination, summary: EnqueueSummary) -> None:
-    delivered = state.delivered_digests(dest.key)
-    known = pa.table({"person_id": pa.array([p for p, _ in delivered], pa.string()),
-                      "digest": pa.array([d for _, d in delivered], pa.string())})
-    con.register("_delivered_people", known)
-    try:
-        # The digest is of the mart's JSON text, whose key order is fixed by the model: equal text, equal set.
-        changed = con.execute("""
-            SELECT p.person_id, p.attributes::varchar AS attributes, md5(p.attributes::varchar) AS digest, d.digest
+def _stage_people(con, dest: str, brand: int) -> None:
+    """_people: members whose attribute set changed, with the identify that brings Customer.io up to date."""
+    keys = [k for (k,) in con.execute(f"""
+        SELECT DISTINCT unnest(json_keys(attributes)) FROM marts.customerio_people WHERE brand_id = ?
+        UNION SELECT DISTINCT unnest(json_keys(attributes)) FROM {Q}.people WHERE destination = ? ORDER BY 1""",
+                                      [brand, dest]).fetchall()] or ["profile_id"]
+    paths = "[" + ", ".join(sql_str("$." + json.dumps(k)) for k in keys) + "]"
+    names = "[" + ", ".join(sql_str(json.dumps(k)) for k in keys) + "]"
+    # A key now missing that had a value is sent as null; with no previous set, every key is sent.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _people AS
+        WITH changed AS (
+            SELECT p.brand_id, p.person_id, CAST(p.attributes AS VARCHAR) AS attributes,
+                md5(CAST(p.attributes AS VARCHAR)) AS digest, s.attributes AS previous
             FROM marts.customerio_people AS p
-            LEFT JOIN _delivered_people AS d USING (person_id)
-            WHERE p.brand_id = ? AND d.digest IS DISTINCT FROM md5(p.attributes::varchar)
-            ORDER BY p.person_id""", [dest.brand_id]).fetchall()
-        summary.people_unchanged = con.execute(
-            "SELECT count(*) FROM marts.customerio_people WHERE brand_id = ?", [dest.brand_id]).fetchall()[0][0] - len(changed)
-    finally:
-        con.unregister("_delivered_people")
-    erased = _erased(state, dest.brand_id)
-    changed = [row for row in changed if row[0] not in erased]
-    for start in range(0, len(changed), CHUNK):
-        chunk = changed[start:start + CHUNK]
-        before = state.delivered_attributes(dest.key, [person for person, *_ in chunk])
-        items, warnings = [], []
-        for person_id, text, digest, old_digest in chunk:
-            attributes = orjson.loads(text)
-            diff = changed_attributes(before.get(person_id, {}), attributes)
-            key = f"identify:{person_id}:{old_digest or 'new'}->{digest}"
-            try:
-                item = payloads.identify(person_id, diff)
-            except payloads.Unsendable as bad:
-                _unsendable(state, QueuedItem(dest.key, dest.brand_id, person_id, "identify", key, b""), bad, summary)
-                continue
-            warnings += [(key, w.field, w.message) for w in item.warnings]
-            items.append(QueuedItem(dest.key, dest.brand_id, person_id, "identify", key, item.body,
-                                    attributes=text.encode(), available_at=None))
-        state.supersede_identifies(dest.key, [it.person_id for it in items])
-        queued, _ = state.enqueue(items)
-        summary.identifies += queued
-        state.record_warnings(dest.key, warnings)
-        summary.limit_warnings += len(warnings)
+            LEFT JOIN (SELECT person_id, digest, attributes FROM {Q}.people WHERE destination = ?) AS s USING (person_id)
+            WHERE p.brand_id = ? AND s.digest IS DISTINCT FROM md5(CAST(p.attributes AS VARCHAR))
+              AND p.person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
+              AND p.person_id NOT IN (SELECT person_id FROM _erasures)
+        ), compared AS (
+            SELECT *, CAST(json_extract(attributes, {paths}) AS VARCHAR[]) AS now_values,
+                CASE WHEN previous IS NOT NULL THEN CAST(json_extract(previous, {paths}) AS VARCHAR[]) END AS old_values
+            FROM changed
+        ), diffs AS (
+            SELECT *, list_filter(list_transform(range(1, {len(keys) + 1}), lambda i: CASE
+                    WHEN now_values[i] IS NOT NULL AND (old_values IS NULL OR old_values[i] IS DISTINCT FROM now_values[i])
+                        THEN {names}[i] || ':' || now_values[i]
+                    WHEN now_values[i] IS NULL AND old_values[i] IS NOT NULL AND old_values[i] <> 'null'
+                        THEN {names}[i] || ':null' END), lambda pair: pair IS NOT NULL) AS pairs,
+                list_max(list_transform(now_values, lambda v: strlen(v))) AS longest_value
+            FROM compared
+        )
+        SELECT brand_id, person_id, attributes, digest, 'identify' AS kind,
+            'identify:' || person_id || ':' || coalesce(md5(previous), 'new') || '->' || digest AS dedup_key,
+            {PERSON_JSON} || ',"action":"identify","attributes":{{' || array_to_string(pairs, ',') || '}}}}' AS item,
+            {BAD_ID} OR len(pairs) > {MAX_ATTRIBUTES} OR coalesce(longest_value, 0) > {ATTRIBUTE_VALUE_MAX_BYTES}
+                OR strlen(attributes) > {ITEM_MAX_BYTES - 200} AS near_limits,
+            '{{' || array_to_string(pairs, ',') || '}}' AS diff
+        FROM diffs""", [dest, brand, brand])
 
 
-def changed_attributes(before: dict, after: dict) -> dict:
-    """What to send: new or changed values, and null for attributes that disappeared."""
-    diff = {k: v for k, v in after.items() if k not in before or before[k] != v}
-    diff.update({k: None for k in before if k not in after and before[k] is not None})
-    return diff
-
-
-def _enqueue_events(con, state: SyncState, dest: Destination, summary: EnqueueSummary,
-                    backfill: timedelta | None, overlap: timedelta, now: datetime) -> None:
-    cursor = state.cursor(dest.key, EVENT_CURSOR)
-    if cursor is not None:
-        since = datetime.fromisoformat(cursor) - overlap
-    elif backfill is not None:
-        since = now - backfill  # a new stream starts with what can still trigger campaigns, not all history
-    else:
+def _stage_events(con, dest: str, brand: int, stream: outbound_queue.Stream, backfill: timedelta | None,
+                  overlap: timedelta) -> tuple[datetime, datetime | None]:
+    """_events_read: the brand's events available since the cursor (minus the overlap), each with its ULID,
+    whether it is within the stream's history floor, and whether it was queued before. Returns (since, floor)."""
+    if stream.events_cursor is not None:
+        since, floor = stream.events_cursor - overlap, stream.events_floor
+    else:  # a new stream: its history starts `backfill` before its newest event
         since = datetime(1970, 1, 1, tzinfo=UTC)
-    result = con.execute("""
-        SELECT person_id, event_key, event_name, occurred_at, available_at, data::varchar
-        FROM marts.customerio_events
-        WHERE brand_id = ? AND available_at > ?
-        ORDER BY available_at, event_key""", [dest.brand_id, since])
-    erased = _erased(state, dest.brand_id)
-    newest = None
-    for rows in _fetch_chunks(result):
-        items, warnings = [], []
-        for person_id, event_key, name, occurred_at, available_at, data in rows:
-            newest = available_at
-            if person_id in erased:
-                continue
-            event_id = event_ulid(dest.brand_id, event_key, occurred_at)
-            queued = QueuedItem(dest.key, dest.brand_id, person_id, "event", event_id, b"",
-                                available_at=available_at.astimezone(UTC).isoformat())
-            try:
-                item = payloads.event_from_json(person_id, event_id, name, occurred_at, data.encode())
-            except payloads.Unsendable as bad:
-                _unsendable(state, queued, bad, summary)
-                continue
-            warnings += [(event_id, w.field, w.message) for w in item.warnings]
-            items.append(replace(queued, item=item.body))
-        queued_count, seen = state.enqueue(items)
-        summary.events += queued_count
-        summary.events_already_queued += seen
-        state.record_warnings(dest.key, warnings)
-        summary.limit_warnings += len(warnings)
-    if newest is not None:
-        state.set_cursor(dest.key, EVENT_CURSOR, newest.astimezone(UTC).isoformat())
+        newest = con.execute("SELECT max(occurred_at) FROM marts.customerio_events WHERE brand_id = ?", [brand]).fetchall()[0][0]
+        floor = newest - backfill if (backfill is not None and newest is not None) else None
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _events_read AS
+        SELECT *, dedup_key IN (SELECT dedup_key FROM {Q}.events WHERE destination = ? AND available_at > ?) AS queued_before
+        FROM (
+            SELECT e.brand_id, e.person_id, e.event_name, e.occurred_at, e.available_at, CAST(e.data AS VARCHAR) AS data,
+                'event' AS kind, event_ulid(e.brand_id, e.event_key, e.occurred_at) AS dedup_key,
+                e.occurred_at >= coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ) AS in_window
+            FROM marts.customerio_events AS e
+            WHERE e.brand_id = ? AND e.available_at > ?)""", [dest, since, floor, brand, since])
+    return since, floor
 
 
-def _fetch_chunks(result: duckdb.DuckDBPyConnection) -> Iterator[list[tuple]]:
-    while rows := result.fetchmany(CHUNK):
-        yield rows
+def _stage_items(con, brand: int, next_seq: int) -> None:
+    """_items: every item of the new segment with its seq (erasures, then identifies, then events), and
+    _warnings. Items near a limit are rebuilt by payloads.py; an item it cannot send has a NULL body."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _events AS
+        SELECT brand_id, person_id, kind, dedup_key, available_at, occurred_at, event_name, data,
+            {PERSON_JSON} || ',"action":"event","id":"' || dedup_key || '","name":' || to_json(event_name)
+                || ',"timestamp":' || CAST(floor(epoch(occurred_at)) AS BIGINT) || ',"attributes":' || data || '}}' AS item
+        FROM _events_read
+        WHERE in_window AND NOT queued_before
+          AND person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
+          AND person_id NOT IN (SELECT person_id FROM _erasures)""", [brand])
+    fixed, warnings = _through_payloads(con)
+    con.register("_fixed_arrow", fixed)
+    con.register("_warnings_arrow", warnings)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _warnings AS SELECT * FROM _warnings_arrow")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _items AS
+            WITH rows AS (
+                SELECT 0 AS part, brand_id, person_id, kind, dedup_key, item, NULL::TIMESTAMPTZ AS available_at,
+                    person_id AS order_key, NULL::VARCHAR AS reason, NULL::VARCHAR AS message
+                FROM _erasures WHERE NOT {BAD_ID}
+                UNION ALL
+                SELECT 1, brand_id, person_id, kind, dedup_key, item, NULL, person_id, NULL, NULL
+                FROM _people WHERE NOT near_limits
+                UNION ALL
+                SELECT 2, brand_id, person_id, kind, dedup_key, item, available_at, dedup_key, NULL, NULL
+                FROM _events WHERE NOT ({BAD_ID} OR strlen(data) > {EVENT_DATA_MAX_BYTES}
+                                        OR strlen(item) > {ITEM_MAX_BYTES} OR strlen(event_name) > {ID_MAX_BYTES}
+                                        OR coalesce(event_name, '') = '')
+                UNION ALL
+                SELECT part, brand_id, person_id, kind, dedup_key, item, available_at, order_key, reason, message
+                FROM _fixed_arrow
+            )
+            SELECT {next_seq} - 1 + row_number() OVER (ORDER BY part, available_at, order_key) AS seq, *
+            FROM rows WHERE item IS NOT NULL
+            UNION ALL
+            SELECT NULL, * FROM rows WHERE item IS NULL""")
+    finally:
+        con.unregister("_fixed_arrow")
+        con.unregister("_warnings_arrow")
 
 
-def _unsendable(state: SyncState, item: QueuedItem, bad: payloads.Unsendable, summary: EnqueueSummary) -> None:
-    state.dead_letter_unsendable(item, bad.reason, bad.message)
-    summary.unsendable += 1
+def _through_payloads(con) -> tuple[pa.Table, pa.Table]:
+    """The few items near a limit (or with an id Customer.io refuses), made to fit by payloads.py."""
+    rows, warnings = [], []
+    for brand, person, kind, key, action in con.execute(
+            f"SELECT brand_id, person_id, kind, dedup_key, kind FROM _erasures WHERE {BAD_ID}").fetchall():
+        rows.append(_fit(brand, person, kind, key, None, person, lambda: payloads.person_action(person, action), 0))
+    for brand, person, key, diff in con.execute(
+            "SELECT brand_id, person_id, dedup_key, diff FROM _people WHERE near_limits").fetchall():
+        rows.append(_fit(brand, person, "identify", key, None, person,
+                         lambda: payloads.identify(person, orjson.loads(diff)), 1))
+    for brand, person, key, name, occurred_at, available_at, data in con.execute(f"""
+            SELECT brand_id, person_id, dedup_key, event_name, occurred_at, available_at, data FROM _events
+            WHERE {BAD_ID} OR strlen(data) > {EVENT_DATA_MAX_BYTES} OR strlen(item) > {ITEM_MAX_BYTES}
+                OR strlen(event_name) > {ID_MAX_BYTES} OR coalesce(event_name, '') = ''""").fetchall():
+        rows.append(_fit(brand, person, "event", key, available_at, key,
+                         lambda: payloads.event_from_json(person, key, name, occurred_at, data.encode()), 2))
+    for row in rows:
+        warnings += [{"dedup_key": row["dedup_key"], "field": w.field, "message": w.message} for w in row.pop("warnings")]
+    fixed = pa.Table.from_pylist(rows, schema=pa.schema([
+        ("part", pa.int32()), ("brand_id", pa.int64()), ("person_id", pa.string()), ("kind", pa.string()),
+        ("dedup_key", pa.string()), ("item", pa.string()), ("available_at", pa.timestamp("us", tz="UTC")),
+        ("order_key", pa.string()), ("reason", pa.string()), ("message", pa.string())]))
+    return fixed, pa.Table.from_pylist(warnings, schema=pa.schema(
+        [("dedup_key", pa.string()), ("field", pa.string()), ("message", pa.string())]))
 
+
+def _fit(brand, person, kind, key, available_at, order_key, build, part) -> dict:
+    row = {"part": part, "brand_id": brand, "person_id": person, "kind": kind, "dedup_key": key,
+           "available_at": available_at, "order_key": order_key, "reason": None, "message": None, "warnings": []}
+    try:
+        item = build()
+    except payloads.Unsendable as bad:
+        return {**row, "item": None, "reason": bad.reason, "message": bad.message}
+    return {**row, "item": item.body.decode(), "warnings": list(item.warnings)}
+
+
+def _commit(con, state: SyncState, dest: str, brand: int, next_seq: int, last_seq: int | None, since: datetime,
+            floor: datetime | None, overlap: timedelta, now: datetime) -> None:
+    """The queue state and the segment together (outbound_queue.py); erasures are handed to delivery first."""
+    erased = [p for (p,) in con.execute("SELECT person_id FROM _erasures").fetchall()]
+    if erased:
+        state.mark_erased(brand, erased)  # idempotent: a rerun after a crash marks them again
+    cursor = con.execute("SELECT max(available_at) FROM _events_read").fetchone()[0]
+    queue_root = state.queue_root
+    tmp = None
+    con.execute("BEGIN")
+    try:
+        con.execute(f"INSERT INTO {Q}.erased SELECT brand_id, person_id, kind, ?, NULL FROM _erasures", [now])
+        con.execute(f"DELETE FROM {Q}.people WHERE person_id IN (SELECT person_id FROM _erasures)")
+        con.execute(f"""DELETE FROM {Q}.people WHERE destination = ? AND person_id IN (
+                            SELECT person_id FROM _items WHERE kind = 'identify')""", [dest])
+        # Unsendable identifies too: they are retried when the attributes change, not on every run.
+        con.execute(f"""INSERT INTO {Q}.people SELECT ?, p.person_id, p.brand_id, p.digest, p.attributes
+                        FROM _people AS p SEMI JOIN _items AS i ON i.dedup_key = p.dedup_key""", [dest])
+        con.execute(f"""INSERT INTO {Q}.events SELECT ?, dedup_key, available_at FROM _events_read
+                        WHERE in_window AND NOT queued_before""", [dest])
+        con.execute(f"DELETE FROM {Q}.events WHERE destination = ? AND available_at <= ?",
+                    [dest, since - overlap - timedelta(days=1)])  # older than any re-read will reach
+        con.execute(f"""INSERT INTO {Q}.unsendable SELECT ?, brand_id, person_id, kind, dedup_key, reason, message, ?
+                        FROM _items WHERE item IS NULL""", [dest, now])
+        con.execute(f"INSERT INTO {Q}.limit_warnings SELECT ?, dedup_key, field, message, ? FROM _warnings", [dest, now])
+        if cursor is not None:
+            con.execute(f"UPDATE {Q}.streams SET events_cursor = greatest(coalesce(events_cursor, ?), ?), events_floor = ? "
+                        f"WHERE destination = ?", [cursor, cursor, floor, dest])
+        if last_seq is not None:
+            con.execute(f"UPDATE {Q}.streams SET next_seq = ? WHERE destination = ?", [last_seq + 1, dest])
+            con.execute(f"""INSERT INTO {Q}.segments SELECT ?, ?, ?, count(*), count(*) FILTER (WHERE kind = 'identify'),
+                                count(*) FILTER (WHERE kind = 'event'), count(*) FILTER (WHERE kind IN ('suppress', 'delete')), ?
+                            FROM _items WHERE item IS NOT NULL""", [dest, next_seq, last_seq, now])
+            tmp = outbound_queue.write_segment(con, queue_root, dest, "(SELECT * FROM _items WHERE item IS NOT NULL)",
+                                               next_seq, last_seq)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise
+    if tmp is not None:
+        segments.publish(tmp, next_seq, last_seq)
+
+
+def scrub_erased(con, state: SyncState, outbox: Outbox, brand: int, now: datetime) -> int:
+    """Remove erased people's items from pending segments and outbox bodies (their suppress/delete stays);
+    marked done per person only afterwards, so a crash in between is finished by the next run."""
+    people = [p for (p,) in con.execute(f"SELECT person_id FROM {Q}.erased WHERE brand_id = ? AND scrubbed_at IS NULL",
+                                        [brand]).fetchall()]
+    if not people:
+        return 0
+    state.mark_erased(brand, people)
+    removed = 0
+    for destination in segments.destinations(state.queue_root):
+        directory = state.queue_dir(destination)
+        with segments.locked(directory):
+            for segment in segments.segments(directory):
+                segments.without_people(segment, brand, people)
+    for person in people:
+        removed += outbox.scrub(brand, person)
+    con.execute(f"UPDATE {Q}.erased SET scrubbed_at = ? WHERE brand_id = ? AND person_id IN (SELECT unnest(?))",
+                [now, brand, people])
+    return removed
+
+
+def queue_root(activation_dir: Path) -> Path:
+    return activation_dir / "queue"

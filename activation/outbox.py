@@ -33,7 +33,7 @@ class Outbox:
         return sorted(directory.glob("batch-*.json")) if directory.exists() else []
 
     def scrub(self, brand_id: int, person_id: str) -> int:
-        """Remove the person's items from every body; returns how many items were removed."""
+        """Remove the person's items from every body but their suppress/delete; returns how many were removed."""
         needle = orjson.dumps(person_id)
         removed = 0
         for path in self.bodies(brand_id):
@@ -41,7 +41,8 @@ class Outbox:
             if needle not in raw:
                 continue
             batch = orjson.loads(raw)["batch"]
-            kept = [item for item in batch if item.get("identifiers", {}).get("id") != person_id]
+            kept = [item for item in batch if item.get("identifiers", {}).get("id") != person_id
+                    or item.get("action") in ("suppress", "delete")]  # erasure's own request stays
             removed += len(batch) - len(kept)
             if kept:
                 write_atomically(path, orjson.dumps({"batch": kept}))

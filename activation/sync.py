@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from activation.deliver import DeliverySummary, deliver
-from activation.destinations import Destination, destination_for
+from activation import outbound_queue
+from activation.destinations import destination_for
 from activation.enqueue import EnqueueSummary, brand_regions, enqueue_brand
 from activation.outbox import Outbox
 from activation.sync_state import SyncState
@@ -33,8 +34,9 @@ class DeliveryReport:
 def enqueue_everything(con: duckdb.DuckDBPyConnection, state: SyncState, outbox: Outbox, **options) -> list[EnqueueSummary]:
     regions = brand_regions(con)
     state.set_brands(regions)
-    return [enqueue_brand(con, state, destination_for(brand, region), outbox, **options)
-            for brand, region in regions.items()]
+    with outbound_queue.attached(con, state.path.parent):
+        return [enqueue_brand(con, state, destination_for(brand, region), outbox, **options)
+                for brand, region in regions.items()]
 
 
 def deliver_everything(state: SyncState, outbox: Outbox, options: DeliveryOptions = DeliveryOptions()) -> DeliveryReport:
@@ -43,11 +45,13 @@ def deliver_everything(state: SyncState, outbox: Outbox, options: DeliveryOption
 
 async def _deliver_everything(state: SyncState, outbox: Outbox, options: DeliveryOptions) -> DeliveryReport:
     report = DeliveryReport()
-    regions = state.brands()
-    for key, brand, count in state.pending_streams():
-        destination = Destination(brand) if key.startswith("outbox:") else destination_for(brand, regions.get(brand))
-        if destination.key != key:
-            report.stranded[key] = count
+    configured = {}
+    for brand, region in state.brands().items():
+        configured.setdefault(destination_for(brand, region).key, destination_for(brand, region))
+    for key in state.streams():
+        destination = configured.get(key)
+        if destination is None:  # queued for a workspace no longer configured
+            report.stranded[key] = state.counts(key).get("pending", 0)
             continue
         if destination.dry_run:
             report.deliveries.append(await deliver(state, destination, outbox=outbox))

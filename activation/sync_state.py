@@ -1,11 +1,11 @@
-"""The durable sync state: an outbound queue with the delivery status of every item.
+"""The durable delivery state: which queued items were delivered, which are dead, and why.
 
-One SQLite file (WAL, synchronous=FULL) under the data directory. An item is queued once per
-destination (its dedup key is unique), marked delivered only after Customer.io answered 2xx for
-its batch, in the same transaction that records dead letters and the person attributes now known to
-Customer.io. So a crash at any point loses nothing: undelivered items are still pending on the next
-run, and the only possible resend is the batch that was in flight — whose events carry the same
-ULID, which Customer.io deduplicates, and whose identifies are idempotent.
+One SQLite file (WAL, synchronous=FULL) under the data directory, written by delivery only. The items
+themselves are in the queue's segments (activation/segments.py); delivery records each batch it got a
+2xx for as a seq range, in the same transaction as the batch's dead letters and per-kind counts. So a
+crash at any point loses nothing: the next delivery skips the recorded ranges, and the only possible
+resend is the batches that were in flight — whose events carry the same ULID, which Customer.io
+deduplicates, and whose identifies are idempotent.
 
 A destination is a Customer.io workspace (`site:<site_id>`) or, in a dry run, a brand's outbox
 (`outbox:<brand_id>`); switching a brand from dry run to live starts a fresh stream for it.
@@ -13,47 +13,41 @@ A destination is a Customer.io workspace (`site:<site_id>`) or, in a dry run, a 
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from activation import segments
 from ingestion.durable import immediate_transaction, open_sqlite_writer
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbound (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE IF NOT EXISTS delivered_ranges (
     destination TEXT NOT NULL,
-    brand_id INTEGER NOT NULL,
-    person_id TEXT NOT NULL,
-    kind TEXT NOT NULL,              -- identify | event | suppress | delete
-    dedup_key TEXT NOT NULL,         -- events: their ULID; identify: person + attribute digest
-    item BLOB,                       -- the encoded batch item; NULL once the person is erased
-    attributes BLOB,                 -- identify: the full attribute set it brings Customer.io to
-    available_at TEXT,               -- events: when the platform had them (freshness lag)
-    enqueued_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | dead
-    delivered_at TEXT,
-    UNIQUE (destination, dedup_key)
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,          -- every item of the destination in [first_seq, last_seq] is done
+    delivered_at TEXT NOT NULL,
+    PRIMARY KEY (destination, first_seq)
 );
-CREATE INDEX IF NOT EXISTS outbound_pending ON outbound (destination, status, seq);
-CREATE INDEX IF NOT EXISTS outbound_person ON outbound (brand_id, person_id);
-CREATE TABLE IF NOT EXISTS people_delivered (
+CREATE TABLE IF NOT EXISTS status_counts (
     destination TEXT NOT NULL,
-    person_id TEXT NOT NULL,
     brand_id INTEGER NOT NULL,
-    digest TEXT NOT NULL,
-    attributes BLOB NOT NULL,
-    PRIMARY KEY (destination, person_id)
+    kind TEXT NOT NULL,                 -- identify | event | suppress | delete
+    status TEXT NOT NULL,               -- delivered | dead | skipped_erased
+    items INTEGER NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (destination, brand_id, kind, status)
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
-    seq INTEGER PRIMARY KEY,
     destination TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     brand_id INTEGER NOT NULL,
     person_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -61,20 +55,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     reason TEXT NOT NULL,
     field TEXT,
     message TEXT,
-    dead_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS limit_warnings (
-    destination TEXT NOT NULL,
-    dedup_key TEXT NOT NULL,
-    field TEXT NOT NULL,
-    message TEXT NOT NULL,
-    warned_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cursors (
-    destination TEXT NOT NULL,
-    name TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (destination, name)
+    dead_at TEXT NOT NULL,
+    PRIMARY KEY (destination, seq)
 );
 CREATE TABLE IF NOT EXISTS brands (
     brand_id INTEGER PRIMARY KEY,
@@ -83,11 +65,13 @@ CREATE TABLE IF NOT EXISTS brands (
 CREATE TABLE IF NOT EXISTS erased (
     brand_id INTEGER NOT NULL,
     person_id TEXT NOT NULL,
-    action TEXT NOT NULL,
     erased_at TEXT NOT NULL,
     PRIMARY KEY (brand_id, person_id)
 );
 """
+
+
+PENDING_COLUMNS = ["seq", "brand_id", "kind", "available_at"]
 
 
 def utc_now() -> str:
@@ -95,24 +79,12 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
-class QueuedItem:
-    destination: str
-    brand_id: int
-    person_id: str
-    kind: str
-    dedup_key: str
-    item: bytes
-    attributes: bytes | None = None
-    available_at: str | None = None
-
-
-@dataclass(frozen=True)
 class PendingItem:
     seq: int
     person_id: str
     kind: str
+    dedup_key: str
     item: bytes
-    attributes: bytes | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +99,7 @@ class SyncState:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.queue_root = path.parent / "queue"
         self._con = open_sqlite_writer(path, check_same_thread=False)
         self._con.executescript(SCHEMA)
 
@@ -149,49 +122,10 @@ class SyncState:
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         return self._con.execute(sql, tuple(params)).fetchall()
 
-    # --- queueing -------------------------------------------------------------------------------
+    def queue_dir(self, destination: str) -> Path:
+        return segments.destination_dir(self.queue_root, destination)
 
-    def enqueue(self, items: Iterable[QueuedItem]) -> tuple[int, int]:
-        """Queue items not queued before; returns (queued, already queued)."""
-        queued = seen = 0
-        now = utc_now()
-        with self.transaction() as con:
-            for it in items:
-                cur = con.execute(
-                    "INSERT OR IGNORE INTO outbound (destination, brand_id, person_id, kind, dedup_key, item, attributes,"
-                    " available_at, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (it.destination, it.brand_id, it.person_id, it.kind, it.dedup_key, it.item, it.attributes,
-                     it.available_at, now))
-                if cur.rowcount:
-                    queued += 1
-                else:
-                    seen += 1
-        return queued, seen
-
-    def supersede_identifies(self, destination: str, person_ids: Iterable[str]) -> int:
-        """A newer identify replaces a pending one (it is computed against what was delivered)."""
-        with self.transaction() as con:
-            return sum(con.execute(
-                "DELETE FROM outbound WHERE destination = ? AND person_id = ? AND kind = 'identify' AND status = 'pending'",
-                (destination, p)).rowcount for p in person_ids)
-
-    def record_warnings(self, destination: str, warnings: Iterable[tuple[str, str, str]]) -> None:
-        rows = [(destination, key, field, message, utc_now()) for key, field, message in warnings]
-        if rows:
-            with self.transaction() as con:
-                con.executemany("INSERT INTO limit_warnings VALUES (?, ?, ?, ?, ?)", rows)
-
-    def dead_letter_unsendable(self, item: QueuedItem, reason: str, message: str) -> None:
-        """An item no truncation can make valid: recorded dead, never sent."""
-        with self.transaction() as con:
-            cur = con.execute(
-                "INSERT OR IGNORE INTO outbound (destination, brand_id, person_id, kind, dedup_key, item, enqueued_at,"
-                " status) VALUES (?, ?, ?, ?, ?, NULL, ?, 'dead')",
-                (item.destination, item.brand_id, item.person_id, item.kind, item.dedup_key, utc_now()))
-            if cur.rowcount:
-                con.execute("INSERT INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                            (cur.lastrowid, item.destination, item.brand_id, item.person_id, item.kind, item.dedup_key,
-                             reason, message, utc_now()))
+    # --- brands and erasure ----------------------------------------------------------------------
 
     def set_brands(self, regions: dict[int, str]) -> None:
         with self.transaction() as con:
@@ -200,99 +134,90 @@ class SyncState:
     def brands(self) -> dict[int, str]:
         return dict(self.query("SELECT brand_id, region FROM brands ORDER BY brand_id"))
 
-    def pending_streams(self) -> list[tuple[str, int, int]]:
-        """(destination, brand_id, pending items) for every stream with something left to deliver."""
-        return self.query("SELECT destination, brand_id, count(*) FROM outbound WHERE status = 'pending'"
-                          " GROUP BY destination, brand_id ORDER BY destination, brand_id")
-
-    # --- cursors and delivered attributes --------------------------------------------------------
-
-    def cursor(self, destination: str, name: str) -> str | None:
-        rows = self.query("SELECT value FROM cursors WHERE destination = ? AND name = ?", (destination, name))
-        return rows[0][0] if rows else None
-
-    def set_cursor(self, destination: str, name: str, value: str) -> None:
+    def mark_erased(self, brand_id: int, people: Iterable[str]) -> None:
+        """From now on delivery skips these people's items (idempotent)."""
         with self.transaction() as con:
-            con.execute("INSERT OR REPLACE INTO cursors VALUES (?, ?, ?)", (destination, name, value))
+            con.executemany("INSERT OR IGNORE INTO erased VALUES (?, ?, ?)",
+                            [(brand_id, person, utc_now()) for person in people])
 
-    def delivered_digests(self, destination: str) -> list[tuple[str, str]]:
-        return self.query("SELECT person_id, digest FROM people_delivered WHERE destination = ?", (destination,))
-
-    def delivered_attributes(self, destination: str, person_ids: list[str]) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for start in range(0, len(person_ids), 500):
-            chunk = person_ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for person, attrs in self.query(
-                    f"SELECT person_id, attributes FROM people_delivered WHERE destination = ? AND person_id IN ({marks})",
-                    (destination, *chunk)):
-                out[person] = orjson.loads(attrs)
-        return out
+    def erased_people(self) -> set[str]:
+        """`<brand_id>:<person_id>` of every erased person."""
+        return {f"{brand}:{person}" for brand, person in self.query("SELECT brand_id, person_id FROM erased")}
 
     # --- delivery -------------------------------------------------------------------------------
 
-    def pending(self, destination: str, after_seq: int = 0, limit: int = 10_000) -> list[PendingItem]:
-        return [PendingItem(*row) for row in self.query(
-            "SELECT seq, person_id, kind, item, attributes FROM outbound WHERE destination = ? AND status = 'pending'"
-            " AND seq > ? ORDER BY seq LIMIT ?", (destination, after_seq, limit))]
+    def delivered_ranges(self, destination: str, first_seq: int, last_seq: int) -> list[tuple[int, int]]:
+        return self.query("SELECT first_seq, last_seq FROM delivered_ranges WHERE destination = ? AND last_seq >= ?"
+                          " AND first_seq <= ? ORDER BY first_seq", (destination, first_seq, last_seq))
 
     def mark_delivered(self, destination: str, brand_id: int, items: list[PendingItem], dead: list[DeadLetter]) -> None:
-        """One transaction: the batch's items delivered, its rejected ones dead, the attributes Customer.io now has."""
+        """One transaction: the batch's seq range done, its rejected items dead, the counts per kind and status."""
         now = utc_now()
         dead_seqs = {d.seq for d in dead}
         by_seq = {it.seq: it for it in items}
+        counts = Counter((it.kind, "dead" if it.seq in dead_seqs else "delivered") for it in items)
         with self.transaction() as con:
-            # A batch is a run of this destination's pending items in seq order (new items get higher seqs),
-            # so one range update marks it; the dead ones are then set apart.
-            con.execute("UPDATE outbound SET status = 'delivered', delivered_at = ? WHERE destination = ?"
-                        " AND seq BETWEEN ? AND ? AND status = 'pending'", (now, destination, items[0].seq, items[-1].seq))
-            con.executemany("UPDATE outbound SET status = 'dead', delivered_at = NULL WHERE seq = ?",
-                            [(d.seq,) for d in dead])
+            con.execute("INSERT OR REPLACE INTO delivered_ranges VALUES (?, ?, ?, ?)",
+                        (destination, items[0].seq, items[-1].seq, now))
             con.executemany(
-                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, (SELECT dedup_key FROM outbound WHERE seq = ?),"
-                " ?, ?, ?, ?)",
-                [(d.seq, destination, brand_id, by_seq[d.seq].person_id, by_seq[d.seq].kind, d.seq, d.reason, d.field,
-                  d.message, now) for d in dead])
-            for it in items:
-                if it.kind == "identify" and it.seq not in dead_seqs and it.attributes is not None:
-                    con.execute(
-                        "INSERT OR REPLACE INTO people_delivered VALUES (?, ?, ?, ?, ?)",
-                        (destination, it.person_id, brand_id, attributes_digest(it.attributes), it.attributes))
+                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(destination, d.seq, brand_id, by_seq[d.seq].person_id, by_seq[d.seq].kind, by_seq[d.seq].dedup_key,
+                  d.reason, d.field, d.message, now) for d in dead])
+            con.executemany(
+                "INSERT INTO status_counts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (destination, brand_id, kind, status) "
+                "DO UPDATE SET items = items + excluded.items, last_at = excluded.last_at",
+                [(destination, brand_id, kind, status, n, now) for (kind, status), n in counts.items() if n])
 
-    # --- erasure --------------------------------------------------------------------------------
-
-    def is_erased(self, brand_id: int, person_id: str) -> bool:
-        return bool(self.query("SELECT 1 FROM erased WHERE brand_id = ? AND person_id = ?", (brand_id, person_id)))
-
-    def erase(self, brand_id: int, person_id: str, action_item: QueuedItem) -> None:
-        """Forget the person everywhere in the outbound state, then queue the suppress/delete itself."""
+    def segment_finished(self, destination: str, segment: segments.Segment, skipped: Counter) -> None:
+        """Every item of the segment is accounted for (`skipped`: per brand and kind, not sent for an erased person):
+        the file goes, then its ranges. A crash between the two leaves ranges of a file that is gone: harmless."""
+        segments.remove(segment)
+        now = utc_now()
         with self.transaction() as con:
-            con.execute("DELETE FROM outbound WHERE brand_id = ? AND person_id = ? AND status = 'pending'",
-                        (brand_id, person_id))
-            con.execute("UPDATE outbound SET item = NULL, attributes = NULL WHERE brand_id = ? AND person_id = ?",
-                        (brand_id, person_id))
-            con.execute("DELETE FROM people_delivered WHERE brand_id = ? AND person_id = ?", (brand_id, person_id))
-            con.execute("DELETE FROM limit_warnings WHERE dedup_key IN (SELECT dedup_key FROM outbound"
-                        " WHERE brand_id = ? AND person_id = ?)", (brand_id, person_id))
-            con.execute("INSERT INTO erased VALUES (?, ?, ?, ?)", (brand_id, person_id, action_item.kind, utc_now()))
-            con.execute(
-                "INSERT OR IGNORE INTO outbound (destination, brand_id, person_id, kind, dedup_key, item, enqueued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (action_item.destination, brand_id, person_id, action_item.kind, action_item.dedup_key, action_item.item,
-                 utc_now()))
+            con.execute("DELETE FROM delivered_ranges WHERE destination = ? AND first_seq >= ? AND last_seq <= ?",
+                        (destination, segment.first_seq, segment.last_seq))
+            con.executemany(
+                "INSERT INTO status_counts VALUES (?, ?, ?, 'skipped_erased', ?, ?) "
+                "ON CONFLICT (destination, brand_id, kind, status) DO UPDATE SET items = items + excluded.items, "
+                "last_at = excluded.last_at",
+                [(destination, brand, kind, n, now) for (brand, kind), n in skipped.items() if n])
 
-    # --- observability --------------------------------------------------------------------------
+    def streams(self) -> list[str]:
+        """Destinations with committed segments left to deliver."""
+        return [key for key in segments.destinations(self.queue_root) if segments.segments(self.queue_dir(key))]
 
-    def oldest_pending_event(self, destination: str | None = None) -> str | None:
-        where = "kind = 'event' AND status = 'pending'" + (" AND destination = ?" if destination else "")
-        rows = self.query(f"SELECT min(available_at) FROM outbound WHERE {where}", (destination,) if destination else ())
-        return rows[0][0]
+    # --- what is left ---------------------------------------------------------------------------
+
+    def pending_items(self, destination: str) -> pa.Table:
+        """(seq, brand_id, kind, available_at) of the items not yet delivered, from the remaining segments."""
+        tables = []
+        for segment in segments.segments(self.queue_dir(destination)):
+            done = self.delivered_ranges(destination, segment.first_seq, segment.last_seq)
+            for batch in segments.read_batches(segment, PENDING_COLUMNS):
+                seq = batch.column("seq").to_numpy()
+                covered = np.zeros(len(seq), bool)
+                for first, last in done:
+                    covered |= (seq >= first) & (seq <= last)
+                tables.append(pa.Table.from_batches([batch]).filter(pa.array(~covered)))
+        return pa.concat_tables(tables) if tables else segments.SCHEMA.empty_table().select(PENDING_COLUMNS)
 
     def counts(self, destination: str | None = None) -> dict[str, int]:
-        where, params = ("WHERE destination = ?", (destination,)) if destination else ("", ())
-        return dict(self.query(f"SELECT status, count(*) FROM outbound {where} GROUP BY status", params))
+        """Items per status: pending (in segments, not yet delivered), delivered, dead."""
+        where = "status != 'skipped_erased'" + (" AND destination = ?" if destination else "")
+        totals = Counter(dict(self.query(f"SELECT status, sum(items) FROM status_counts WHERE {where} GROUP BY status",
+                                         (destination,) if destination else ())))
+        streams = [destination] if destination else self.streams()
+        totals["pending"] += sum(self.pending_items(stream).num_rows for stream in streams)
+        return {status: n for status, n in totals.items() if n}
 
+    def oldest_pending_event(self, destination: str | None = None) -> str | None:
+        streams = [destination] if destination else self.streams()
+        oldest = None
+        for stream in streams:
+            pending = self.pending_items(stream)
+            events = pending.filter(pc.equal(pending["kind"], "event"))["available_at"]
+            value = pc.min(events).as_py() if len(events) else None
+            if value is not None and (oldest is None or value < oldest):
+                oldest = value
+        return oldest.isoformat() if oldest else None
 
-def attributes_digest(attributes: bytes) -> str:
-    """Of the canonical (sorted-key) encoding, so equal attribute sets have equal digests."""
-    return hashlib.md5(attributes).hexdigest()

@@ -25,7 +25,9 @@ def sync_state(warehouse: WarehouseResource) -> SyncState:
 
 class QueueConfig(dg.Config):
     erasure_action: str = "suppress"  # or "delete": what an erasure request becomes in Customer.io
-    backfill_hours: int = 72  # a new stream starts with events from this far back (campaigns ignore older ones)
+    # A new stream starts with the events that occurred this long before its newest one (campaigns only
+    # trigger on events under 72 hours old); 0 sends the whole history.
+    backfill_hours: int = 72
 
 
 class DeliveryConfig(dg.Config):
@@ -44,7 +46,7 @@ class DeliveryConfig(dg.Config):
     pool="warehouse",
     automation_condition=AFTER_UPSTREAM_REBUILT_AND_CHECKED,
     description=(
-        "The durable Customer.io outbound queue (data/activation/sync_state.sqlite): identifies with only the "
+        "The durable Customer.io outbound queue (data/activation: queue.duckdb and Parquet segments): identifies with only the "
         "attributes that changed since the last delivered one, new behavioural events with deterministic ULIDs, and "
         "suppress/delete for erasure requests (which also scrub the member from the queue and the outbox). Also "
         "copies the sync's outcome into the warehouse: activation.dead_letters, activation.limit_warnings, "
@@ -55,7 +57,7 @@ def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueCo
                               warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con, sync_state(warehouse) as state:
         summaries = enqueue_everything(con, state, Outbox(warehouse.paths.outbox), erasure_action=config.erasure_action,
-                                       backfill=timedelta(hours=config.backfill_hours))
+                                       backfill=timedelta(hours=config.backfill_hours) if config.backfill_hours else None)
         counts = state.counts()
         # The outcome of the previous deliveries, for analysts (activation.dead_letters ...).
         mirror_to_warehouse(state, con)

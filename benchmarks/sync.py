@@ -34,7 +34,8 @@ from activation.batching import pack
 from activation.deliver import deliver
 from activation.destinations import Destination
 from activation.event_ids import event_ulid
-from activation.sync_state import QueuedItem, SyncState
+from activation.segments import QueuedItem, append_items
+from activation.sync_state import SyncState
 from activation.track_client import TrackClient
 from benchmarks.measure import machine, write_result
 from fake_customerio import FakeCustomerIO
@@ -65,9 +66,9 @@ def realistic_events(count: int) -> list[tuple[str, str, datetime, dict]]:
 
 
 def queue(state: SyncState, destination: Destination, events) -> None:
-    state.enqueue(QueuedItem(destination.key, 1, person, "event", event_id,
-                             payloads.event(person, event_id, "product_scanned", when, data).body)
-                  for person, event_id, when, data in events)
+    append_items(state.queue_dir(destination.key), [
+        QueuedItem(1, person, "event", event_id, payloads.event(person, event_id, "product_scanned", when, data).body)
+        for person, event_id, when, data in events])
 
 
 def verify(fake: FakeCustomerIO, events) -> None:
@@ -80,9 +81,9 @@ def verify(fake: FakeCustomerIO, events) -> None:
 def run_ours(fake: FakeCustomerIO, events, workdir: Path, *, rps: float = 100) -> dict:
     fake.reset()
     destination = Destination(1, fake.base_url, SITE, KEY)
-    with SyncState(workdir / f"state-{time.time_ns()}.sqlite") as state:
+    with SyncState(workdir / f"state-{time.time_ns()}" / "sync_state.sqlite") as state:
         queue(state, destination, events)
-        queued_bytes = state.query("SELECT sum(length(item)) FROM outbound")[0][0]
+        queued_bytes = sum(len(payloads.event(*e[:2], "product_scanned", *e[2:]).body) for e in events)
 
         async def go():
             async with TrackClient(fake.base_url, SITE, KEY, requests_per_second=rps, verify=fake.ca_file) as client:

@@ -9,7 +9,8 @@ import orjson
 from activation import payloads
 from activation.destinations import Destination
 from activation.event_ids import event_ulid
-from activation.sync_state import QueuedItem, SyncState
+from activation.segments import QueuedItem, append_items
+from activation.sync_state import SyncState
 
 SITE, KEY = "site-1", "track-key-1"
 START = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -26,18 +27,17 @@ def event_items(destination: Destination, count: int, *, pad: int = 200, people:
         event_id = event_ulid(destination.brand_id, f"app:evt-{n}", when)
         body = payloads.event(person, event_id, "product_scanned", when,
                               {"n": n, "product_snapshot": {"identity": {"product_id": n % 7}}, "pad": "p" * pad}).body
-        items.append(QueuedItem(destination.key, destination.brand_id, person, "event", event_id, body,
-                                available_at=when.isoformat()))
+        items.append(QueuedItem(destination.brand_id, person, "event", event_id, body, available_at=when))
     return items
 
 
 def poison_items(destination: Destination, count: int) -> list[QueuedItem]:
     """Items Customer.io refuses one by one (an event id that is not a ULID): a 207 names them."""
-    return [QueuedItem(destination.key, destination.brand_id, "user-1", "event", f"poison-{n}",
+    return [QueuedItem(destination.brand_id, "user-1", "event", f"poison-{n}",
                        orjson.dumps({"type": "person", "identifiers": {"id": "user-1"}, "action": "event",
                                      "id": f"not-a-ulid-{n}", "name": "product_scanned", "timestamp": 1}))
             for n in range(count)]
 
 
-def fill(state: SyncState, items: list[QueuedItem]) -> None:
-    state.enqueue(items)
+def fill(state: SyncState, destination: Destination, items: list[QueuedItem]) -> None:
+    append_items(state.queue_dir(destination.key), items)

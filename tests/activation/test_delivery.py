@@ -68,7 +68,7 @@ def test_every_valid_item_is_delivered_exactly_once_under_faults_and_poison_is_d
     destination = live_destination(clean_fake.base_url)
     with SyncState(tmp_path / "state.sqlite") as state:
         good, poison = event_items(destination, 400), poison_items(destination, 3)
-        fill(state, good[:200] + poison + good[200:])
+        fill(state, destination, good[:200] + poison + good[200:])
         # Several consecutive failures: the first batches are retried more than once.
         clean_fake.inject(fault, count=3, path_prefix="/api/v2/batch", seconds=2.0)
         summary = run_delivery(state, destination, timeout=0.5)
@@ -87,7 +87,7 @@ def test_a_refused_oversize_request_is_split_until_it_fits(clean_fake, tmp_path:
     destination = live_destination(clean_fake.base_url)
     with SyncState(tmp_path / "state.sqlite") as state:
         items = event_items(destination, 600, pad=2_000)
-        fill(state, items)
+        fill(state, destination, items)
         # Our packer is allowed past the documented limit here, so the fake refuses whole requests (400).
         summary = run_delivery(state, destination, max_body_bytes=900_000)
         assert_each_delivered_once(clean_fake, state, items)
@@ -100,7 +100,7 @@ def test_the_client_rate_limit_keeps_under_the_servers_throttle(clean_fake, tmp_
     clean_fake.throttle(25)
     with SyncState(tmp_path / "state.sqlite") as state:
         items = event_items(destination, 150, pad=10)
-        fill(state, items)
+        fill(state, destination, items)
         run_delivery(state, destination, rps=20, max_body_bytes=700)  # about 60 small requests at 20/s
         assert_each_delivered_once(clean_fake, state, items)
         assert clean_fake.requests()[("/api/v2/batch", "429")] == 0
@@ -110,7 +110,7 @@ def test_the_client_rate_limit_keeps_under_the_servers_throttle(clean_fake, tmp_
 def test_bad_credentials_fail_loudly_and_leave_everything_queued(clean_fake, tmp_path: Path):
     destination = Destination(1, clean_fake.base_url, SITE, "wrong-key")
     with SyncState(tmp_path / "state.sqlite") as state:
-        fill(state, event_items(destination, 20))
+        fill(state, destination, event_items(destination, 20))
         with pytest.raises(DeliveryFailed, match="401"):
             run_delivery(state, destination)
         assert state.counts() == {"pending": 20}
@@ -120,7 +120,7 @@ def test_dry_run_writes_the_exact_bodies_to_the_outbox(tmp_path: Path):
     destination = Destination(1)
     with SyncState(tmp_path / "state.sqlite") as state:
         items = event_items(destination, 120, pad=300)
-        fill(state, items)
+        fill(state, destination, items)
         outbox = Outbox(tmp_path / "outbox")
         summary = asyncio.run(deliver(state, destination, outbox=outbox, max_body_bytes=10_000))
         bodies = outbox.bodies(1)
@@ -140,7 +140,7 @@ def test_a_sync_killed_midway_resumes_with_nothing_lost_and_nothing_delivered_tw
     state_path = tmp_path / "state.sqlite"
     with SyncState(state_path) as state:
         items = event_items(destination, 3_000, pad=300)
-        fill(state, items)
+        fill(state, destination, items)
     clean_fake.throttle(40)  # slow enough to kill it in the middle
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.activation.deliver_child", str(state_path), clean_fake.base_url, SITE, KEY],

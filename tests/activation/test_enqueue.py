@@ -11,9 +11,9 @@ import duckdb
 import orjson
 import pytest
 
+from activation import outbound_queue
 from activation.deliver import deliver
 from activation.destinations import Destination, destination_for
-from activation.enqueue import changed_attributes
 from activation.outbox import Outbox
 from activation.sync import enqueue_everything
 from activation.sync_state import SyncState
@@ -85,10 +85,17 @@ def test_only_changed_attributes_and_new_events_are_sent(warehouse, tmp_path: Pa
 
 def test_a_new_stream_starts_within_the_backfill_window(warehouse, tmp_path: Path):
     add_event(warehouse, 1, "evt-old", NOW - timedelta(days=10), {"old": True})
+    # Loaded with the others but it happened ten days ago: history too.
+    warehouse.execute("INSERT INTO marts.customerio_events VALUES (1, 1, 'user-1', 'app:evt-late-old', 'product_scanned',"
+                      " ?, ?, '{\"late_old\": true}')", [NOW - timedelta(days=10), NOW - timedelta(hours=2)])
     with SyncState(tmp_path / "state.sqlite") as state:
         _, items = sync(warehouse, state, Outbox(tmp_path / "outbox"))
-        assert {"old": True} not in [i.get("attributes") for i in items]
-    with SyncState(tmp_path / "all.sqlite") as state:
+        sent = [i.get("attributes") for i in items]
+        assert {"old": True} not in sent and {"late_old": True} not in sent and {"n": 0} in sent
+        # The next run re-reads the last hour (the cursor's overlap): the history floor still holds.
+        summary, again = sync(warehouse, state, Outbox(tmp_path / "outbox"))
+        assert again == [] and summary.events == 0
+    with SyncState(tmp_path / "all" / "state.sqlite") as state:  # a state of its own: its own directory
         _, items = sync(warehouse, state, Outbox(tmp_path / "outbox-all"), backfill=None)
         assert {"old": True} in [i.get("attributes") for i in items]
 
@@ -108,9 +115,9 @@ def test_erasure_suppresses_and_removes_the_member_from_queue_state_and_outbox(w
         assert items == [{"type": "person", "identifiers": {"id": "user-3"}, "action": "delete"}]
         every_body = [i for p in outbox.bodies(1) for i in orjson.loads(p.read_bytes())["batch"]]
         assert [i for i in every_body if i["identifiers"]["id"] == "user-3"] == items
-        assert state.query("SELECT count(*) FROM outbound WHERE person_id = 'user-3' AND item IS NOT NULL"
-                           " AND kind != 'delete'") == [(0,)]
-        assert state.query("SELECT count(*) FROM people_delivered WHERE person_id = 'user-3'") == [(0,)]
+        assert {"pending": True} not in [i.get("attributes") for i in every_body]  # queued, never delivered
+        assert queue_state(warehouse, state, "SELECT count(*) FROM q.people WHERE person_id = 'user-3'") == [(0,)]
+        assert state.counts() == {"delivered": 9 + 1}  # the first sync and the delete; evt-pending was scrubbed
         # A later sync never brings the member back, nor erases twice.
         add_event(warehouse, 3, "evt-late", NOW, {"late": True})
         summary, later = sync(warehouse, state, outbox)
@@ -126,13 +133,32 @@ def test_oversize_data_is_truncated_with_a_warning_and_unsendable_items_are_dead
         big = next(i for i in items if "notes" in i.get("attributes", {}))
         assert len(orjson.dumps(big)) <= 32_000
         assert summary.limit_warnings == 1 and summary.unsendable == 1
-        assert state.query("SELECT field FROM limit_warnings") == [("attributes.notes",)]
-        assert state.query("SELECT reason FROM dead_letters") == [("id_too_long",)]
+        assert queue_state(warehouse, state, "SELECT field FROM q.limit_warnings") == [("attributes.notes",)]
+        assert queue_state(warehouse, state, "SELECT reason FROM q.unsendable") == [("id_too_long",)]
+        # Found once: the next run does not dead-letter the same event again.
+        summary, _ = sync(warehouse, state, Outbox(tmp_path / "outbox"))
+        assert summary.unsendable == 0 and queue_state(warehouse, state, "SELECT count(*) FROM q.unsendable") == [(1,)]
 
 
-def test_attribute_diff():
-    assert changed_attributes({"a": 1, "b": 2, "c": None}, {"a": 1, "b": 3, "d": 4}) == {"b": 3, "d": 4}
-    assert changed_attributes({"a": 1}, {}) == {"a": None}
+def queue_state(con, state: SyncState, sql: str) -> list[tuple]:
+    with outbound_queue.attached(con, state.path.parent):
+        return con.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize(("before", "after", "sent"), [
+    ({"a": 1, "b": 2, "c": None}, {"a": 1, "b": 3, "d": 4}, {"b": 3, "d": 4}),  # a null that disappears: nothing
+    ({"a": 1}, {}, {"a": None}),
+    ({"a": {"x": [1, 2]}, "b": "s"}, {"a": {"x": [1, 3]}, "b": "s"}, {"a": {"x": [1, 3]}}),
+    ({"a": "caf\u00e9 \"quoted\""}, {"a": "caf\u00e9 \"quoted\"", "b": None}, {"b": None}),
+])
+def test_the_identify_carries_exactly_the_attribute_diff(warehouse, tmp_path: Path, before, after, sent):
+    outbox = Outbox(tmp_path / "outbox")
+    with SyncState(tmp_path / "state.sqlite") as state:
+        add_person(warehouse, 1, before)
+        sync(warehouse, state, outbox)
+        add_person(warehouse, 1, after)
+        _, items = sync(warehouse, state, outbox)
+    assert [i["attributes"] for i in items if i["action"] == "identify"] == [sent]
 
 
 def test_destinations_come_from_the_environment_per_brand():
