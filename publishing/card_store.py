@@ -16,17 +16,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, Self
 
-import orjson
+import duckdb
+import pyarrow as pa
 
 from ingestion.durable import immediate_transaction, open_sqlite_writer
 from publishing.streams import chunks
@@ -215,11 +218,28 @@ class CardStoreWriter:
         Nothing is visible to readers until the final commit switches `current`. A `validator` gets every
         document the publish stores, and its verdict is awaited before that switch.
         """
+        with duckdb.connect() as con:  # the set, staged where it can be diffed as a whole
+            con.execute("CREATE TABLE documents (brand_id BIGINT, user_id BIGINT, document VARCHAR)")
+            for chunk in chunks(documents, self._chunk_size):
+                con.register("_chunk", pa.table({
+                    "brand_id": pa.array([int(b) for b, _, _ in chunk], pa.int64()),
+                    "user_id": pa.array([int(u) for _, u, _ in chunk], pa.int64()),
+                    "document": pa.array([d.decode() if isinstance(d, bytes) else d for _, _, d in chunk], pa.string())}))
+                con.execute("INSERT INTO documents SELECT * FROM _chunk")
+                con.unregister("_chunk")
+            return self.publish_relation(con, "documents", erased=erased, published_at=published_at,
+                                         validator=validator)
+
+    def publish_relation(self, con: duckdb.DuckDBPyConnection, relation: str, *,
+                         erased: Iterable[tuple[int, int]] = (), published_at: datetime | None = None,
+                         validator: DocumentValidator | None = None) -> PublishResult:
+        """publish() of a DuckDB relation (brand_id, user_id, document): the set is diffed against the store
+        in DuckDB, and only the changed documents are read out, hashed, compressed and stored."""
         started = time.perf_counter()
         published_at = _utc(published_at or datetime.now(UTC))
         erased_members = {(int(brand_id), int(user_id)) for brand_id, user_id in erased}
         with self._transaction():
-            result = self._publish(documents, erased_members, published_at, validator)
+            result = self._publish(con, relation, erased_members, published_at, validator)
         self._checkpoint()
         return PublishResult(**result, seconds=round(time.perf_counter() - started, 3))
 
@@ -256,80 +276,76 @@ class CardStoreWriter:
 
     # -- inside the publish transaction -------------------------------------------------------------
 
-    def _publish(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]],
+    def _publish(self, con: duckdb.DuckDBPyConnection, relation: str, erased: set[tuple[int, int]],
                  published_at: datetime, validator: DocumentValidator | None) -> dict:
-        con = self._connection
-        version = con.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()[0]
-        con.execute("""CREATE TEMP TABLE incoming (
-            seq INTEGER PRIMARY KEY, brand_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
-            digest TEXT NOT NULL, content_digest TEXT NOT NULL, UNIQUE (brand_id, user_id))""")
-        bytes_written = self._stage(documents, erased, validator)
+        store = self._connection
+        version = store.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()[0]
+        twice = next(iter(con.execute(
+            f"SELECT brand_id, user_id FROM {relation} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()), None)
+        if twice:
+            raise ValueError(f"a member appears twice in the published set: brand {twice[0]} user {twice[1]}")
+        rows = store.execute("SELECT brand_id, user_id, content_digest FROM entries WHERE to_version IS NULL").fetchall()
+        con.register("_open", pa.table([[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+                                       schema=ENTRY_KEYS))
+        con.register("_erased", pa.table([[b for b, _ in erased], [u for _, u in erased]], schema=ENTRY_KEYS.remove(2)))
+        try:
+            [(members,)] = con.execute(f"SELECT count(*) FROM {relation} ANTI JOIN _erased USING (brand_id, user_id)").fetchall()
+            # One pass over the documents: the digest of each, and only the changed ones read out.
+            changed = con.sql(f"""
+                SELECT d.brand_id, d.user_id, d.content_digest, d.document FROM (
+                    SELECT brand_id, user_id, CAST(document AS VARCHAR) AS document,
+                        {CONTENT_DIGEST_SQL.format(document="CAST(document AS VARCHAR)")} AS content_digest
+                    FROM {relation} ANTI JOIN _erased USING (brand_id, user_id)) AS d
+                LEFT JOIN _open AS o USING (brand_id, user_id)
+                WHERE o.content_digest IS DISTINCT FROM d.content_digest""").to_arrow_reader(self._chunk_size)
+            changed_count, bytes_written = self._store_changed(changed, version, validator)
+            removed = con.execute(f"""
+                SELECT brand_id, user_id FROM _open ANTI JOIN {relation} USING (brand_id, user_id)
+                ANTI JOIN _erased USING (brand_id, user_id)""").fetchall()
+        finally:
+            con.unregister("_open")
+            con.unregister("_erased")
         if validator is not None:
             validator.finish()  # raises on an invalid document: the transaction rolls back
         erased_count = self._erase(erased)
-        # Closing and opening rows: a member whose open row has another content digest changed; every
-        # member left without an open row (changed or new) gets one from this version.
-        removed = con.execute("""
-            UPDATE entries SET to_version = ? WHERE to_version IS NULL AND NOT EXISTS (
-                SELECT 1 FROM incoming AS i WHERE i.brand_id = entries.brand_id AND i.user_id = entries.user_id)
-            """, (version,)).rowcount
-        con.execute("""
-            UPDATE entries SET to_version = ? WHERE to_version IS NULL AND EXISTS (
-                SELECT 1 FROM incoming AS i WHERE i.brand_id = entries.brand_id AND i.user_id = entries.user_id
-                AND i.content_digest <> entries.content_digest)
-            """, (version,))
-        changed = con.execute("""
-            INSERT INTO entries (brand_id, user_id, digest, from_version, to_version, content_digest)
-            SELECT i.brand_id, i.user_id, i.digest, ?, NULL, i.content_digest FROM incoming AS i
-            WHERE NOT EXISTS (SELECT 1 FROM entries AS e
-                              WHERE e.brand_id = i.brand_id AND e.user_id = i.user_id AND e.to_version IS NULL)
-            """, (version,)).rowcount
-        members = con.execute("SELECT COUNT(*) FROM incoming").fetchone()[0]
-        con.execute("DROP TABLE temp.incoming")
-        con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
-                    (version, published_at.isoformat(), members, changed, removed, bytes_written))
+        store.executemany("UPDATE entries SET to_version = ? WHERE brand_id = ? AND user_id = ? AND to_version IS NULL",
+                          [(version, b, u) for b, u in removed])
+        store.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?)",
+                      (version, published_at.isoformat(), members, changed_count, len(removed), bytes_written))
         # Last statement of the transaction: the atomic switch.
-        con.execute("INSERT INTO current (id, version) VALUES (1, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))
-        return {"version": version, "members": members, "changed": changed, "removed": removed,
+        store.execute("INSERT INTO current (id, version) VALUES (1, ?) "
+                      "ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))
+        return {"version": version, "members": members, "changed": changed_count, "removed": len(removed),
                 "erased": erased_count, "bytes_written": bytes_written}
 
-    def _stage(self, documents: Iterable[tuple[int, int, bytes]], erased: set[tuple[int, int]],
-               validator: DocumentValidator | None) -> int:
-        """Stream the set into temp.incoming chunk by chunk, storing the bodies of changed documents.
-
-        Returns the gzipped bytes written. Erased members are left out of the set.
-        """
-        con = self._connection
-        bytes_written = 0
-        seq = 0
-        for chunk in chunks(documents, self._chunk_size):
-            staged = []
-            for brand_id, user_id, body in chunk:
-                if (brand_id, user_id) in erased:
-                    continue
-                staged.append((seq, brand_id, user_id, body, hashlib.sha256(body).hexdigest(), content_digest(body)))
-                seq += 1
-            if not staged:
-                continue
-            try:
-                con.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?)",
-                                [(s, brand_id, user_id, digest, content) for s, brand_id, user_id, _, digest, content
-                                 in staged])
-            except sqlite3.IntegrityError as error:
-                raise ValueError(f"a member appears twice in the published set: {error}") from error
-            changed = {row[0] for row in con.execute(_CHANGED_IN_RANGE, (staged[0][0], staged[-1][0]))}
-            bodies = {digest: body for s, _, _, body, digest, _ in staged if s in changed}
-            if validator is not None:
-                validator.submit([(brand_id, user_id, body) for s, brand_id, user_id, body, _, _ in staged if s in changed])
-            stored = {row[0] for row in con.execute(
-                "SELECT digest FROM documents WHERE digest IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(bodies)),))}
-            new_documents = [(digest, gzip.compress(body, compresslevel=6, mtime=0), len(body))
-                             for digest, body in bodies.items() if digest not in stored]
-            con.executemany("INSERT INTO documents VALUES (?, ?, ?)", new_documents)
-            bytes_written += sum(len(body_gzip) for _, body_gzip, _ in new_documents)
-        return bytes_written
+    def _store_changed(self, changed: pa.RecordBatchReader, version: int,
+                       validator: DocumentValidator | None) -> tuple[int, int]:
+        """Store the new or changed documents a chunk at a time: their bodies (content-addressed, gzipped in
+        threads), a new entry each, the previous entry closed. Returns (members, gzipped bytes written)."""
+        store = self._connection
+        count = bytes_written = 0
+        with ThreadPoolExecutor(COMPRESSION_THREADS) as pool:
+            for batch in changed:
+                brands, users = batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()
+                contents = batch.column("content_digest").to_pylist()
+                bodies = [document.encode() for document in batch.column("document").to_pylist()]
+                digests = [hashlib.sha256(body).hexdigest() for body in bodies]
+                if validator is not None:
+                    validator.submit(list(zip(brands, users, bodies)))
+                stored = {row[0] for row in store.execute(
+                    "SELECT digest FROM documents WHERE digest IN (SELECT value FROM json_each(?))", (json.dumps(digests),))}
+                fresh = {digest: body for digest, body in zip(digests, bodies) if digest not in stored}
+                compressed = list(pool.map(_gzip, fresh.values()))
+                store.executemany("INSERT OR IGNORE INTO documents VALUES (?, ?, ?)",
+                                  [(digest, body_gzip, len(body)) for (digest, body), body_gzip
+                                   in zip(fresh.items(), compressed)])
+                bytes_written += sum(len(body_gzip) for body_gzip in compressed)
+                store.executemany("UPDATE entries SET to_version = ? WHERE brand_id = ? AND user_id = ? "
+                                  "AND to_version IS NULL", [(version, b, u) for b, u in zip(brands, users)])
+                store.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, NULL, ?)",
+                                  list(zip(brands, users, digests, [version] * len(brands), contents)))
+                count += len(brands)
+        return count, bytes_written
 
     def _erase(self, erased: set[tuple[int, int]]) -> int:
         """Delete every version of the erased members and the documents only they referenced."""
@@ -366,21 +382,15 @@ class CardStoreWriter:
         self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
 
-# Members of one staged chunk (seq range) without an open entry of the same content: new or changed.
-_CHANGED_IN_RANGE = """
-SELECT i.seq FROM incoming AS i
-WHERE i.seq BETWEEN ? AND ? AND NOT EXISTS (
-    SELECT 1 FROM entries AS e
-    WHERE e.brand_id = i.brand_id AND e.user_id = i.user_id AND e.to_version IS NULL
-      AND e.content_digest = i.content_digest)
-"""
+# What "changed" compares: the document without generated_at, which moves with every build. The mart
+# writes its keys in a fixed order, so equal content has equal text.
+CONTENT_DIGEST_SQL = """md5(regexp_replace({document}, '"generated_at"\\s*:\\s*"[^"]*"', ''))"""
+ENTRY_KEYS = pa.schema([("brand_id", pa.int64()), ("user_id", pa.int64()), ("content_digest", pa.string())])
+COMPRESSION_THREADS = max(1, os.cpu_count() or 1)
 
 
-def content_digest(body: bytes) -> str:
-    """sha256 of the canonical document without generated_at, which changes on every build."""
-    document = orjson.loads(body)
-    document.pop("generated_at", None)
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def disk_usage(root: Path) -> int:

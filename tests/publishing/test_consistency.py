@@ -77,7 +77,8 @@ def test_a_publisher_killed_mid_publish_leaves_the_previous_version_serving(card
         writer.publish(stamped_documents(1))
     wal = database_path(cards_root).with_name("cards.sqlite-wal")
     wal_before = wal.stat().st_size if wal.exists() else 0
-    # The child publishes a large set and stops (blocked on stdin) halfway, inside its transaction.
+    # The child publishes a large set and stops (blocked on stdin) halfway through storing the changed
+    # documents, inside its transaction: its validator, which sees every stored chunk, waits there.
     # A tiny page cache makes it spill uncommitted pages into the WAL, the case that matters.
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
@@ -85,14 +86,20 @@ def test_a_publisher_killed_mid_publish_leaves_the_previous_version_serving(card
         from publishing.card_store import CardStoreWriter
         from tests.publishing.test_consistency import stamped_documents
 
-        def stream():
-            for number, item in enumerate(stamped_documents(2, members=6000)):
-                if number == 3000:
+        class StopMidway:
+            submitted = 0
+
+            def submit(self, documents):
+                self.submitted += len(documents)
+                if self.submitted >= 3000:
                     print("midway", flush=True)
                     sys.stdin.readline()
-                yield item
 
-        CardStoreWriter(Path({str(cards_root)!r}), chunk_size=500, cache_mib=1).publish(stream())
+            def finish(self):
+                return self.submitted
+
+        CardStoreWriter(Path({str(cards_root)!r}), chunk_size=500, cache_mib=1).publish(
+            stamped_documents(2, members=6000), validator=StopMidway())
         """)], cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "midway"
