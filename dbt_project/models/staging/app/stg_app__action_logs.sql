@@ -1,4 +1,16 @@
--- One row per action, typed, with identifiers unpacked into columns.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+-- One row per action, typed, with identifiers unpacked into columns (one parse of the object).
+-- Incremental: raw rows are only ever appended, a landing file's rows all at once, so a run appends
+-- the rows of the files this table has not seen; a full refresh gives the same rows.
+with raw as (
+    select *, json_extract_string(identifiers, ['$.email', '$.phone', '$.loyalty_id', '$.device_id', '$.cookie_id',
+                                                '$.whatsapp', '$.qr_id', '$.card_last4']) as ids
+    from {{ source('raw', 'app_action_logs') }}
+    {% if is_incremental() %}
+    where _file_id not in (select distinct source_file_id from {{ this }})
+    {% endif %}
+)
+
 select
     event_id,
     brand_id,
@@ -11,17 +23,17 @@ select
     reward_id,
     points_awarded,
     amount,
-    identifiers ->> '$.email' as email_raw,
-    identifiers ->> '$.phone' as phone_raw,
-    identifiers ->> '$.loyalty_id' as loyalty_id_raw,
-    identifiers ->> '$.device_id' as device_id_raw,
-    identifiers ->> '$.cookie_id' as cookie_id_raw,
-    identifiers ->> '$.whatsapp' as whatsapp_raw,
-    identifiers ->> '$.qr_id' as qr_id_raw,
-    identifiers ->> '$.card_last4' as card_last4_raw,
+    ids[1] as email_raw,
+    ids[2] as phone_raw,
+    ids[3] as loyalty_id_raw,
+    ids[4] as device_id_raw,
+    ids[5] as cookie_id_raw,
+    ids[6] as whatsapp_raw,
+    ids[7] as qr_id_raw,
+    ids[8] as card_last4_raw,
     context,
     ip_address,
     user_agent,
     _file_id as source_file_id,
     _loaded_at as loaded_at
-from {{ source('raw', 'app_action_logs') }}
+from raw
