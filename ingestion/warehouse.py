@@ -58,11 +58,13 @@ def duckdb_settings(warehouse: Path, environ: Mapping[str, str] = os.environ) ->
 
     The memory limit is what DuckDB's buffer manager may hold before it spills to the temp directory:
     a big build spills instead of being killed. The default keeps the whole run within about 8 GB
-    on any machine; raise it on a big one. Threads default to the cores."""
+    on any machine; raise it on a big one. Threads default to the cores. The spill directory is created."""
+    temp_directory = Path(environ.get(TEMP_DIR_ENV) or warehouse.parent / "tmp" / "duckdb")
+    temp_directory.mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last level itself
     return {
         "memory_limit": environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
         "threads": environ.get(THREADS_ENV) or str(os.cpu_count() or 1),
-        "temp_directory": environ.get(TEMP_DIR_ENV) or str(warehouse.parent / "tmp" / "duckdb"),
+        "temp_directory": str(temp_directory),
     }
 
 
