@@ -230,10 +230,11 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
         merges_before = "select * from identity.profile_merges" if _table_exists(con, "identity", "profile_merges") else None
         con.execute("""
             create or replace temp table _record_profiles as
-            select r.source, r.brand_id, r.record_id, r.observed_at, i.profile_id
+            select r.source, r.brand_id, r.record_id, r.observed_at, i.profile_id, n.id_type as matched_by
             from _record_anchor_arrow as a
             join _records as r using (rec)
             join _node_profile as p on p.node = a.anchor
+            join _nodes as n on n.node = a.anchor
             join _profile_ids as i using (profile)""")
         con.execute(f"""
             create or replace table identity.identifier_profiles as

@@ -37,17 +37,24 @@ totals as (
         count(*) filter (where action_type = 'whatsapp_message') as whatsapp_conversations
     from events
     group by all
+),
+
+channels as (
+    select c.profile_id, arg_max(c.channel, (c.events, c.channel)) as preferred_channel,
+        map_from_entries(list((c.channel, c.events) order by c.channel)) as events_by_channel,
+        map_from_entries(list((c.channel, round(c.events / t.total_events, 4)) order by c.channel)) as share_by_channel
+    from by_channel as c
+    inner join totals as t using (profile_id)
+    group by c.profile_id
 )
 
 select
     t.profile_id,
     t.brand_id,
-    (select arg_max(c.channel, (c.events, c.channel)) from by_channel as c where c.profile_id = t.profile_id) as preferred_channel,
+    c.preferred_channel,
     t.total_events,
-    (select map_from_entries(list((c.channel, c.events) order by c.channel)) from by_channel as c
-        where c.profile_id = t.profile_id) as events_by_channel,
-    (select map_from_entries(list((c.channel, round(c.events / t.total_events, 4)) order by c.channel))
-        from by_channel as c where c.profile_id = t.profile_id) as share_by_channel,
+    c.events_by_channel,
+    c.share_by_channel,
     t.online_purchases + t.store_purchases + t.product_scans as total_purchases,
     t.online_purchases,
     t.store_purchases,
@@ -55,4 +62,5 @@ select
     t.whatsapp_conversations,
     tc.category_affinity_by_channel
 from totals as t
+inner join channels as c using (profile_id)
 left join top_category as tc using (profile_id)

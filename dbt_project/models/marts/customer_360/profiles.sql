@@ -55,8 +55,7 @@ select
     s.user_id is not null as is_member,
     s.email,
     s.phone,
-    cast(least(100, round((select sum(points) from type_strength as t where t.profile_id = s.profile_id))) as integer)
-        as strength_score,
+    cast(least(100, round(st.points)) as integer) as strength_score,
     s.identifier_count,
     s.identifier_types,
     cast(round(coalesce(o.lifetime_value, 0), 2) as decimal(18, 2)) as lifetime_value,
@@ -66,5 +65,6 @@ select
     s.last_seen_at,
     coalesce(m.merged_profiles, 0) as merged_profiles
 from summary as s
+inner join (select profile_id, sum(points) as points from type_strength group by all) as st using (profile_id)
 left join orders as o using (profile_id)
 left join merges as m using (profile_id)
