@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from activation.destinations import Destination, destination_for
 from activation.outbox import Outbox
 from activation.sync import enqueue_everything
 from activation.sync_state import SyncState
+from ingestion.paths import PROJECT_ROOT
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
@@ -185,3 +189,62 @@ def test_the_sync_outcome_is_copied_into_the_warehouse_for_analysts(warehouse, t
     assert warehouse.execute("SELECT reason, brand_id FROM activation.dead_letters").fetchall() == [("id_too_long", 1)]
     status = dict(warehouse.execute("SELECT status, sum(items) FROM activation.sync_status GROUP BY ALL").fetchall())
     assert status == {"delivered": 9, "dead": 1}
+
+
+QUEUE_CHILD = """
+import os, signal, sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from activation import outbound_queue, segments
+from activation.outbox import Outbox
+from activation.sync import enqueue_everything
+from activation.sync_state import SyncState
+
+warehouse, state_dir, crash_at, now = sys.argv[1:5]
+
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if crash_at == "segment_written":  # inside the transaction, the segment fsynced, nothing committed
+    write = outbound_queue.write_segment
+    outbound_queue.write_segment = lambda *a, **k: (write(*a, **k), die())
+else:  # "committed": the state committed, the segment not yet renamed into place
+    segments.publish = die
+con = duckdb.connect(warehouse)
+with SyncState(Path(state_dir) / "sync_state.sqlite") as state:
+    enqueue_everything(con, state, Outbox(Path(state_dir) / "outbox"), now=datetime.fromisoformat(now))
+"""
+
+
+@pytest.mark.parametrize("crash_at", ["segment_written", "committed"])
+def test_a_queueing_run_killed_while_writing_its_segment_is_finished_exactly_once(warehouse, tmp_path: Path, crash_at):
+    for n in range(6, 400):  # enough for a segment of some size
+        add_event(warehouse, n % 3 + 1, f"evt-{n}", NOW - timedelta(hours=1), {"n": n})
+    warehouse.close()
+    state_dir = tmp_path / "activation"
+    child = subprocess.run([sys.executable, "-c", QUEUE_CHILD, str(tmp_path / "warehouse.duckdb"), str(state_dir),
+                            crash_at, NOW.isoformat()], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    left = [p.name for p in (state_dir / "queue").rglob("*.parquet*")] + [p.name for p in (state_dir / "queue").rglob(".*.tmp")]
+    assert left, "the child died with its segment written"
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    outbox = Outbox(state_dir / "outbox")
+    try:
+        with SyncState(state_dir / "sync_state.sqlite") as state:
+            summary, items = sync(con, state, outbox)
+            summary_again, again = sync(con, state, outbox)
+            counts = state.counts()
+    finally:
+        con.close()
+    events = sorted(i["attributes"]["n"] for i in items if i["action"] == "event")
+    identifies = sorted(i["identifiers"]["id"] for i in items if i["action"] == "identify")
+    assert events == list(range(400)) and identifies == ["user-1", "user-2", "user-3"]
+    assert again == [] and summary_again.events == summary_again.identifies == 0
+    assert counts == {"delivered": 403}
+    assert not list((state_dir / "queue").rglob(".*.tmp")) and not list((state_dir / "queue").rglob("*.parquet"))
