@@ -3,7 +3,8 @@
 `python -m sample_data --out DIR --append-days 1` redraws the members of the original seed, then
 writes for each appended day: the day's events of every member still active (about 1/days of the
 original events), a few new members who sign up on that day (some with the cookie an anonymous
-visitor browsed with, so identity merges that visitor's old events into the new member), a share of
+visitor browsed with, so identity merges that visitor's old events into the new member), existing members
+who log in on a browser they once used anonymously (a merge of two existing profiles), a share of
 events that arrive late in the folder of an earlier day, a new users extract with the day's points
 and the new members, and a few erasure requests. Event ids continue the original sequence, so they
 never collide with an event already written. Same data directory, same days: same bytes.
@@ -24,6 +25,7 @@ from sample_data.generator import DAY, Generator, Population, Scale, ndjson_byte
 
 NEW_MEMBERS_PER_DAY = 0.001  # share of the original members who sign up each appended day
 ANONYMOUS_SIGNUPS = 0.3  # share of new members who browsed before with a cookie already in the data
+ANONYMOUS_LOGINS = 0.005  # share of anonymous visitors who turn out to be an existing member, logging in
 LATE_SHARE = 0.005  # share of a day's events that arrive in the folder of one to three days before
 ERASURES_PER_DAY = 0.0001  # share of members asking to be erased each appended day
 FIRST_APPENDED_PART = 1000  # action-log file names of appended day k: events-<1000 + k>.ndjson.gz
@@ -70,6 +72,30 @@ def _devices(gen: Generator, world: Population, joined: pl.DataFrame, day: int) 
         pl.col("user_id").replace_strict({u: anon_cookie[i] for u, i in takeover.items()}, default=None,
                                          return_dtype=pl.String)).otherwise(None).fill_null(pl.col("value")))
     return devices, cookies, takeover
+
+
+def _anonymous_logins(world: Population, active: pl.DataFrame, events: pl.DataFrame, rng: np.random.Generator,
+                      start: int) -> tuple[pl.DataFrame, int]:
+    """Existing members who log in on the browser they once used anonymously: a session carrying both their
+    user id and the visitor's cookie, which merges the visitor's profile (and its old events) into theirs."""
+    anonymous = world.anonymous
+    visitors = np.flatnonzero(rng.random(anonymous.height) < ANONYMOUS_LOGINS)
+    visitors = visitors if len(visitors) else np.array([0])
+    rows = []
+    for i in visitors:
+        brand = anonymous["brand_id"][int(i)]
+        candidates = active.filter(pl.col("brand_id") == brand)
+        if candidates.height == 0:
+            continue
+        member = candidates.row(int(rng.integers(0, candidates.height)), named=True)
+        rows.append({"t": start + int(rng.integers(0, DAY)), "brand_id": brand, "member": member["user_id"] - 1,
+                     "user_id": member["user_id"], "action_type": "user_session_started", "channel": "web",
+                     "id_cookie_id": anonymous["cookie_id"][int(i)], "anonymous": False})
+    if not rows:
+        return events, 0
+    first = int(events["seq"].max()) + 1 if events.height else 0
+    logins = pl.DataFrame(rows).with_columns(seq=pl.int_range(first, first + len(rows), dtype=events["seq"].dtype))
+    return pl.concat([events, logins], how="diagonal_relaxed"), len(rows)
 
 
 def _users_extract(gen: Generator, landing: Path, joined: pl.DataFrame, events: pl.DataFrame, end: int) -> None:
@@ -126,7 +152,9 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
     all_devices = pl.concat([world.devices, devices])
     all_cookies = pl.concat([world.cookies, cookies])
     events = day_gen.events(world.brands, world.products, members, all_devices, all_cookies, 0, members.height, None)
-    events = day_gen.contexts(day_gen.identifiers(events), members)
+    events = day_gen.identifiers(events)
+    events, logins = _anonymous_logins(world, active, events, day_gen.rng, start)
+    events = day_gen.contexts(events, members)
     # Offline app syncs: some of the day's events belong to one to three days before.
     late = day_gen.rng.random(events.height) < LATE_SHARE
     back = day_gen.rng.integers(1, 4, events.height) * DAY
@@ -137,7 +165,7 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
     truth = people.ground_truth(joined, devices, cookies, world.anonymous.head(0))
     taken = {f"anon-{i + 1}": f"member-{u}" for u, i in takeover.items()}
     report = {"day": datetime.fromtimestamp(start, UTC).date().isoformat(), "new_members": joined.height,
-              "anonymous_signups": len(takeover), "events": events.height, "late_events": int(late.sum()),
+              "anonymous_signups": len(takeover), "anonymous_logins": logins, "events": events.height, "late_events": int(late.sum()),
               "erasure_requests": erasures, **{k: v for k, v in day_gen.expected.items()},
               "event_sequence_next": day_gen.seq_offset + events.height}
     _extend_ground_truth(root / "ground_truth", joined, truth, taken)
