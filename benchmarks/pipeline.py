@@ -79,12 +79,18 @@ def fresh_dagster_home(root: Path) -> Path:
     return home
 
 
-def measure(root: Path, members: int, brands: int, days: int, seed: int, incremental: bool) -> dict:
+def measure(root: Path, members: int, brands: int, days: int, seed: int, incremental: bool,
+            generated: Path | None = None) -> dict:
     data = root / "data"
     home = fresh_dagster_home(root)
     result = {"members": members, "brands": brands, "days": days}
-    result["generate"] = generate(data, members, brands, days, seed)
-    _print("generate", result["generate"])
+    if generated is None:
+        result["generate"] = generate(data, members, brands, days, seed)
+        _print("generate", result["generate"])
+    else:  # the same generator output again, copied (the appended day changes it)
+        for part in ("landing", "ground_truth"):
+            shutil.copytree(generated / part, data / part)
+        result["generated_from"] = str(generated)
     result["full"] = synergy_run(data, home)
     _print("full run", result["full"])
     if incremental:
@@ -126,6 +132,8 @@ def main() -> None:
     parser.add_argument("--no-incremental", action="store_true", help="skip the appended day and its run")
     parser.add_argument("--keep", action="store_true", help="keep the data directories (printed)")
     parser.add_argument("--scratch", type=Path, default=None, help="where to write data (default: a temp dir)")
+    parser.add_argument("--generated", type=Path, default=None,
+                        help="a data directory the generator wrote for these options: copied instead of generating again")
     args = parser.parse_args()
     report = {"machine": machine(), "results": []}
     print(f"machine: {report['machine']}", flush=True)
@@ -133,7 +141,8 @@ def main() -> None:
         root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
         print(f"{members:,} members in {root}", flush=True)
         try:
-            report["results"].append(measure(root, members, args.brands, args.days, args.seed, not args.no_incremental))
+            report["results"].append(measure(root, members, args.brands, args.days, args.seed, not args.no_incremental,
+                                             args.generated))
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)

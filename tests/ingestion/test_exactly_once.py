@@ -64,12 +64,14 @@ def test_reconciliation_detects_a_lost_row(data_dir):
 
 def _ingest_process(data_root: Path) -> subprocess.Popen:
     env = {**os.environ, DATA_DIR_ENV: str(data_root)}
-    return subprocess.Popen([sys.executable, "-m", "ingestion"], cwd=PROJECT_ROOT, env=env,
+    # Small batches: the action logs load in several transactions, so a kill lands in the middle of them.
+    return subprocess.Popen([sys.executable, "-m", "ingestion", "--batch-bytes", "60000"], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigkill_mid_load_then_rerun_gives_exact_counts(sample_data_dir):
-    """Kill the real loader process several times at different points; the final state is exact."""
+    """Kill the real loader process several times at different points, in the middle of the batches of action
+    logs among them; the final state is exact."""
     expected = json.loads((sample_data_dir.ground_truth / "expected.json").read_text())
     kills = 0
     for files_before_kill in (1, 4, 9):

@@ -1,6 +1,7 @@
 -- For every qualifying action: the achievement's metric as it stood right after that action, in
 -- the window the action belongs to (all time, its calendar period, or the rolling N days ending
--- at it). The first action where the metric meets the target is the completion.
+-- at it). The first action where the metric meets the target is the completion. Sums add exact decimals:
+-- the same events in another order give the same value.
 with q as (
     select q.*, a.metric, a.timeframe, a.rolling_days, a.calendar_period, a.operator, a.target,
         case when a.timeframe = 'calendar' then cast(date_trunc(a.calendar_period, q.local_time) as varchar)
@@ -20,7 +21,7 @@ cumulative as (  -- all-time and calendar windows: everything so far in the same
     select profile_id, achievement_config_id, event_id, occurred_at, window_key, operator, target,
         case metric
             when 'count' then count(*) over w
-            when 'sum' then coalesce(sum(try_cast(field_value as double)) over w, 0)
+            when 'sum' then cast(coalesce(sum(try_cast(field_value as decimal(18, 4))) over w, 0) as double)
             else sum(case when first_of_value and field_value is not null then 1 else 0 end) over w
         end as running_value
     from firsts
@@ -33,7 +34,7 @@ rolling as (  -- rolling windows: the N days ending at each action
     select e.profile_id, e.achievement_config_id, e.event_id, e.occurred_at, e.window_key, e.operator, e.target,
         case any_value(e.metric)
             when 'count' then count(*)
-            when 'sum' then coalesce(sum(try_cast(p.field_value as double)), 0)
+            when 'sum' then cast(coalesce(sum(try_cast(p.field_value as decimal(18, 4))), 0) as double)
             else count(distinct p.field_value)
         end as running_value
     from q as e

@@ -1,9 +1,13 @@
 -- Engagement features per member over the engagement window (var engagement_window_days), from
 -- the seeds' list: sessions, session length and rhythm, action diversity, time consistency,
 -- product exploration, category and time-of-day preferences, feature affinities.
-with events as (
-    select e.profile_id, e.brand_id, e.action_type, e.product_id, e.occurred_at, e.context,
-        timezone(b.timezone, e.occurred_at) as local_time
+-- The window's events are read once into a narrow table, then summarised four ways (by action type,
+-- by product, by local day, by part of day); shares divide by the member's total, not a window function.
+with events as materialized (
+    select e.profile_id, e.brand_id, e.action_type, e.product_id,
+        timezone(b.timezone, e.occurred_at) as local_time,
+        case when e.action_type = 'user_session_ended' then try_cast(e.context ->> '$.duration_seconds' as double) end
+            as session_seconds
     from {{ ref('int_identity__profile_events') }} as e
     inner join {{ ref('stg_app__brands') }} as b using (brand_id)
     where e.profile_id is not null
@@ -17,19 +21,22 @@ members as (
     from {{ ref('int_features__members') }} as m
 ),
 
-sessions as (
-    select profile_id,
-        count(*) filter (where action_type = 'user_session_started') as sessions,
-        avg(try_cast(context ->> '$.duration_seconds' as double)) filter (where action_type = 'user_session_ended')
-            as avg_session_seconds
+by_action as (
+    select profile_id, action_type, count(*) as n, avg(session_seconds) as avg_session_seconds
     from events group by all
+),
+
+totals as (
+    select profile_id, cast(sum(n) as bigint) as total,
+        cast(sum(n) filter (where action_type = 'user_session_started') as bigint) as sessions,
+        any_value(avg_session_seconds) filter (where action_type = 'user_session_ended') as avg_session_seconds
+    from by_action group by all
 ),
 
 -- Normalized Shannon entropy of the action mix: 0 = one kind of action, 1 = all kinds evenly.
 diversity as (
-    select profile_id, -sum(p * ln(p)) / ln(21) as action_diversity
-    from (select profile_id, count(*) / sum(count(*)) over (partition by profile_id) as p
-          from events group by profile_id, action_type)
+    select a.profile_id, -sum((a.n / t.total) * ln(a.n / t.total)) / ln(21) as action_diversity
+    from by_action as a inner join totals as t using (profile_id)
     group by all
 ),
 
@@ -42,46 +49,51 @@ consistency as (
     group by all
 ),
 
+by_product as (
+    select profile_id, any_value(brand_id) as brand_id, product_id, count(*) as n
+    from events where product_id is not null group by profile_id, product_id
+),
+
 catalog as (
     select brand_id, count(*) as products from {{ ref('stg_app__products') }} group by all
 ),
 
 exploration as (
-    select e.profile_id, count(distinct e.product_id) / any_value(c.products) as product_exploration
-    from events as e inner join catalog as c using (brand_id)
-    where e.product_id is not null
+    select x.profile_id, count(*) / any_value(c.products) as product_exploration
+    from by_product as x inner join catalog as c using (brand_id)
     group by all
 ),
 
 categories as (
-    select profile_id, map_from_entries(list((product_form, round(share, 4)) order by product_form)) as category_preferences
-    from (select e.profile_id, p.product_form, count(*) / sum(count(*)) over (partition by e.profile_id) as share
-          from events as e inner join {{ ref('stg_app__products') }} as p using (product_id)
-          group by e.profile_id, p.product_form)
+    select profile_id, map_from_entries(list((product_form, round(n / total, 4)) order by product_form)) as category_preferences
+    from (select x.profile_id, p.product_form, sum(x.n) as n, sum(sum(x.n)) over (partition by x.profile_id) as total
+          from by_product as x inner join {{ ref('stg_app__products') }} as p using (product_id)
+          group by x.profile_id, p.product_form)
     group by all
 ),
 
 times as (
-    select profile_id, map_from_entries(list((part, round(share, 4)) order by part)) as time_of_day_preferences
+    select p.profile_id, map_from_entries(list((p.part, round(p.n / t.total, 4)) order by p.part)) as time_of_day_preferences
     from (select profile_id,
               case when hour(local_time) between 5 and 11 then 'morning' when hour(local_time) between 12 and 16 then 'afternoon'
                    when hour(local_time) between 17 and 21 then 'evening' else 'night' end as part,
-              count(*) / sum(count(*)) over (partition by profile_id) as share
-          from events group by 1, 2)
+              count(*) as n
+          from events group by 1, 2) as p
+    inner join totals as t using (profile_id)
     group by all
 ),
 
 affinities as (
-    select profile_id, map_from_entries(list((feature, round(share, 4)) order by feature)) as feature_affinities
-    from (select profile_id, feature, count(*) / sum(count(*)) over (partition by profile_id) as share
-          from (select profile_id,
+    select profile_id, map_from_entries(list((feature, round(n / features_total, 4)) order by feature)) as feature_affinities
+    from (select profile_id, feature, sum(n) as n, sum(sum(n)) over (partition by profile_id) as features_total
+          from (select profile_id, n,
                     case when action_type = 'product_scanned' then 'scans'
                          when action_type like 'referral_%' then 'referrals'
                          when action_type like 'wishlist_%' then 'wishlists'
                          when action_type = 'reward_redeemed' then 'rewards'
                          when action_type = 'achievement_unlocked' then 'achievements'
                          when action_type like 'card_%' then 'cards' end as feature
-                from events)
+                from by_action)
           where feature is not null
           group by profile_id, feature)
     group by all
@@ -89,20 +101,20 @@ affinities as (
 
 select
     m.profile_id,
-    coalesce(s.sessions, 0) as sessions,
-    s.avg_session_seconds,
-    round(coalesce(s.sessions, 0) / (m.observed_days / 7.0), 3) as sessions_per_week,
+    coalesce(t.sessions, 0) as sessions,
+    t.avg_session_seconds,
+    round(coalesce(t.sessions, 0) / (m.observed_days / 7.0), 3) as sessions_per_week,
     round(coalesce(d.action_diversity, 0), 4) as action_diversity,
     round(c.time_consistency, 4) as time_consistency,
     round(coalesce(x.product_exploration, 0), 4) as product_exploration,
     cp.category_preferences,
-    t.time_of_day_preferences,
+    tp.time_of_day_preferences,
     a.feature_affinities
 from members as m
-left join sessions as s using (profile_id)
+left join totals as t using (profile_id)
 left join diversity as d using (profile_id)
 left join consistency as c using (profile_id)
 left join exploration as x using (profile_id)
 left join categories as cp using (profile_id)
-left join times as t using (profile_id)
+left join times as tp using (profile_id)
 left join affinities as a using (profile_id)

@@ -30,7 +30,7 @@ current_values as (
     select p.profile_id, p.achievement_config_id,
         case p.metric
             when 'count' then count(q.event_id)
-            when 'sum' then coalesce(sum(try_cast(q.field_value as double)), 0)
+            when 'sum' then cast(coalesce(sum(try_cast(q.field_value as decimal(18, 4))), 0) as double)
             when 'distinct_count' then count(distinct q.field_value)
         end as value
     from pairs as p
