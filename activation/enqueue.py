@@ -183,45 +183,42 @@ def _stage_events(con, dest: str, brand: int, stream: outbound_queue.Stream, bac
     return since, floor
 
 
+EVENT_NEAR_LIMITS = (f"{BAD_ID} OR strlen(data) > {EVENT_DATA_MAX_BYTES} OR strlen(item) > {ITEM_MAX_BYTES}"
+                     f" OR strlen(event_name) > {ID_MAX_BYTES} OR coalesce(event_name, '') = ''")
+
+
 def _stage_items(con, brand: int, next_seq: int) -> None:
     """_items: every item of the new segment with its seq (erasures, then identifies, then events), and
-    _warnings. Items near a limit are rebuilt by payloads.py; an item it cannot send has a NULL body."""
+    _warnings. Items near a limit are rebuilt by payloads.py; an item it cannot send has a NULL body and no seq.
+    Seqs are numbered part by part without sorting: within a segment the order does not matter (a segment's
+    batches go out concurrently), and each person has one identify per segment."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _events AS
-        SELECT brand_id, person_id, kind, dedup_key, available_at, occurred_at, event_name, data,
-            {PERSON_JSON} || ',"action":"event","id":"' || dedup_key || '","name":' || to_json(event_name)
-                || ',"timestamp":' || CAST(floor(epoch(occurred_at)) AS BIGINT) || ',"attributes":' || data || '}}' AS item
-        FROM _events_read
-        WHERE in_window AND NOT queued_before
-          AND person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
-          AND person_id NOT IN (SELECT person_id FROM _erasures)""", [brand])
+        SELECT brand_id, person_id, kind, dedup_key, available_at, item, {EVENT_NEAR_LIMITS} AS near_limits
+        FROM (SELECT *, {PERSON_JSON} || ',"action":"event","id":"' || dedup_key || '","name":' || to_json(event_name)
+                    || ',"timestamp":' || CAST(floor(epoch(occurred_at)) AS BIGINT) || ',"attributes":' || data || '}}' AS item
+              FROM _events_read
+              WHERE in_window AND NOT queued_before
+                AND person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
+                AND person_id NOT IN (SELECT person_id FROM _erasures))""", [brand])
     fixed, warnings = _through_payloads(con)
     con.register("_fixed_arrow", fixed)
     con.register("_warnings_arrow", warnings)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _warnings AS SELECT * FROM _warnings_arrow")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _items AS
-            WITH rows AS (
-                SELECT 0 AS part, brand_id, person_id, kind, dedup_key, item, NULL::TIMESTAMPTZ AS available_at,
-                    person_id AS order_key, NULL::VARCHAR AS reason, NULL::VARCHAR AS message
-                FROM _erasures WHERE NOT {BAD_ID}
-                UNION ALL
-                SELECT 1, brand_id, person_id, kind, dedup_key, item, NULL, person_id, NULL, NULL
-                FROM _people WHERE NOT near_limits
-                UNION ALL
-                SELECT 2, brand_id, person_id, kind, dedup_key, item, available_at, dedup_key, NULL, NULL
-                FROM _events WHERE NOT ({BAD_ID} OR strlen(data) > {EVENT_DATA_MAX_BYTES}
-                                        OR strlen(item) > {ITEM_MAX_BYTES} OR strlen(event_name) > {ID_MAX_BYTES}
-                                        OR coalesce(event_name, '') = '')
-                UNION ALL
-                SELECT part, brand_id, person_id, kind, dedup_key, item, available_at, order_key, reason, message
-                FROM _fixed_arrow
-            )
-            SELECT {next_seq} - 1 + row_number() OVER (ORDER BY part, available_at, order_key) AS seq, *
-            FROM rows WHERE item IS NOT NULL
-            UNION ALL
-            SELECT NULL, * FROM rows WHERE item IS NULL""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _items (seq BIGINT, brand_id BIGINT, person_id VARCHAR, kind VARCHAR,
+                       dedup_key VARCHAR, item VARCHAR, available_at TIMESTAMPTZ, reason VARCHAR, message VARCHAR)""")
+        parts = [
+            f"SELECT brand_id, person_id, kind, dedup_key, item, NULL::TIMESTAMPTZ, NULL, NULL FROM _erasures WHERE NOT {BAD_ID}",
+            "SELECT brand_id, person_id, kind, dedup_key, item, NULL, NULL, NULL FROM _people WHERE NOT near_limits",
+            "SELECT brand_id, person_id, kind, dedup_key, item, available_at, NULL, NULL FROM _events WHERE NOT near_limits",
+            "SELECT brand_id, person_id, kind, dedup_key, item, available_at, NULL, NULL FROM _fixed_arrow WHERE item IS NOT NULL",
+        ]
+        for rows in parts:
+            con.execute(f"""INSERT INTO _items SELECT coalesce((SELECT max(seq) FROM _items), {next_seq - 1})
+                            + row_number() OVER (), * FROM ({rows})""")
+        con.execute("""INSERT INTO _items SELECT NULL, brand_id, person_id, kind, dedup_key, NULL, available_at, reason, message
+                       FROM _fixed_arrow WHERE item IS NULL""")
     finally:
         con.unregister("_fixed_arrow")
         con.unregister("_warnings_arrow")
@@ -232,30 +229,28 @@ def _through_payloads(con) -> tuple[pa.Table, pa.Table]:
     rows, warnings = [], []
     for brand, person, kind, key, action in con.execute(
             f"SELECT brand_id, person_id, kind, dedup_key, kind FROM _erasures WHERE {BAD_ID}").fetchall():
-        rows.append(_fit(brand, person, kind, key, None, person, lambda: payloads.person_action(person, action), 0))
+        rows.append(_fit(brand, person, kind, key, None, lambda: payloads.person_action(person, action)))
     for brand, person, key, diff in con.execute(
             "SELECT brand_id, person_id, dedup_key, diff FROM _people WHERE near_limits").fetchall():
-        rows.append(_fit(brand, person, "identify", key, None, person,
-                         lambda: payloads.identify(person, orjson.loads(diff)), 1))
-    for brand, person, key, name, occurred_at, available_at, data in con.execute(f"""
-            SELECT brand_id, person_id, dedup_key, event_name, occurred_at, available_at, data FROM _events
-            WHERE {BAD_ID} OR strlen(data) > {EVENT_DATA_MAX_BYTES} OR strlen(item) > {ITEM_MAX_BYTES}
-                OR strlen(event_name) > {ID_MAX_BYTES} OR coalesce(event_name, '') = ''""").fetchall():
-        rows.append(_fit(brand, person, "event", key, available_at, key,
-                         lambda: payloads.event_from_json(person, key, name, occurred_at, data.encode()), 2))
+        rows.append(_fit(brand, person, "identify", key, None, lambda: payloads.identify(person, orjson.loads(diff))))
+    for brand, person, key, name, occurred_at, available_at, data in con.execute("""
+            SELECT r.brand_id, r.person_id, r.dedup_key, r.event_name, r.occurred_at, r.available_at, r.data
+            FROM _events AS e JOIN _events_read AS r USING (dedup_key) WHERE e.near_limits""").fetchall():
+        rows.append(_fit(brand, person, "event", key, available_at,
+                         lambda: payloads.event_from_json(person, key, name, occurred_at, data.encode())))
     for row in rows:
         warnings += [{"dedup_key": row["dedup_key"], "field": w.field, "message": w.message} for w in row.pop("warnings")]
     fixed = pa.Table.from_pylist(rows, schema=pa.schema([
-        ("part", pa.int32()), ("brand_id", pa.int64()), ("person_id", pa.string()), ("kind", pa.string()),
-        ("dedup_key", pa.string()), ("item", pa.string()), ("available_at", pa.timestamp("us", tz="UTC")),
-        ("order_key", pa.string()), ("reason", pa.string()), ("message", pa.string())]))
+        ("brand_id", pa.int64()), ("person_id", pa.string()), ("kind", pa.string()), ("dedup_key", pa.string()),
+        ("item", pa.string()), ("available_at", pa.timestamp("us", tz="UTC")), ("reason", pa.string()),
+        ("message", pa.string())]))
     return fixed, pa.Table.from_pylist(warnings, schema=pa.schema(
         [("dedup_key", pa.string()), ("field", pa.string()), ("message", pa.string())]))
 
 
-def _fit(brand, person, kind, key, available_at, order_key, build, part) -> dict:
-    row = {"part": part, "brand_id": brand, "person_id": person, "kind": kind, "dedup_key": key,
-           "available_at": available_at, "order_key": order_key, "reason": None, "message": None, "warnings": []}
+def _fit(brand, person, kind, key, available_at, build) -> dict:
+    row = {"brand_id": brand, "person_id": person, "kind": kind, "dedup_key": key, "available_at": available_at,
+           "reason": None, "message": None, "warnings": []}
     try:
         item = build()
     except payloads.Unsendable as bad:
@@ -316,14 +311,12 @@ def scrub_erased(con, state: SyncState, outbox: Outbox, brand: int, now: datetim
     if not people:
         return 0
     state.mark_erased(brand, people)
-    removed = 0
     for destination in segments.destinations(state.queue_root):
         directory = state.queue_dir(destination)
         with segments.locked(directory):
             for segment in segments.segments(directory):
                 segments.without_people(segment, brand, people)
-    for person in people:
-        removed += outbox.scrub(brand, person)
+    removed = outbox.scrub(brand, set(people))
     con.execute(f"UPDATE {Q}.erased SET scrubbed_at = ? WHERE brand_id = ? AND person_id IN (SELECT unnest(?))",
                 [now, brand, people])
     return removed

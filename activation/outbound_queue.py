@@ -137,6 +137,6 @@ def write_segment(con: duckdb.DuckDBPyConnection, queue_root: Path, destination:
     directory = segments.destination_dir(queue_root, destination)
     tmp = segments.temporary_path(directory, first_seq, last_seq)
     con.execute(f"""COPY (SELECT seq, brand_id, person_id, kind, dedup_key, item, available_at FROM {items} ORDER BY seq)
-                    TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {segments.ROW_GROUP_ROWS})""")
+                    TO '{tmp}' (FORMAT parquet, COMPRESSION {segments.COMPRESSION}, ROW_GROUP_SIZE {segments.ROW_GROUP_ROWS})""")
     segments.fsync_file(tmp)
     return tmp

@@ -32,17 +32,16 @@ class Outbox:
         directory = self.brand_dir(brand_id)
         return sorted(directory.glob("batch-*.json")) if directory.exists() else []
 
-    def scrub(self, brand_id: int, person_id: str) -> int:
-        """Remove the person's items from every body but their suppress/delete; returns how many were removed."""
-        needle = orjson.dumps(person_id)
+    def scrub(self, brand_id: int, people: set[str]) -> int:
+        """Remove these people's items from every body but their suppress/delete; returns how many were removed.
+        One pass over the bodies whatever the number of people."""
         removed = 0
         for path in self.bodies(brand_id):
-            raw = path.read_bytes()
-            if needle not in raw:
-                continue
-            batch = orjson.loads(raw)["batch"]
-            kept = [item for item in batch if item.get("identifiers", {}).get("id") != person_id
+            batch = orjson.loads(path.read_bytes())["batch"]
+            kept = [item for item in batch if item.get("identifiers", {}).get("id") not in people
                     or item.get("action") in ("suppress", "delete")]  # erasure's own request stays
+            if len(kept) == len(batch):
+                continue
             removed += len(batch) - len(kept)
             if kept:
                 write_atomically(path, orjson.dumps({"batch": kept}))

@@ -32,6 +32,7 @@ SCHEMA = pa.schema([
 ])
 NAME = re.compile(r"^(\d{12})-(\d{12})\.parquet$")
 ROW_GROUP_ROWS = 50_000  # delivery reads a segment one row group at a time
+COMPRESSION = "snappy"  # a segment lives until it is delivered: fast to write beats small
 DESTINATION_FILE = "DESTINATION"
 ACTIONS = ("suppress", "delete")  # what erasure itself sends
 
@@ -120,7 +121,7 @@ def write_rows(directory: Path, rows: pa.Table) -> Segment:
     directory.mkdir(parents=True, exist_ok=True)
     first, last = rows["seq"][0].as_py(), rows["seq"][-1].as_py()
     tmp = temporary_path(directory, first, last)
-    pq.write_table(rows.cast(SCHEMA), tmp, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+    pq.write_table(rows.cast(SCHEMA), tmp, row_group_size=ROW_GROUP_ROWS, compression=COMPRESSION)
     fsync_file(tmp)
     return Segment(publish(tmp, first, last), first, last)
 
@@ -136,6 +137,9 @@ def without_people(segment: Segment, brand_id: int, people: Iterable[str]) -> in
     """Rewrite the segment without the items of these people of the brand (erasure), except their
     suppress/delete itself; returns how many items were removed."""
     people = pa.array(sorted(set(people)), pa.string())
+    keys = pq.read_table(segment.path, columns=["brand_id", "person_id"])  # cheap: most segments hold none of them
+    if not pc.any(pc.and_(pc.equal(keys["brand_id"], brand_id), pc.is_in(keys["person_id"], value_set=people))).as_py():
+        return 0
     table = pq.read_table(segment.path)
     erased = pc.and_(pc.and_(pc.equal(table["brand_id"], brand_id), pc.is_in(table["person_id"], value_set=people)),
                      pc.invert(pc.is_in(table["kind"], value_set=pa.array(ACTIONS))))
@@ -144,7 +148,7 @@ def without_people(segment: Segment, brand_id: int, people: Iterable[str]) -> in
     if removed == 0:
         return 0
     tmp = segment.path.with_name(f".{segment.path.name}.rewrite.tmp")
-    pq.write_table(kept, tmp, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+    pq.write_table(kept, tmp, row_group_size=ROW_GROUP_ROWS, compression=COMPRESSION)
     fsync_file(tmp)
     move_into_place(tmp, segment.path)  # same name, same seq range: delivery bookkeeping is unchanged
     return removed

@@ -71,12 +71,12 @@ def duckdb_settings(warehouse: Path, environ: Mapping[str, str] = os.environ) ->
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     settings = duckdb_settings(path)
-    con = duckdb.connect(str(path), read_only=read_only,
-                         config={"memory_limit": settings["memory_limit"], "threads": settings["threads"]})
+    # At connect time: a process's connections to one file share one database, whose temp directory
+    # cannot change once used.
+    con = duckdb.connect(str(path), read_only=read_only, config=settings)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     if not read_only:
-        con.execute(f"SET temp_directory = '{settings['temp_directory']}'")
         # Checkpoint every ~256 MB of WAL instead of 16 MB: one file per commit stays
         # durable in the WAL, and bulk loads stop rewriting the database file per file.
         con.execute("SET checkpoint_threshold = '256MB'")

@@ -129,7 +129,7 @@ def test_dry_run_writes_the_exact_bodies_to_the_outbox(tmp_path: Path):
         assert all(path.stat().st_size < 10_000 for path in bodies) and len(bodies) == summary.batches > 1
         assert state.counts() == {"delivered": 120}
 
-        removed = outbox.scrub(1, "user-7")
+        removed = outbox.scrub(1, {"user-7"})
         left = [item for path in outbox.bodies(1) for item in orjson.loads(path.read_bytes())["batch"]]
         assert removed == sum(it.person_id == "user-7" for it in items) > 0
         assert len(left) == 120 - removed and all(item["identifiers"]["id"] != "user-7" for item in left)
