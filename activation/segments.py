@@ -137,13 +137,16 @@ def without_people(segment: Segment, brand_id: int, people: Iterable[str]) -> in
     """Rewrite the segment without the items of these people of the brand (erasure), except their
     suppress/delete itself; returns how many items were removed."""
     people = pa.array(sorted(set(people)), pa.string())
-    keys = pq.read_table(segment.path, columns=["brand_id", "person_id"])  # cheap: most segments hold none of them
-    if not pc.any(pc.and_(pc.equal(keys["brand_id"], brand_id), pc.is_in(keys["person_id"], value_set=people))).as_py():
+
+    def erased(rows: pa.Table) -> pa.ChunkedArray:
+        return pc.and_(pc.and_(pc.equal(rows["brand_id"], brand_id), pc.is_in(rows["person_id"], value_set=people)),
+                       pc.invert(pc.is_in(rows["kind"], value_set=pa.array(ACTIONS))))
+
+    # Cheap first look at the key columns: most segments hold nothing of these people but their erasure.
+    if not pc.any(erased(pq.read_table(segment.path, columns=["brand_id", "person_id", "kind"]))).as_py():
         return 0
     table = pq.read_table(segment.path)
-    erased = pc.and_(pc.and_(pc.equal(table["brand_id"], brand_id), pc.is_in(table["person_id"], value_set=people)),
-                     pc.invert(pc.is_in(table["kind"], value_set=pa.array(ACTIONS))))
-    kept = table.filter(pc.invert(erased))
+    kept = table.filter(pc.invert(erased(table)))
     removed = table.num_rows - kept.num_rows
     if removed == 0:
         return 0
