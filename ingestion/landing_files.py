@@ -3,11 +3,17 @@
 Producers write to a temporary name and rename when done, so anything that looks
 temporary or hidden is never read. A file with an unknown extension is still listed
 (and later rejected with a reason) so that nothing is silently ignored.
+
+Only regular files inside the landing zone are ever read. Links are never followed (a link to
+/proc/self/environ would put the loader's secrets into the quarantine); a link, FIFO, socket or
+device is listed with its refusal, which the loader records once without opening it.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +25,7 @@ FORMATS = {
     ".parquet": "parquet",
 }
 INCOMPLETE_SUFFIXES = (".tmp", ".temp", ".partial", ".part", ".crdownload", ".inprogress")
-PARTITION_DIR = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+PARTITION_DIR = re.compile(r"^dt=([0-9]{4}-[0-9]{2}-[0-9]{2})\Z")
 STAMP = re.compile(r"(\d{8}T\d{6}Z)")
 
 
@@ -30,6 +36,7 @@ class LandingFile:
     size: int
     modified_ns: int
     changed_ns: int  # ctime: a rename into place updates it, unlike mtime
+    refusal: str | None = None  # why an entry that is not a regular file is never opened
 
     @property
     def format(self) -> str | None:
@@ -74,19 +81,37 @@ def is_incomplete(path: Path) -> bool:
 
 def discover(landing: Path, folder: str, partitions: set[str] | None = None) -> list[LandingFile]:
     root = landing / folder
-    if not root.exists():
+    if not root.is_dir() or root.is_symlink():
         return []
     found = []
-    for path in root.rglob("*"):
-        if not path.is_file() or is_incomplete(path):
-            continue
-        if any(is_incomplete(Path(p)) for p in path.relative_to(root).parts[:-1]):
+    for directory, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(directory)
+        if any(is_incomplete(Path(p)) for p in here.relative_to(root).parts):
+            dirnames.clear()
             continue  # a temporary folder
-        stat = path.stat()
-        f = LandingFile(path, path.relative_to(landing).as_posix(), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-        if partitions is None or f.partition in partitions:
-            found.append(f)
+        links_to_dirs = [name for name in dirnames if (here / name).is_symlink()]  # os.walk lists, never enters
+        for name in filenames + links_to_dirs:
+            path = here / name
+            if is_incomplete(path):
+                continue
+            try:
+                info = path.lstat()  # the entry itself, never what a link points to
+            except FileNotFoundError:
+                continue  # gone since the listing
+            refusal = None if stat.S_ISREG(info.st_mode) else f"not a regular file: {entry_kind(info.st_mode)}"
+            f = LandingFile(path, path.relative_to(landing).as_posix(), info.st_size, info.st_mtime_ns,
+                            info.st_ctime_ns, refusal)
+            if partitions is None or f.partition in partitions:
+                found.append(f)
     return sorted(found, key=lambda f: f.relative)
+
+
+def entry_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "directory")):
+        if test(mode):
+            return kind
+    return "unknown kind"
 
 
 def partition_days(landing: Path, folder: str) -> list[date]:

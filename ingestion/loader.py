@@ -17,9 +17,11 @@ Exactly once, at three levels:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion import readers
-from ingestion.landing_files import LandingFile, discover
+from ingestion.landing_files import LandingFile, discover, entry_kind
 from ingestion.sources import Source
 from ingestion.warehouse import ensure_audit_tables
 
@@ -80,14 +82,36 @@ def quote(name: str) -> str:
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    # O_NOFOLLOW: a file swapped for a link since discovery fails with ELOOP instead of being followed.
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise NotRegularFile(f"not a regular file: {entry_kind(os.fstat(fh.fileno()).st_mode)}")
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+class NotRegularFile(Exception):
+    pass
+
+
+def refused(f: LandingFile, detail: str) -> ReadFile:
+    """Recorded, never opened; its id names the entry, so two refused links are two refusals."""
+    file_id = hashlib.sha256(f"refused:{f.relative}:{f.modified_ns}".encode()).hexdigest()
+    return ReadFile(f, file_id, None, readers.UnreadableFile("not_a_regular_file", detail))
+
+
 def read_file(source: Source, f: LandingFile) -> ReadFile:
-    file_id = sha256_file(f.path)
+    if f.refusal is not None:
+        return refused(f, f.refusal)
+    try:
+        file_id = sha256_file(f.path)
+    except NotRegularFile as exc:
+        return refused(f, str(exc))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return refused(f, "not a regular file: symbolic link")
+        raise
     try:
         return ReadFile(f, file_id, readers.read(f, source.schema, source.fold_extra_columns_into), None)
     except readers.UnreadableFile as exc:
