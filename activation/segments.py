@@ -30,7 +30,7 @@ SCHEMA = pa.schema([
     ("seq", pa.int64()), ("brand_id", pa.int64()), ("person_id", pa.string()), ("kind", pa.string()), ("dedup_key", pa.string()),
     ("item", pa.string()), ("available_at", pa.timestamp("us", tz="UTC")),
 ])
-NAME = re.compile(r"^(\d{12})-(\d{12})\.parquet$")
+NAME = re.compile(r"^([0-9]{12})-([0-9]{12})\.parquet\Z")
 ROW_GROUP_ROWS = 50_000  # delivery reads a segment one row group at a time
 COMPRESSION = "snappy"  # a segment lives until it is delivered: fast to write beats small
 DESTINATION_FILE = "DESTINATION"

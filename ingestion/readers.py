@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ingestion.landing_files import LandingFile
 from ingestion.schema_sql import RecordSchema, sql_str
 
-INTEGER = re.compile(r"^-?[0-9]+$")
+INTEGER = re.compile(r"^-?[0-9]+\Z")
 INT64 = (-(2**63), 2**63 - 1)
 BLANK = " \t\r"  # only ASCII blanks make a blank line; anything else is a row to validate
 BLANK_BYTES = np.frombuffer(b" \t\r", np.uint8)

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from serving.logs import log_event
 
 log = logging.getLogger("serving.access")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 class AccessLogMiddleware:

@@ -1,7 +1,8 @@
 """The card and webhook HTTP service.
 
 Run: ``python -m serving`` or
-``uvicorn serving.app:app_factory --factory --host 0.0.0.0 --port 8080 --workers 2 --no-access-log``
+``uvicorn serving.app:app_factory --factory --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
+--no-server-header``
 (the app writes its own JSON access log). Settings come from the environment: see
 serving/settings.py and docs/card-api.md.
 """
@@ -21,6 +22,7 @@ from serving.access_log import AccessLogMiddleware
 from serving.cards import get_cards
 from serving.health import healthz, readyz
 from serving.logs import configure_logging, log_event
+from serving.security_headers import SecurityHeadersMiddleware
 from serving.settings import Settings
 from serving.webhook_sink import WebhookSink
 from serving.webhooks import FOLDER, receive_webhook
@@ -60,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(AccessLogMiddleware),
+        Middleware(SecurityHeadersMiddleware),
         Middleware(CORSMiddleware, allow_origins=list(settings.pwa_origins), allow_methods=["GET"],
                    allow_headers=["Authorization", "If-None-Match"], expose_headers=["ETag", "X-Snapshot-Version"],
                    max_age=600),

@@ -17,7 +17,7 @@ from publishing.card_store import CardStoreReader, StoredDocument
 from serving.settings import Settings
 from serving.tokens import TokenError, verify
 
-ID = re.compile(r"^[1-9][0-9]{0,17}$")
+ID = re.compile(r"^[1-9][0-9]{0,17}\Z")
 NOT_FOUND_BODY = b'{"error":"not_found"}'
 NOT_FOUND_HEADERS = {"Cache-Control": "no-store"}
 

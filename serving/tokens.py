@@ -18,8 +18,8 @@ from collections.abc import Mapping
 
 VERSION = "v1"
 MIN_SECRET_BYTES = 32
-KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-TOKEN = re.compile(r"^v1\.([A-Za-z0-9_-]{1,32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$")
+KID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+TOKEN = re.compile(r"^v1\.([A-Za-z0-9_-]{1,32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})\Z")
 
 
 class TokenError(ValueError):

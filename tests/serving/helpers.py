@@ -78,7 +78,7 @@ def running_server(settings: Settings) -> Iterator[str]:
 
 
 class ServerProcess:
-    """`python -m uvicorn serving.app:app_factory --factory` as a child process (settings from env)."""
+    """`python -m serving`, as operators start it, in a child process (settings from env)."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env = {**os.environ, **env}
@@ -91,8 +91,7 @@ class ServerProcess:
         try:
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "serving.app:app_factory", "--factory", "--no-access-log",
-                     "--fd", str(sock.fileno())],
+                    [sys.executable, "-m", "serving", "--workers", "1", "--fd", str(sock.fileno())],
                     cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=log, pass_fds=[sock.fileno()])
             self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         finally:

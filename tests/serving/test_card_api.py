@@ -13,6 +13,7 @@ import pytest
 from publishing.card_store import CardStoreWriter
 from tests.serving.helpers import (
     ORIGIN,
+    ServerProcess,
     TOKEN_KEYS_TEXT,
     document_bytes,
     running_server,
@@ -106,6 +107,8 @@ def refusal_cases() -> dict[str, tuple]:
         "unknown key id": (1, 5, token(1, 5, kid="gone", keys_text=TOKEN_KEYS_TEXT + ",gone:" + "g" * 40)),
         "wrong secret": (1, 5, token(1, 5, keys_text=other_keys)),
         "non-numeric id": ("1x", 5, good),
+        "ids with a trailing newline": ("1%0A", "5%0A", good),
+        "non-ASCII digits": (1, "\u0665", good),
         "unknown member, valid token": (1, 999, token(1, 999)),
         "unknown brand, valid token": (9, 5, token(9, 5)),
     }
@@ -203,3 +206,23 @@ def test_access_log_has_the_request_but_never_the_token(server, caplog):
     assert access[1]["request_id"] == "req-42"
     everything = repr([(r.getMessage(), getattr(r, "json_fields", None)) for r in caplog.records])
     assert secret_token.rsplit(".", 1)[1] not in everything and "Bearer" not in everything
+
+
+def test_the_server_as_operators_start_it_sends_security_headers_and_no_software_name(tmp_path: Path):
+    data = tmp_path / "data"
+    with CardStoreWriter(data / "cards") as writer:
+        writer.publish([(1, 5, document_bytes(versioned_document(1, 5, version=1)))])
+    env = {"SYNERGY_DATA_DIR": str(data), "SYNERGY_CARD_TOKEN_KEYS": TOKEN_KEYS_TEXT}
+    server = ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        responses = [get(server.url, 1, 5, token(1, 5)), get(server.url, 1, 6, token(1, 6)),
+                     httpx.get(f"{server.url}/healthz", timeout=30), httpx.get(f"{server.url}/nowhere", timeout=30)]
+    finally:
+        server.stop()
+    assert [r.status_code for r in responses] == [200, 404, 200, 404]
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "server" not in response.headers
