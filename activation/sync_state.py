@@ -135,10 +135,16 @@ class SyncState:
         return dict(self.query("SELECT brand_id, region FROM brands ORDER BY brand_id"))
 
     def mark_erased(self, brand_id: int, people: Iterable[str]) -> None:
-        """From now on delivery skips these people's items (idempotent)."""
+        """From now on delivery skips these people's items, and their dead letters (whose messages can
+        quote their data) are gone; idempotent."""
+        people = list(people)
         with self.transaction() as con:
             con.executemany("INSERT OR IGNORE INTO erased VALUES (?, ?, ?)",
                             [(brand_id, person, utc_now()) for person in people])
+            con.executemany("DELETE FROM dead_letters WHERE brand_id = ? AND person_id = ?",
+                            [(brand_id, person) for person in people])
+        # secure_delete zeroes the freed pages; the checkpoint clears the WAL's older copies of them.
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def erased_people(self) -> set[str]:
         """`<brand_id>:<person_id>` of every erased person."""

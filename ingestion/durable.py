@@ -39,6 +39,9 @@ def open_sqlite_writer(path: Path, **connect_options) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None, timeout=60, **connect_options)
     con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = FULL")
+    # Deleted rows are overwritten with zeros, not left in free pages: erased personal data must
+    # be gone from the file, not merely unreachable.
+    con.execute("PRAGMA secure_delete = ON")
     return con
 
 

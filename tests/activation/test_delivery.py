@@ -16,7 +16,7 @@ import pytest
 from activation.deliver import deliver
 from activation.destinations import Destination
 from activation.outbox import Outbox
-from activation.sync_state import SyncState
+from activation.sync_state import DeadLetter, PendingItem, SyncState
 from activation.track_client import DeliveryFailed, RetryPolicy, TrackClient
 from fake_customerio import FakeCustomerIO
 from tests.activation.queue import (
@@ -167,3 +167,16 @@ def test_a_sync_killed_midway_resumes_with_nothing_lost_and_nothing_delivered_tw
         resent = sum(n - 1 for n in receipts.values())
         # Only what was in flight at the kill (at most concurrency x batch size) reached the server twice.
         assert resent <= 4 * 60
+
+
+def test_erasure_removes_dead_letters_and_leaves_no_bytes_in_the_state_file(tmp_path: Path):
+    path = tmp_path / "state.sqlite"
+    message = "invalid attribute value: jane.erased@example.com"
+    with SyncState(path) as state:
+        items = [PendingItem(seq, "user-9", "identify", f"key-{seq}", b"{}") for seq in range(1, 4)]
+        state.mark_delivered("brand-1", 1, items, [DeadLetter(seq, "invalid", "email", message) for seq in (1, 2)])
+        assert len(state.query("SELECT * FROM dead_letters")) == 2
+        state.mark_erased(1, ["user-9"])
+        assert state.query("SELECT * FROM dead_letters") == []
+    content = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.sqlite"))
+    assert b"jane.erased@example.com" not in content
