@@ -213,6 +213,9 @@ def die(*args, **kwargs):
 if crash_at == "segment_written":  # inside the transaction, the segment fsynced, nothing committed
     write = outbound_queue.write_segment
     outbound_queue.write_segment = lambda *a, **k: (write(*a, **k), die())
+elif crash_at == "erasure_marked":  # the erasure committed in the sync state, the outbox not yet scrubbed
+    mark_erased = SyncState.mark_erased
+    SyncState.mark_erased = lambda self, *a, **k: (mark_erased(self, *a, **k), die())
 else:  # "committed": the state committed, the segment not yet renamed into place
     segments.publish = die
 con = duckdb.connect(warehouse)
@@ -248,3 +251,34 @@ def test_a_queueing_run_killed_while_writing_its_segment_is_finished_exactly_onc
     assert again == [] and summary_again.events == summary_again.identifies == 0
     assert counts == {"delivered": 403}
     assert not list((state_dir / "queue").rglob(".*.tmp")) and not list((state_dir / "queue").rglob("*.parquet"))
+
+
+def test_an_erasure_killed_after_its_commit_is_finished_by_the_next_run(warehouse, tmp_path: Path):
+    state_dir = tmp_path / "activation"
+    outbox = Outbox(state_dir / "outbox")
+    with SyncState(state_dir / "sync_state.sqlite") as state:
+        sync(warehouse, state, outbox)  # user 3's identify and events are in the outbox
+        add_event(warehouse, 3, "evt-pending", NOW - timedelta(minutes=1), {"pending": True})
+        enqueue_everything(warehouse, state, outbox, now=NOW)  # queued, not delivered
+    warehouse.execute("INSERT INTO marts.customerio_erasures VALUES (1, 3, 'user-3', ?)", [NOW])
+    warehouse.execute("DELETE FROM marts.customerio_people WHERE user_id = 3")
+    warehouse.close()
+    child = subprocess.run([sys.executable, "-c", QUEUE_CHILD, str(tmp_path / "warehouse.duckdb"), str(state_dir),
+                            "erasure_marked", NOW.isoformat()], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    left_behind = [i for p in outbox.bodies(1) for i in orjson.loads(p.read_bytes())["batch"]
+                   if i["identifiers"]["id"] == "user-3"]
+    assert len(left_behind) == 3, "the child died before scrubbing the outbox"
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        with SyncState(state_dir / "sync_state.sqlite") as state:
+            summary, items = sync(con, state, outbox)
+    finally:
+        con.close()
+    every_body = [i for p in outbox.bodies(1) for i in orjson.loads(p.read_bytes())["batch"]]
+    assert [i for i in every_body if i["identifiers"]["id"] == "user-3"] == [
+        {"type": "person", "identifiers": {"id": "user-3"}, "action": "suppress"}]
+    assert {"pending": True} not in [i.get("attributes") for i in items]
+    assert summary.outbox_items_scrubbed == 3
