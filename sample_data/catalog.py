@@ -51,8 +51,10 @@ US_AREA_CODES = [212, 213, 303, 305, 310, 312, 415, 503, 512, 602, 617, 646, 702
 JUNK_IDENTIFIERS = {
     "email": ["test@test.com", "null", "noemail@example.com", "undefined", " "],
     "phone": ["0000000000", "1234567890", "null", "+10000000000"],
-    "device_id": ["00000000-0000-0000-0000-000000000000", "unknown", "null", "undefined"],
-    "cookie_id": ["undefined", "null", "0"],
+    "device_id": ["00000000-0000-0000-0000-000000000000", "unknown", "Unknown", "UNKNOWN", "null", "undefined"],
+    "cookie_id": ["undefined", "Undefined", "null", "0"],
+    "loyalty_id": ["N/A", "n/a", "NULL", "0"],
+    "qr_id": ["NULL", "null", "N/A"],
 }
 CITIES = [("Los Angeles", "California", "USA"), ("San Francisco", "California", "USA"), ("Denver", "Colorado", "USA"),
           ("New York", "New York", "USA"), ("Amsterdam", "North Holland", "NLD"), ("Seattle", "Washington", "USA")]

@@ -361,7 +361,8 @@ class Generator:
         )
         # Junk: forms and SDKs that send placeholders instead of nothing.
         for col, id_type, rate in (("id_email", "email", 0.004), ("id_phone", "phone", 0.004),
-                                   ("id_device_id", "device_id", 0.003), ("id_cookie_id", "cookie_id", 0.003)):
+                                   ("id_device_id", "device_id", 0.003), ("id_cookie_id", "cookie_id", 0.003),
+                                   ("id_loyalty_id", "loyalty_id", 0.003), ("id_qr_id", "qr_id", 0.003)):
             hit = rng.random(n) < rate
             values = pl.Series(behaviour.junk(rng, id_type, n).tolist(), dtype=pl.String)
             ev = ev.with_columns(pl.when(pl.Series(hit)).then(values).otherwise(pl.col(col)).alias(col))

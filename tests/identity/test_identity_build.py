@@ -108,7 +108,11 @@ def test_junk_identifiers_link_nothing(built):
         join identity.identifier_profiles as p using (brand_id, id_type, value) where i.blocked_reason is not null""")
     assert blocked == [(0,)]
     junk = sorted({v.strip().lower() for values in JUNK_IDENTIFIERS.values() for v in values})
-    assert query(paths, f"select count(*) from identity.identifier_profiles where value in ({', '.join(repr(v) for v in junk)})") == [(0,)]
+    in_junk = f"lower(value) in ({', '.join(repr(v) for v in junk)})"  # in any case: 'Unknown', 'NULL', 'N/A'
+    assert query(paths, f"select count(*) from identity.identifier_profiles where {in_junk}") == [(0,)]
+    cased = query(paths, f"""select distinct value from intermediate.int_identity__identifiers
+        where {in_junk} and value <> lower(value) and blocked_reason = 'placeholder' order by 1""")
+    assert {"N/A", "NULL", "UNKNOWN", "Unknown"} <= {v for (v,) in cased}  # the generator sent them, all blocked
     reasons = dict(query(paths, "select blocked_reason, count(*) from intermediate.int_identity__identifiers "
                                 "where blocked_reason is not null group by all"))
     assert {"placeholder", "test_address", "all_zero"} <= set(reasons)

@@ -21,12 +21,13 @@ with identifiers as (
 ),
 
 -- Exact values match by a hash join; patterns are few, and each is tested only against the identifiers of
--- its type (every identifier for a pattern of any type).
+-- its type (every identifier for a pattern of any type). Both ignore case: `Unknown`, `NULL` and `N/A`
+-- are as much placeholders as `unknown`, `null` and `n/a`.
 blocked_values as (
     select i.brand_id, i.id_type, i.value, b.reason
     from identifiers as i
     inner join {{ ref('identity_blocklist') }} as b
-        on i.value = lower(b.value) and (b.id_type is null or b.id_type = i.id_type)
+        on lower(i.value) = lower(b.value) and (b.id_type is null or b.id_type = i.id_type)
     where b.value is not null
 ),
 
@@ -34,7 +35,7 @@ blocked_patterns as (
     select i.brand_id, i.id_type, i.value, b.reason
     from {{ ref('identity_blocklist') }} as b
     inner join identifiers as i on b.id_type is null or b.id_type = i.id_type
-    where b.pattern is not null and regexp_full_match(i.value, b.pattern)
+    where b.pattern is not null and regexp_full_match(i.value, b.pattern, 'i')
 ),
 
 blocked as (
