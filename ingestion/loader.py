@@ -301,7 +301,7 @@ class Loader:
         con.execute(
             f"CREATE TEMP TABLE staged AS SELECT * EXCLUDE (raw), CASE WHEN reason IS NOT NULL THEN left(raw, {kept}) END AS raw,"
             f" CASE WHEN reason IS NOT NULL THEN strlen(raw) END AS raw_bytes{derived}, f._extracted_at FROM ("
-            f"{source.schema.validate_sql('incoming_arrow', self.max_row_bytes, max_future)}) s"
+            f"{source.schema.validate_sql('incoming_arrow', source.max_row_bytes or self.max_row_bytes, max_future)}) s"
             f" JOIN batch_files AS f USING (_file)"
         )
         for condition, reason, detail in source.rules:

@@ -33,6 +33,7 @@ class Source:
     compare: tuple[str, ...] | None = None
     partitioned: bool = False  # daily partitions from dt=YYYY-MM-DD folders
     fold_extra_columns_into: str | None = None  # CSV columns not in the schema go into this object
+    max_row_bytes: int | None = None  # rows over it are quarantined as row_too_large (None: the loader's)
 
     @property
     def table(self) -> str:
@@ -42,6 +43,8 @@ class Source:
     def schema(self) -> RecordSchema:
         return RecordSchema.load(SCHEMA_DIR / self.schema_file)
 
+
+WEBHOOK_LANDING_LINE_MAX_BYTES = 4 * 2**20
 
 ACTION_LOGS = Source(
     name="app_action_logs", folder="app/action_logs", schema_file="action_log.schema.json",
@@ -54,10 +57,15 @@ ERASURE_REQUESTS = Source(
 CUSTOMERIO_WEBHOOKS = Source(
     name="customerio_webhooks", folder="customerio/webhooks", schema_file="customerio_webhook.schema.json",
     mode="append", key=("webhook_id",),
-    # Reporting webhooks carry an event_id; prediction payloads do not, so their content
-    # is their identity (a retried delivery has the same body).
-    derived={"webhook_id": "coalesce(json_extract_string(body, '$.event_id'), md5(body))"},
-    compare=("kind", "body"),  # a retried delivery is received later: same payload, new received_at
+    # Reporting webhooks carry an event_id. Prediction payloads have no id and no timestamp: each receipt
+    # is one row, so a prediction Customer.io confirms unchanged days later keeps the member's prediction
+    # fresh instead of being dropped as a duplicate (the same line loaded twice is still one row).
+    derived={"webhook_id": "coalesce(json_extract_string(body, '$.event_id'), "
+                           "md5(body || '@' || CAST(epoch_us(received_at) AS VARCHAR)))"},
+    compare=("kind", "body"),  # a retried reporting event is received later: same payload, new received_at
+    # An acknowledged webhook is never resent, so every body the receiver accepts (1 MiB) must load: in
+    # its landing line the body is a JSON string, where escaping at most doubles valid JSON.
+    max_row_bytes=WEBHOOK_LANDING_LINE_MAX_BYTES,
 )
 CUSTOMERIO_EXPORTS = Source(
     name="customerio_exports", folder="customerio/exports", schema_file="customerio_export.schema.json",

@@ -18,6 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ingestion.sources import WEBHOOK_LANDING_LINE_MAX_BYTES
 from serving.logs import log_event
 from serving.settings import Settings
 from serving.webhook_sink import WebhookSink
@@ -107,8 +108,11 @@ async def receive_webhook(request: Request) -> Response:
     kind = classify(payload)
     if kind is None:
         return _refuse(request, 422, "unknown_webhook_kind")
+    line = landing_line(kind, body.decode())
+    if len(line) > WEBHOOK_LANDING_LINE_MAX_BYTES:  # whatever is acknowledged must be loadable
+        return _refuse(request, 413, "body_too_large")
     try:
-        await sink.append(landing_line(kind, body.decode()))
+        await sink.append(line)
     except Exception as exc:  # noqa: BLE001 - not durable, so not acknowledged: Customer.io retries
         log_event(log, "webhook_not_stored", logging.ERROR, error=type(exc).__name__)
         return _refuse(request, 503, "not_stored")

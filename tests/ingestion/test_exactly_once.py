@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT
 from ingestion.reconcile import reconcile
-from ingestion.sources import ACTION_LOGS, ALL_SOURCES
+from ingestion.sources import ACTION_LOGS, ALL_SOURCES, CUSTOMERIO_WEBHOOKS
 from ingestion.warehouse import connect
+from serving.webhooks import landing_line
 from tests.ingestion.helpers import event, load, query, write_lines
 
 
@@ -103,3 +105,15 @@ def test_sigkill_mid_load_then_rerun_gives_exact_counts(sample_data_dir):
         assert {s.name: reconcile(con, s) for s in ALL_SOURCES} == {s.name: [] for s in ALL_SOURCES}
     finally:
         con.close()
+
+
+def test_a_prediction_confirmed_unchanged_later_is_a_new_receipt(data_dir):
+    body = json.dumps({"user_id": 7, "brand_id": 1, "predictions": {"churn_probability": 0.25}})
+    first, later = datetime(2026, 11, 10, 8, tzinfo=UTC), datetime(2026, 11, 18, 8, tzinfo=UTC)
+    folder = data_dir.landing / CUSTOMERIO_WEBHOOKS.folder
+    folder.mkdir(parents=True)
+    (folder / "a.ndjson").write_bytes(landing_line("prediction", body, first))
+    (folder / "b.ndjson").write_bytes(landing_line("prediction", body, later) + landing_line("prediction", body, first))
+    load(data_dir.warehouse, data_dir.landing, CUSTOMERIO_WEBHOOKS)
+    receipts = query(data_dir.warehouse, "SELECT received_at FROM raw.customerio_webhooks ORDER BY received_at")
+    assert [r[0] for r in receipts] == [first, later]  # the same receipt twice is still one row

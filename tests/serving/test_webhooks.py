@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingestion.loader import Loader
+from ingestion.sources import CUSTOMERIO_WEBHOOKS
+from ingestion.warehouse import connect
 from serving.webhook_sink import Segment, recover_segments
 from tests.serving.helpers import (
     WEBHOOK_KEY,
@@ -162,3 +165,23 @@ def test_recovery_finishes_dead_segments_and_leaves_live_ones(tmp_path: Path):
     assert final.read_bytes() == b'{"n": 4}\n'
     for fd in (dead.fd, empty_dead.fd):
         os.close(fd)
+
+
+def test_every_body_the_receiver_acknowledges_loads(tmp_path: Path):
+    """The largest body the receiver accepts, made of characters its landing line must escape, loads."""
+    data = tmp_path / "data"
+    settings = settings_for(data)
+    envelope = json.dumps({"event_id": "ev-big", "metric": "delivered", "timestamp": 1763640000,
+                           "object_type": "email", "data": {"quoted": ""}})
+    body = envelope.replace('"quoted": ""', '"quoted": "' + '\\"' * ((settings.webhook_max_body - len(envelope)) // 2) + '"')
+    body = body.encode()
+    assert settings.webhook_max_body - 2 <= len(body) <= settings.webhook_max_body
+    with running_server(settings) as url:
+        response = post(f"{url}/webhooks/customer-io", **webhook_request(body))
+    assert response.status_code == 200
+    [line] = landed_lines(data / "landing")  # the server closed its segment on the way out
+    assert line["body"] == body.decode()
+
+    with connect(data / "warehouse.duckdb") as con:
+        [result] = Loader(con, data / "landing").load_source(CUSTOMERIO_WEBHOOKS)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 0)
