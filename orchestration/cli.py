@@ -49,6 +49,7 @@ def run(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
     import dagster as dg
 
+    from orchestration.dead_runs import release_dead_runs
     from orchestration.definitions import defs
     from orchestration.partitions import daily_partitions
     from orchestration.sensors import partition_range_tags
@@ -61,6 +62,8 @@ def run(argv: list[str] | None = None) -> int:
     days = [d for d in days if d in valid] or [daily_partitions.get_last_partition_key()]
     logging = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with dg.DagsterInstance.get() as instance:
+        for run_id in release_dead_runs(instance):
+            print(f"run {run_id} was killed before it finished: marked failed, its pool slots freed")
         result = defs.resolve_job_def("build_all").execute_in_process(
             instance=instance, tags=partition_range_tags(min(days), max(days)), raise_on_error=False, run_config=logging)
         print(f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'} ({min(days)}..{max(days)})")

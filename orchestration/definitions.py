@@ -19,7 +19,7 @@ from assets.ingestion import ingestion_assets
 from orchestration.jobs import activate_job, build_all_job
 from orchestration.resources import default_warehouse
 from orchestration.schedules import nightly_build
-from orchestration.sensors import activation_automation, landing_files_sensor
+from orchestration.sensors import activation_automation, dead_runs_sensor, landing_files_sensor
 
 defs = dg.Definitions(
     assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, analytics_snapshot,
@@ -27,6 +27,6 @@ defs = dg.Definitions(
     asset_checks=[key_features_stable, predictions_fresh],
     jobs=[build_all_job, activate_job, pull_people_export_job],
     schedules=[nightly_build, daily_people_export],
-    sensors=[landing_files_sensor, activation_automation],
+    sensors=[landing_files_sensor, activation_automation, dead_runs_sensor],
     resources={"warehouse": default_warehouse(), "dbt": dbt_resource()},
 )

@@ -1,4 +1,5 @@
-"""A sensor that starts a build when complete files arrive in the landing zone."""
+"""Sensors: a build when complete files arrive in the landing zone; activation when its marts are
+rebuilt; and the release of runs whose process died."""
 
 
 import json
@@ -7,6 +8,7 @@ import dagster as dg
 
 from ingestion.landing_files import discover
 from ingestion.sources import ACTION_LOGS, ALL_SOURCES
+from orchestration.dead_runs import release_dead_runs
 from orchestration.jobs import ACTIVATION, build_all_job
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
@@ -46,8 +48,6 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehou
     )
 
 
-
-
 # Evaluates the automation conditions of the activation assets: the Customer.io sync and the card
 # snapshots run once the marts they read were rebuilt and their blocking checks passed.
 activation_automation = dg.AutomationConditionSensorDefinition(
@@ -56,3 +56,10 @@ activation_automation = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def dead_runs_sensor(context: dg.SensorEvaluationContext):
+    """Housekeeping, on by default: a killed run's pool slots come back without an operator."""
+    released = release_dead_runs(context.instance)
+    return dg.SkipReason(f"released dead runs {released}" if released else "no dead runs")
