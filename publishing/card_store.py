@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS entries (
     digest TEXT NOT NULL,
     from_version INTEGER NOT NULL,
     to_version INTEGER NULL,
-    -- sha256 of the canonical document without generated_at: what "changed" compares
+    -- 64-bit hash of the document without generated_at: what "changed" compares
     content_digest TEXT NOT NULL,
     PRIMARY KEY (brand_id, user_id, from_version)
 );
@@ -104,11 +104,18 @@ class StoredDocument:
         return gzip.decompress(self.body_gzip)
 
 
+class StoreUnreadable(Exception):
+    """The store file exists but cannot be read (corrupt, not a database)."""
+
+
 class CardStoreReader:
     """Read-only access for any number of threads: one read-only connection per thread.
 
     A store that does not exist yet (nothing published) reads as empty: get() returns None and
-    current_version() returns None; the connection is retried on the next call.
+    current_version() returns None; the connection is retried on the next call. A store file that
+    is replaced or deleted while it is open is noticed on the next read (by its inode), so the
+    reader follows the file at the path, never an unlinked one. A store that cannot be read raises
+    StoreUnreadable, and is opened again on the next call.
     """
 
     def __init__(self, root: Path):
@@ -139,17 +146,28 @@ class CardStoreReader:
             return None
         try:
             return connection.execute(sql, params).fetchone()
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             # The publisher creates the file before its schema commits: no tables yet = nothing published.
             if "no such table" in str(error):
                 return None
-            raise
+            self._drop_connection()
+            raise StoreUnreadable(f"{self._path.name}: {error}") from error
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self._path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
 
     def _connection(self) -> sqlite3.Connection | None:
+        identity = self._file_identity()
         connection = getattr(self._local, "connection", None)
         if connection is not None:
-            return connection
-        if not self._path.exists():
+            if identity == self._local.identity:
+                return connection
+            self._drop_connection()  # replaced or deleted since it was opened
+        if identity is None:
             return None
         try:
             # check_same_thread=False only so close() can close every thread's connection; each
@@ -157,15 +175,24 @@ class CardStoreReader:
             connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
                                          check_same_thread=False, isolation_level=None)
         except sqlite3.OperationalError:
-            return None  # removed between the exists() check and the open
+            return None  # removed between the stat and the open
         with self._lock:
             if self._closed:
                 connection.close()
                 raise RuntimeError("CardStoreReader is closed")
             self._close_connections_of_finished_threads()
             self._connections[threading.current_thread()] = connection
-        self._local.connection = connection
+        self._local.connection, self._local.identity = connection, identity
         return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            return
+        with self._lock:
+            self._connections.pop(threading.current_thread(), None)
+        connection.close()
+        self._local.connection = None
 
     def _close_connections_of_finished_threads(self) -> None:
         """Thread pools come and go; their connections should not accumulate (caller holds the lock)."""

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from publishing.card_store import CardStoreReader
 from serving.access_log import AccessLogMiddleware
 from serving.cards import get_cards
-from serving.health import healthz, readyz
+from serving.health import card_version, healthz, readyz
 from serving.logs import configure_logging, log_event
 from serving.security_headers import SecurityHeadersMiddleware
 from serving.settings import Settings
@@ -45,7 +45,10 @@ def create_app(settings: Settings) -> Starlette:
         app.state.webhook_sink = sink
         if not settings.pwa_origins:
             log_event(log, "no_pwa_origins", logging.WARNING, reason="SYNERGY_PWA_ORIGINS is empty: browsers get no CORS")
-        log_event(log, "started", card_version=app.state.card_reader.current_version(),
+        version, unreadable = card_version(app.state.card_reader)
+        if unreadable:
+            log_event(log, "card_store_unreadable", logging.ERROR, error=unreadable)
+        log_event(log, "started", card_version=version,
                   recovered_segments=[p.name for p in sink.recovered] if sink else [])
         try:
             yield

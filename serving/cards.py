@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from publishing.card_store import CardStoreReader, StoredDocument
+from publishing.card_store import CardStoreReader, StoredDocument, StoreUnreadable
 from serving.settings import Settings
 from serving.tokens import TokenError, verify
 
@@ -91,7 +91,13 @@ async def get_cards(request: Request) -> Response:
     except TokenError as refused:
         request.state.refusal = f"token_{refused}"
         return not_found()
-    document = await read_document(request, brand_id, user_id)
+    try:
+        document = await read_document(request, brand_id, user_id)
+    except StoreUnreadable:
+        # Not a 404: the member may well have cards. The same answer for everyone leaks nothing.
+        request.state.refusal = "store_unreadable"
+        return Response(b'{"error":"unavailable"}', status_code=503, media_type="application/json",
+                        headers={"Cache-Control": "no-store", "Retry-After": "30"})
     if document is None:
         request.state.refusal = "unknown_member"
         return not_found()

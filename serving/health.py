@@ -7,6 +7,8 @@ import os
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from publishing.card_store import CardStoreReader, StoreUnreadable
+
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -14,14 +16,25 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 
+def card_version(reader: CardStoreReader) -> tuple[int | None, str | None]:
+    """The published version, or why the store cannot be read."""
+    try:
+        return reader.current_version(), None
+    except StoreUnreadable as error:
+        return None, str(error)
+
+
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when a card version is published and webhooks can be landed."""
-    version = request.app.state.card_reader.current_version()
+    """Ready when a card version is published and readable, and webhooks can be landed. A store that
+    cannot be read makes the service not ready; the webhook receiver keeps working either way."""
+    version, unreadable = card_version(request.app.state.card_reader)
     sink = request.app.state.webhook_sink
     landing = request.app.state.settings.landing_root
     writable = sink.healthy if sink is not None else (landing.is_dir() and os.access(landing, os.W_OK))
     problems = []
-    if version is None:
+    if unreadable:
+        problems.append(f"card store unreadable: {unreadable}")
+    elif version is None:
         problems.append("no card version published")
     if not writable:
         problems.append("landing zone not writable")
