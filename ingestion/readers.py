@@ -57,13 +57,35 @@ class ReadResult:
     rejects: list[Reject] = field(default_factory=list)
 
 
+# Whatever a file holds, reading it holds at most this much of it. A compressed file may expand to at
+# most MAX_EXPANSION times its size (real NDJSON and CSV compress 5-15x; a bomb 1,000x), past a floor
+# for small files, and nothing past MAX_FILE_BYTES: a 1 MiB gzip bomb is refused after 100 MiB instead
+# of filling memory with gigabytes. A file past a cap is refused with its reason and recorded, so it is
+# never retried. Reference snapshots are whole extracts: at 1M members the users file is 416 MB.
+MAX_FILE_BYTES = 2 * 2**30  # uncompressed
+MAX_FILE_ROWS = 20_000_000
+MAX_EXPANSION = 100
+EXPANSION_FLOOR_BYTES = 64 * 2**20
+
+
 def _bytes(f: LandingFile) -> bytes:
-    data = f.path.read_bytes()
     if f.path.name.lower().endswith(".gz"):
+        limit = min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * f.size))
         try:
-            return gzip.decompress(data)
+            with gzip.open(f.path, "rb") as stream:
+                data = stream.read(limit + 1)  # decompressed while read: never more than the limit
         except (OSError, EOFError, zlib.error) as exc:
             raise UnreadableFile("corrupt_compression", str(exc)) from exc
+        if len(data) > limit:
+            raise UnreadableFile("file_too_large", f"{f.size} compressed bytes expand past {limit} bytes "
+                                 f"(at most {MAX_EXPANSION}x, and {MAX_FILE_BYTES} bytes in all)")
+    elif f.size > MAX_FILE_BYTES:
+        raise UnreadableFile("file_too_large", f"{f.size} bytes, over the limit of {MAX_FILE_BYTES}")
+    else:
+        data = f.path.read_bytes()
+    lines = data.count(b"\n")
+    if lines > MAX_FILE_ROWS:
+        raise UnreadableFile("too_many_rows", f"{lines} lines, over the limit of {MAX_FILE_ROWS} rows")
     return data
 
 
@@ -225,6 +247,12 @@ def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> Rea
 def read_parquet(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
     """Parquet via pyarrow (a path is never a glob), rendered to JSON text by DuckDB."""
     try:
+        metadata = pq.read_metadata(f.path)
+        expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        if metadata.num_rows > MAX_FILE_ROWS:
+            raise UnreadableFile("too_many_rows", f"{metadata.num_rows} rows, over the limit of {MAX_FILE_ROWS}")
+        if expanded > MAX_FILE_BYTES:
+            raise UnreadableFile("file_too_large", f"{expanded} bytes uncompressed, over the limit of {MAX_FILE_BYTES}")
         table = pq.read_table(f.path)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0][:500]) from exc

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 
 import polars as pl
 import pytest
 
+from ingestion import readers
 from ingestion.sources import ACTION_LOGS, REFERENCE
 from tests.ingestion.helpers import event, load, query, quarantine_reasons, write_lines
 
@@ -192,3 +194,30 @@ def test_reference_extract_newest_stamp_wins_even_when_the_older_arrives_later(d
     write_lines(folder / "ranks-20261121T000000Z.ndjson", [{**rank, "points_required": 6000}])
     load(data_dir.warehouse, data_dir.landing, REFERENCE["ranks"])
     assert query(data_dir.warehouse, "SELECT id, points_required FROM raw.app_ranks") == [(1, 6000)]
+
+
+def gzip_stream(path, chunk: bytes, times: int) -> None:
+    """Compress `chunk` repeated `times` without ever holding the expansion."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip framing
+    with open(path, "wb") as out:
+        for _ in range(times):
+            out.write(compressor.compress(chunk))
+        out.write(compressor.flush())
+
+
+def test_decompression_bombs_and_row_floods_are_refused_once(data_dir, day):
+    day.mkdir(parents=True)
+    gzip_stream(day / "bomb.ndjson.gz", b"{}\n" * (1 << 18), 1366)  # 1 MiB on disk, 1 GiB of rows inside
+    gzip_stream(day / "zeros.ndjson.gz", b"\0" * (1 << 20), 1024)  # 1 GiB of zeros, not even a line
+    (day / "flood.ndjson").write_bytes(b"\n" * (readers.MAX_FILE_ROWS + 1))  # 20 MB, but too many rows
+    write_lines(day / "good.ndjson", [event("good-1")])
+    assert (day / "bomb.ndjson.gz").stat().st_size < 8 * 2**20
+
+    results = {r.path.rsplit("/", 1)[-1]: r for r in load(data_dir.warehouse, data_dir.landing, ACTION_LOGS)}
+
+    assert {name: r.status for name, r in results.items()} == {
+        "bomb.ndjson.gz": "rejected", "zeros.ndjson.gz": "rejected", "flood.ndjson": "rejected", "good.ndjson": "loaded"}
+    assert sorted(quarantine_reasons(data_dir.warehouse)) == [(0, "file_too_large"), (0, "file_too_large"),
+                                                              (0, "too_many_rows")]
+    assert loaded_ids(data_dir) == ["good-1"]
+    assert load(data_dir.warehouse, data_dir.landing, ACTION_LOGS) == []  # recorded: never tried again
