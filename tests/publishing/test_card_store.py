@@ -123,6 +123,23 @@ def test_erasure_purges_every_version(cards_root: Path):
     assert publish(cards_root, member_documents(MEMBERS, revision=1), erased=erased).erased == 0
 
 
+def test_erased_documents_leave_no_bytes_in_the_store_files(cards_root: Path):
+    publish(cards_root, member_documents(MEMBERS))
+    erased = [(2, 1), (3, 2)]
+    with closing(sqlite3.connect(database_path(cards_root))) as con:
+        bodies = [row[0] for member in erased for row in con.execute(
+            "SELECT d.body_gzip FROM documents AS d JOIN entries AS e USING (digest)"
+            " WHERE e.brand_id = ? AND e.user_id = ?", member)]
+    assert len(bodies) == 2 and all(len(body) > 200 for body in bodies)
+
+    publish(cards_root, member_documents(MEMBERS), erased=erased)
+
+    files = [p for p in cards_root.iterdir() if p.name.startswith(database_path(cards_root).name)]
+    content = b"".join(p.read_bytes() for p in files)
+    for body in bodies:  # a deleted row's bytes stay in free pages unless they are overwritten
+        assert body[-64:] not in content
+
+
 def _digests_of(root: Path, members: list[tuple[int, int]]) -> list[str]:
     with closing(sqlite3.connect(database_path(root))) as con:
         return [row[0] for member in members
