@@ -1,18 +1,26 @@
 -- The lifetimes / BTYD summary per member, in daily periods: frequency = repeat purchase days,
 -- recency = days from the first to the last purchase day, T = days from the first purchase day
 -- to the as-of date, monetary_value = mean value of the repeat purchase days (0 without any).
-with days as (
-    select *, row_number() over (partition by profile_id order by purchase_date) as day_number
-    from {{ ref('int_features__purchase_days') }}
-    where purchase_date <= cast({{ as_of() }} as date)
+-- Days are the brand's local days, the as-of date included.
+with members as (
+    select m.profile_id, {{ local_date(as_of(), 'b.timezone') }} as as_of_date
+    from {{ ref('int_features__members') }} as m
+    inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+),
+
+days as (
+    select d.*, row_number() over (partition by d.profile_id order by d.purchase_date) as day_number
+    from {{ ref('int_features__purchase_days') }} as d
+    inner join members as m using (profile_id)
+    where d.purchase_date <= m.as_of_date
 )
 
 select
     m.profile_id,
     cast(greatest(count(d.purchase_date) - 1, 0) as integer) as btyd_frequency,
     coalesce(date_diff('day', min(d.purchase_date), max(d.purchase_date)), 0) as btyd_recency,
-    date_diff('day', min(d.purchase_date), cast({{ as_of() }} as date)) as btyd_t,
+    date_diff('day', min(d.purchase_date), m.as_of_date) as btyd_t,
     cast(coalesce(avg(d.day_value) filter (where d.day_number > 1), 0) as double) as btyd_monetary_value
-from {{ ref('int_features__members') }} as m
+from members as m
 left join days as d using (profile_id)
-group by all
+group by m.profile_id, m.as_of_date
