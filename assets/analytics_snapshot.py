@@ -10,10 +10,21 @@ from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
 
 # What analysts read: the marts, the ingestion audit, the sync's outcome, and identity's review tables.
-# Not the staging layer or the identifier registry: they are the pipeline's raw material (every event and
-# identifier as received), large, and analysts get their content in the marts.
+# Not raw personal data: not the staging layer or the identifier registry (the pipeline's raw material,
+# every event and identifier as received; analysts get their content in the marts), not the text of
+# quarantined rows (the warehouse keeps it for the data team), and nothing of an erased member.
 ANALYST_RELATIONS = ["marts", "audit", "activation", "identity.merge_review", "identity.profile_merges",
                      "identity.rejected_links"]
+ERASED = "SELECT profile_id FROM intermediate.int_identity__erased_profiles"
+ANALYST_SELECTS = {
+    "audit.quarantine": "SELECT * EXCLUDE (raw) FROM audit.quarantine",
+    "identity.merge_review": "SELECT * FROM identity.merge_review WHERE NOT list_has_any(matched_profile_ids, "
+                             "(SELECT coalesce(list(profile_id), []) FROM intermediate.int_identity__erased_profiles))",
+    "identity.profile_merges": f"SELECT * FROM identity.profile_merges WHERE profile_id NOT IN ({ERASED}) AND merged_profile_id NOT IN ({ERASED})",
+    "identity.rejected_links": f"""SELECT * FROM identity.rejected_links AS r WHERE kept_in_profile_id NOT IN ({ERASED})
+        AND NOT EXISTS (SELECT 1 FROM identity.identifier_profiles AS p WHERE p.brand_id = r.brand_id
+            AND p.id_type = r.id_type AND p.value = r.value AND p.profile_id IN ({ERASED}))""",
+}
 
 
 @dg.asset(
@@ -24,15 +35,16 @@ ANALYST_RELATIONS = ["marts", "audit", "activation", "identity.merge_review", "i
     owners=[OWNER],
     pool="warehouse",
     description=(
-        "data/analytics.duckdb: a copy of the marts (views excepted), the ingestion audit, the sync's outcome and "
-        "identity's review tables, written to a temporary file and renamed into "
+        "data/analytics.duckdb: a copy of the marts (views excepted), the ingestion audit (without the text of "
+        "quarantined rows), the sync's outcome and identity's review tables (without erased members), written to a "
+        "temporary file and renamed into "
         "place. Analysts open this file, never warehouse.duckdb, so their sessions cannot block a run; a session left "
         "open keeps reading the previous copy until it reconnects."
     ),
 )
 def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
-    counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS)
+    counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS)
     context.log.info(f"published {len(counts)} relations to {paths.analytics}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(paths.analytics)),

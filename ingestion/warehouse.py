@@ -87,9 +87,11 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AUDIT_DDL)
 
 
-def publish_snapshot(warehouse: Path, target: Path, relations: list[str]) -> dict[str, int]:
+def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
+                     selects: Mapping[str, str] | None = None) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
-    and swap it in with one rename.
+    and swap it in with one rename. `selects` gives a table (`schema.table`) its own SELECT instead of
+    all of it.
 
     Only tables: a view is computed from relations the snapshot does not hold. Readers that hold the
     old snapshot keep their open file (the rename only moves the name), so an analyst session never
@@ -109,7 +111,8 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str]) -> dic
         ).fetchall()
         for schema, table in tables:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
-            con.execute(f'CREATE TABLE snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            select = (selects or {}).get(f"{schema}.{table}", f'SELECT * FROM "{schema}"."{table}"')
+            con.execute(f'CREATE TABLE snapshot."{schema}"."{table}" AS {select}')
             counts[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM snapshot."{schema}"."{table}"').fetchone()[0]
         con.execute("DETACH snapshot")
     finally:
