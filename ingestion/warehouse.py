@@ -87,6 +87,11 @@ def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AUDIT_DDL)
 
 
+# The analysts' command-line client (duckdb-cli, pinned in pyproject.toml) reads storage up to v1.5; the
+# pipeline's duckdb writes the snapshot in that format so any 1.5+ client or library opens it.
+SNAPSHOT_STORAGE_VERSION = "v1.5.0"
+
+
 def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
                      selects: Mapping[str, str] | None = None) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
@@ -103,7 +108,7 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
     counts: dict[str, int] = {}
     con = connect(warehouse, read_only=False)
     try:
-        con.execute(f"ATTACH '{tmp}' AS snapshot")
+        con.execute(f"ATTACH '{tmp}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
         tables = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND (schema_name IN (SELECT unnest(?)) OR schema_name || '.' || table_name IN (SELECT unnest(?))) ORDER BY 1, 2",

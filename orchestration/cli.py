@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 
 from ingestion.landing_files import partition_days
 from ingestion.paths import DATA_DIR_ENV, PROJECT_ROOT, DataPaths
@@ -100,7 +101,9 @@ def _print_outputs(paths: DataPaths) -> None:
     print(f"  card snapshots      {paths.cards}   (served by: python -m serving)")
     print(f"  Customer.io sync    {paths.activation}   (dry-run bodies in {paths.outbox})")
     print(f"  ground truth        {paths.ground_truth}")
-    print(f"  run history         DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev")
+    # The dagster beside this interpreter: the command works as printed without an activated virtualenv.
+    dagster = os.path.relpath(Path(sys.executable).parent / "dagster")
+    print(f"  run history         DAGSTER_HOME={os.environ['DAGSTER_HOME']} {dagster} dev")
 
 
 def main() -> int:

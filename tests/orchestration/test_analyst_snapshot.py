@@ -97,3 +97,26 @@ def test_the_snapshot_holds_no_raw_text_and_nothing_of_an_erased_member(tmp_path
         assert found == []
     finally:
         snapshot.close()
+
+
+def test_the_analysts_command_line_client_reads_the_snapshot(tmp_path):
+    """The README's `.venv/bin/duckdb -readonly data/analytics.duckdb` works: the pinned client reads the
+    storage version the snapshot is written in."""
+    import duckdb
+
+    from ingestion.warehouse import ensure_audit_tables, publish_snapshot
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ensure_audit_tables(con)
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.profiles AS SELECT 42 AS user_id, ['a', 'b'] AS tags, '{\"k\": 1}'::JSON AS extra")
+    con.close()
+    publish_snapshot(warehouse, tmp_path / "analytics.duckdb", ["marts", "audit"])
+
+    client = os.path.join(os.path.dirname(sys.executable), "duckdb")
+    result = subprocess.run([client, "-readonly", "-csv", str(tmp_path / "analytics.duckdb"), "-c",
+                             "SELECT user_id, tags, extra ->> 'k' AS k FROM marts.profiles"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["user_id,tags,k", "42,\"[a, b]\",1"]
