@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from ingestion.paths import DATA_DIR_ENV, DataPaths
@@ -119,9 +120,13 @@ def test_an_identity_merge_moves_old_events_to_the_surviving_profile(builds):
     assert seen["appended"]["anonymous_logins"] > 0
     # Events that existed before the new day and now belong to another profile: the anonymous visitors who
     # turned out to be an existing (older) member; the member's profile id survives.
-    moved = [(event, old) for event, old in seen["before"]["profile_of"].items()
-             if query(incremental, "SELECT profile_id FROM identity.record_profiles WHERE source = 'action_log' "
-                                   "AND record_id = ?", [event])[0][0] != old]
+    before = pa.table({"record_id": list(seen["before"]["profile_of"]),
+                       "profile_id": list(seen["before"]["profile_of"].values())})
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        con.register("before", before)
+        moved = con.execute("""SELECT r.record_id, b.profile_id FROM identity.record_profiles AS r
+            JOIN before AS b USING (record_id) WHERE r.source = 'action_log' AND r.profile_id <> b.profile_id
+            ORDER BY 1""").fetchall()
     assert moved, "the appended day merged an earlier profile"
     for event, old in moved[:20]:
         [(now, member)] = query(incremental, """SELECT j.profile_id, p.is_member FROM marts.profile_journey AS j
