@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.events import EngineEventData
 
 from ingestion.paths import PROJECT_ROOT
 from orchestration.dead_runs import release_dead_runs
@@ -57,3 +58,21 @@ def test_a_run_killed_mid_step_frees_its_slots_and_the_next_run_completes(tmp_pa
         statuses = sorted(r.dagster_run.status.value for r in runs)
         assert statuses == ["FAILURE", "SUCCESS", "SUCCESS"]  # the killed build, the new build, activate
         assert release_dead_runs(instance) == []  # nothing left to release
+
+
+def test_a_run_whose_process_started_after_the_run_was_created_is_alive(tmp_path: Path):
+    """A launched run's worker process is younger than the run (queued first, started later): alive, not
+    mistaken for a dead run whose pid was reused; once that process is gone, the run is released."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        run = instance.create_run_for_job(dg.GraphDefinition("noop").to_job(), status=dg.DagsterRunStatus.STARTING)
+        time.sleep(3)  # the worker starts a while after the run was created
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            # What the run worker reports when it starts (dagster's own engine event).
+            instance.report_engine_event("Started process for run", run, EngineEventData.in_process(worker.pid))
+            assert release_dead_runs(instance) == []
+        finally:
+            worker.kill()
+            worker.wait()
+        assert release_dead_runs(instance) == [run.run_id]
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
