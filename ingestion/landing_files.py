@@ -81,7 +81,9 @@ def is_incomplete(path: Path) -> bool:
 
 def discover(landing: Path, folder: str, partitions: set[str] | None = None) -> list[LandingFile]:
     root = landing / folder
-    if not root.is_dir() or root.is_symlink():
+    if root.is_symlink():  # loud, not silently empty: a receiver may be writing through it
+        raise NotADirectoryError(f"landing folder {folder} is a link; links are never followed: make it a folder")
+    if not root.is_dir():
         return []
     found = []
     for directory, dirnames, filenames in os.walk(root, followlinks=False):

@@ -80,15 +80,17 @@ def quote(name: str) -> str:
     return json.dumps(name)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    # O_NOFOLLOW: a file swapped for a link since discovery fails with ELOOP instead of being followed.
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file, read from one descriptor: O_NOFOLLOW, so a file swapped for a link since
+    discovery fails with ELOOP instead of being followed, and checked with fstat, so a FIFO or device is
+    never read. The readers parse these bytes; nothing opens the path by name again."""
     with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise NotRegularFile(f"not a regular file: {entry_kind(os.fstat(fh.fileno()).st_mode)}")
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(f"not a regular file: {entry_kind(info.st_mode)}")
+        if info.st_size > readers.MAX_FILE_BYTES:
+            raise readers.UnreadableFile("file_too_large", f"{info.st_size} bytes, over the limit of {readers.MAX_FILE_BYTES}")
+        return fh.read()
 
 
 class NotRegularFile(Exception):
@@ -105,15 +107,18 @@ def read_file(source: Source, f: LandingFile) -> ReadFile:
     if f.refusal is not None:
         return refused(f, f.refusal)
     try:
-        file_id = sha256_file(f.path)
+        content = read_regular_file(f.path)
     except NotRegularFile as exc:
         return refused(f, str(exc))
+    except readers.UnreadableFile as exc:
+        return ReadFile(f, hashlib.sha256(f"too large:{f.relative}:{f.modified_ns}".encode()).hexdigest(), None, exc)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return refused(f, "not a regular file: symbolic link")
         raise
+    file_id = hashlib.sha256(content).hexdigest()
     try:
-        return ReadFile(f, file_id, readers.read(f, source.schema, source.fold_extra_columns_into), None)
+        return ReadFile(f, file_id, readers.read(f, content, source.schema, source.fold_extra_columns_into), None)
     except readers.UnreadableFile as exc:
         return ReadFile(f, file_id, None, exc)
 

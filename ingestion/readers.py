@@ -68,21 +68,20 @@ MAX_EXPANSION = 100
 EXPANSION_FLOOR_BYTES = 64 * 2**20
 
 
-def _bytes(f: LandingFile) -> bytes:
+def _bytes(f: LandingFile, content: bytes) -> bytes:
+    """The file's text: `content` as read from its one open descriptor, decompressed within the caps."""
     if f.path.name.lower().endswith(".gz"):
-        limit = min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * f.size))
+        limit = min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * len(content)))
         try:
-            with gzip.open(f.path, "rb") as stream:
+            with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
                 data = stream.read(limit + 1)  # decompressed while read: never more than the limit
         except (OSError, EOFError, zlib.error) as exc:
             raise UnreadableFile("corrupt_compression", str(exc)) from exc
         if len(data) > limit:
-            raise UnreadableFile("file_too_large", f"{f.size} compressed bytes expand past {limit} bytes "
+            raise UnreadableFile("file_too_large", f"{len(content)} compressed bytes expand past {limit} bytes "
                                  f"(at most {MAX_EXPANSION}x, and {MAX_FILE_BYTES} bytes in all)")
-    elif f.size > MAX_FILE_BYTES:
-        raise UnreadableFile("file_too_large", f"{f.size} bytes, over the limit of {MAX_FILE_BYTES}")
     else:
-        data = f.path.read_bytes()
+        data = content
     lines = data.count(b"\n")
     if lines > MAX_FILE_ROWS:
         raise UnreadableFile("too_many_rows", f"{lines} lines, over the limit of {MAX_FILE_ROWS} rows")
@@ -174,8 +173,8 @@ def _fold_texts(texts: list[str], schema: RecordSchema, into: str) -> list[str]:
     return out
 
 
-def read_ndjson(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
-    data = _bytes(f).removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the first row
+def read_ndjson(f: LandingFile, content: bytes, schema: RecordSchema, fold_into: str | None) -> ReadResult:
+    data = _bytes(f, content).removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of the first row
     try:
         positions, texts, rejects = *split_lines(data), []
     except pa.ArrowInvalid:
@@ -207,9 +206,9 @@ def _coerce(value: str, json_type: str | None):
     return value
 
 
-def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
+def read_csv(f: LandingFile, content: bytes, schema: RecordSchema, fold_into: str | None) -> ReadResult:
     # Undecodable bytes survive as surrogates so that only their record is rejected.
-    text = _bytes(f).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
+    text = _bytes(f, content).removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
     types = {fld.name: fld.json_type for fld in schema.fields}
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -244,16 +243,20 @@ def read_csv(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> Rea
     return ReadResult(rows=_rows(positions, texts), rejects=rejects)
 
 
-def read_parquet(f: LandingFile, schema: RecordSchema, fold_into: str | None) -> ReadResult:
+def read_parquet(f: LandingFile, content: bytes, schema: RecordSchema, fold_into: str | None) -> ReadResult:
     """Parquet via pyarrow (a path is never a glob), rendered to JSON text by DuckDB."""
     try:
-        metadata = pq.read_metadata(f.path)
-        expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-        if metadata.num_rows > MAX_FILE_ROWS:
-            raise UnreadableFile("too_many_rows", f"{metadata.num_rows} rows, over the limit of {MAX_FILE_ROWS}")
-        if expanded > MAX_FILE_BYTES:
-            raise UnreadableFile("file_too_large", f"{expanded} bytes uncompressed, over the limit of {MAX_FILE_BYTES}")
-        table = pq.read_table(f.path)
+        parquet = pq.ParquetFile(pa.BufferReader(content))
+        if parquet.metadata.num_rows > MAX_FILE_ROWS:
+            raise UnreadableFile("too_many_rows", f"{parquet.metadata.num_rows} rows, over the limit of {MAX_FILE_ROWS}")
+        # Counted as decoded, batch by batch: the sizes a file declares, and its dictionary encoding, can lie.
+        batches, decoded = [], 0
+        for batch in parquet.iter_batches(batch_size=1024):
+            decoded += batch.nbytes
+            if decoded > MAX_FILE_BYTES:
+                raise UnreadableFile("file_too_large", f"decodes to over {MAX_FILE_BYTES} bytes (the limit)")
+            batches.append(batch)
+        table = pa.Table.from_batches(batches, schema=parquet.schema_arrow)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableFile("unreadable_parquet", str(exc).splitlines()[0][:500]) from exc
     types = {fld.name: fld.json_type for fld in schema.fields}
@@ -292,12 +295,13 @@ def read_parquet(f: LandingFile, schema: RecordSchema, fold_into: str | None) ->
     return ReadResult(rows=_rows(list(range(1, len(texts) + 1)), texts))
 
 
-def read(f: LandingFile, schema: RecordSchema, fold_into: str | None = None) -> ReadResult:
+def read(f: LandingFile, content: bytes, schema: RecordSchema, fold_into: str | None = None) -> ReadResult:
+    """`content`: the file's bytes, read by the caller from the descriptor it checked (never by name again)."""
     fmt = f.format
     if fmt == "ndjson":
-        return read_ndjson(f, schema, fold_into)
+        return read_ndjson(f, content, schema, fold_into)
     if fmt == "csv":
-        return read_csv(f, schema, fold_into)
+        return read_csv(f, content, schema, fold_into)
     if fmt == "parquet":
-        return read_parquet(f, schema, fold_into)
+        return read_parquet(f, content, schema, fold_into)
     raise UnreadableFile("unsupported_format", f"{f.path.name}: expected .ndjson[.gz], .jsonl[.gz], .csv[.gz] or .parquet")

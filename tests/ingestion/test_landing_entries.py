@@ -49,3 +49,36 @@ def test_links_fifos_and_sockets_are_refused_once_and_never_read(data_dir, tmp_p
     everything = " ".join(str(row) for table in ("audit.quarantine", "audit.ingested_files")
                           for row in query(data_dir.warehouse, f"SELECT * FROM {table}"))
     assert "sk-live" not in everything and "smuggled" not in everything
+
+
+def test_a_file_swapped_for_a_link_or_fifo_after_discovery_is_refused_not_read(data_dir, tmp_path):
+    from ingestion.landing_files import discover
+    from ingestion.loader import read_file
+
+    secrets = tmp_path / "environ"
+    secrets.write_text(f"{SECRET}\n")
+    day = data_dir.landing / DAY_DIR
+    write_lines(day / "a.ndjson", [event("a")])
+    write_lines(day / "b.ndjson", [event("b")])
+    found = {f.path.name: f for f in discover(data_dir.landing, ACTION_LOGS.folder)}
+    assert all(f.refusal is None for f in found.values())  # regular files when listed
+
+    (day / "a.ndjson").unlink()
+    (day / "a.ndjson").symlink_to(secrets)
+    (day / "b.ndjson").unlink()
+    os.mkfifo(day / "b.ndjson")  # reading it by name would block for good
+
+    for name in ("a.ndjson", "b.ndjson"):
+        read = read_file(ACTION_LOGS, found[name])
+        assert read.read is None and read.unreadable.reason == "not_a_regular_file", name
+
+
+def test_a_source_folder_that_is_a_link_fails_loudly(data_dir, tmp_path):
+    import pytest
+
+    elsewhere = tmp_path / "elsewhere"
+    write_lines(elsewhere / "dt=2026-11-19" / "events.ndjson", [event("x")])
+    (data_dir.landing / "app").mkdir(parents=True, exist_ok=True)
+    (data_dir.landing / "app" / "action_logs").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(NotADirectoryError, match="is a link"):
+        load(data_dir.warehouse, data_dir.landing, ACTION_LOGS)
