@@ -317,6 +317,8 @@ def scrub_erased(con, state: SyncState, outbox: Outbox, brand: int, now: datetim
             for segment in segments.segments(directory):
                 segments.without_people(segment, brand, people)
     removed = outbox.scrub(brand, set(people))
+    # The queue's record of their unsendable items can quote their data (limit warnings name fields and sizes only).
+    con.execute(f"DELETE FROM {Q}.unsendable WHERE brand_id = ? AND person_id IN (SELECT unnest(?))", [brand, people])
     con.execute(f"UPDATE {Q}.erased SET scrubbed_at = ? WHERE brand_id = ? AND person_id IN (SELECT unnest(?))",
                 [now, brand, people])
     return removed

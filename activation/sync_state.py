@@ -165,10 +165,12 @@ class SyncState:
         with self.transaction() as con:
             con.execute("INSERT OR REPLACE INTO delivered_ranges VALUES (?, ?, ?, ?)",
                         (destination, items[0].seq, items[-1].seq, now))
+            # Not for a person erased while the batch was in flight: their dead letters went with the erasure.
             con.executemany(
-                "INSERT OR REPLACE INTO dead_letters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO dead_letters SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM erased WHERE brand_id = ? AND person_id = ?)",
                 [(destination, d.seq, brand_id, by_seq[d.seq].person_id, by_seq[d.seq].kind, by_seq[d.seq].dedup_key,
-                  d.reason, d.field, d.message, now) for d in dead])
+                  d.reason, d.field, d.message, now, brand_id, by_seq[d.seq].person_id) for d in dead])
             con.executemany(
                 "INSERT INTO status_counts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (destination, brand_id, kind, status) "
                 "DO UPDATE SET items = items + excluded.items, last_at = excluded.last_at",

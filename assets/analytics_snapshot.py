@@ -21,9 +21,12 @@ ANALYST_SELECTS = {
     "identity.merge_review": "SELECT * FROM identity.merge_review WHERE NOT list_has_any(matched_profile_ids, "
                              "(SELECT coalesce(list(profile_id), []) FROM intermediate.int_identity__erased_profiles))",
     "identity.profile_merges": f"SELECT * FROM identity.profile_merges WHERE profile_id NOT IN ({ERASED}) AND merged_profile_id NOT IN ({ERASED})",
+    # A rejected link is a record of one profile offering an identifier kept by another: neither may be erased.
     "identity.rejected_links": f"""SELECT * FROM identity.rejected_links AS r WHERE kept_in_profile_id NOT IN ({ERASED})
         AND NOT EXISTS (SELECT 1 FROM identity.identifier_profiles AS p WHERE p.brand_id = r.brand_id
-            AND p.id_type = r.id_type AND p.value = r.value AND p.profile_id IN ({ERASED}))""",
+            AND p.id_type = r.id_type AND p.value = r.value AND p.profile_id IN ({ERASED}))
+        AND NOT EXISTS (SELECT 1 FROM identity.record_profiles AS rp WHERE rp.source = r.source
+            AND rp.brand_id = r.brand_id AND rp.record_id = r.record_id AND rp.profile_id IN ({ERASED}))""",
 }
 
 

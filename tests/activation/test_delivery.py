@@ -180,3 +180,12 @@ def test_erasure_removes_dead_letters_and_leaves_no_bytes_in_the_state_file(tmp_
         assert state.query("SELECT * FROM dead_letters") == []
     content = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.sqlite"))
     assert b"jane.erased@example.com" not in content
+
+
+def test_a_dead_letter_for_a_person_erased_while_the_batch_was_in_flight_is_not_kept(tmp_path: Path):
+    with SyncState(tmp_path / "state.sqlite") as state:
+        items = [PendingItem(1, "user-9", "identify", "key-1", b"{}"), PendingItem(2, "user-8", "identify", "key-2", b"{}")]
+        state.mark_erased(1, ["user-9"])  # between the batch's read and its answer
+        state.mark_delivered("brand-1", 1, items, [DeadLetter(1, "invalid", "email", "jane@example.com"),
+                                                   DeadLetter(2, "invalid", "email", "other@example.com")])
+        assert state.query("SELECT person_id FROM dead_letters") == [("user-8",)]

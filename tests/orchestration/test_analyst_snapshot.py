@@ -73,8 +73,12 @@ def test_the_snapshot_holds_no_raw_text_and_nothing_of_an_erased_member(tmp_path
     con.execute("""CREATE TABLE identity.rejected_links AS SELECT * FROM (VALUES
         ('app_user', 1, '9', 'phone', '+15550000001', 'prof_erased', 'limit_user_id'),
         ('action_log', 1, 'e9', 'email', 'erased.member@example.org', 'prof_other', 'limit_email'),
+        ('app_user', 1, '7', 'phone', '+15550000003', 'prof_kept', 'limit_user_id'),
         ('app_user', 1, '8', 'phone', '+15550000002', 'prof_kept', 'limit_user_id'))
         AS t(source, brand_id, record_id, id_type, value, kept_in_profile_id, reason)""")
+    # Record 7 is the erased member's own record, which offered a phone another profile kept.
+    con.execute("""CREATE TABLE identity.record_profiles AS SELECT * FROM (VALUES
+        ('app_user', 1, '7', 'prof_erased'), ('app_user', 1, '8', 'prof_kept')) AS t(source, brand_id, record_id, profile_id)""")
     con.execute("""CREATE TABLE identity.profile_merges AS SELECT * FROM (VALUES
         ('prof_erased', 'prof_gone', 'erased.member@example.org'), ('prof_kept', 'prof_old', 'kept@example.org'))
         AS t(profile_id, merged_profile_id, cause_identifier)""")
@@ -93,7 +97,8 @@ def test_the_snapshot_holds_no_raw_text_and_nothing_of_an_erased_member(tmp_path
         text_columns = snapshot.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
                                         "WHERE data_type LIKE 'VARCHAR%'").fetchall()
         found = [(s, t, c) for s, t, c in text_columns if snapshot.execute(
-            f"""SELECT count(*) FROM "{s}"."{t}" WHERE CAST("{c}" AS VARCHAR) LIKE '%erased%'""").fetchone()[0]]
+            f"""SELECT count(*) FROM "{s}"."{t}" WHERE CAST("{c}" AS VARCHAR) LIKE '%erased%'
+                OR CAST("{c}" AS VARCHAR) = '+15550000003'""").fetchone()[0]]
         assert found == []
     finally:
         snapshot.close()
