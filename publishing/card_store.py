@@ -174,8 +174,10 @@ class CardStoreReader:
             # connection is still used by the one thread that opened it.
             connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
                                          check_same_thread=False, isolation_level=None)
-        except sqlite3.OperationalError:
-            return None  # removed between the stat and the open
+        except sqlite3.OperationalError as error:
+            if self._file_identity() is None:
+                return None  # removed between the stat and the open
+            raise StoreUnreadable(f"{self._path.name}: {error}") from error  # a directory, no permission, I/O error
         with self._lock:
             if self._closed:
                 connection.close()

@@ -17,6 +17,7 @@ WEBHOOK_KEY_ENV = "CUSTOMERIO_WEBHOOK_SIGNING_KEY"
 WEBHOOK_PREVIOUS_KEY_ENV = "CUSTOMERIO_WEBHOOK_SIGNING_KEY_PREVIOUS"
 REPLAY_WINDOW_ENV = "SYNERGY_WEBHOOK_REPLAY_WINDOW_SECONDS"
 MAX_BODY_ENV = "SYNERGY_WEBHOOK_MAX_BODY_BYTES"
+WEBHOOK_BODY_MAX_BYTES = 1 << 20  # the landing schema's maxLength for a webhook body
 ROTATE_SECONDS_ENV = "SYNERGY_WEBHOOK_ROTATE_SECONDS"
 ROTATE_BYTES_ENV = "SYNERGY_WEBHOOK_ROTATE_BYTES"
 STORE_READS_ENV = "SYNERGY_CARD_STORE_READS"  # "inline" (default) or "threadpool"
@@ -42,6 +43,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.card_token_keys:
             raise ValueError(f"no card token keys: set {TOKEN_KEYS_ENV}")
+        if self.webhook_max_body > WEBHOOK_BODY_MAX_BYTES:
+            # What is acknowledged must load: the landing contract caps a body at this size.
+            raise ValueError(f"{MAX_BODY_ENV}={self.webhook_max_body} is over {WEBHOOK_BODY_MAX_BYTES}, the largest "
+                             "body the loader accepts (docs/schemas/landing/customerio_webhook.schema.json)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -84,3 +84,11 @@ def test_a_corrupt_store_at_start_still_receives_webhooks(tmp_path: Path):
         assert ready(url).json()["problems"][0].startswith("card store unreadable")
         assert read_cards(url).status_code == 503
         assert webhook_stored(url, "ev-at-start")
+
+
+def test_a_store_that_cannot_be_opened_is_unreadable_not_empty(tmp_path: Path):
+    data = tmp_path / "data"
+    database_path(data / "cards").mkdir(parents=True)  # a directory where the store should be
+    with running_server(settings_for(data)) as url:
+        assert ready(url).json()["problems"][0].startswith("card store unreadable")
+        assert read_cards(url).status_code == 503

@@ -185,3 +185,8 @@ def test_every_body_the_receiver_acknowledges_loads(tmp_path: Path):
     with connect(data / "warehouse.duckdb") as con:
         [result] = Loader(con, data / "landing").load_source(CUSTOMERIO_WEBHOOKS)
     assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 0)
+
+
+def test_a_body_cap_over_what_the_loader_accepts_is_refused_at_start(tmp_path: Path):
+    with pytest.raises(ValueError, match="largest body the loader accepts"):
+        settings_for(tmp_path / "data", webhook_max_body=2 << 20)

@@ -17,9 +17,9 @@ with events as materialized (
 
 members as (
     select m.*, least({{ var('engagement_window_days') }},
-            greatest(1, {{ local_days_between('m.created_at', as_of(), 'b.timezone') }})) as observed_days
+            greatest(1, {{ local_days_between('m.created_at', as_of(), "coalesce(b.timezone, 'UTC')") }})) as observed_days
     from {{ ref('int_features__members') }} as m
-    inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+    left join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
 by_action as (

@@ -3,9 +3,9 @@
 -- to the as-of date, monetary_value = mean value of the repeat purchase days (0 without any).
 -- Days are the brand's local days, the as-of date included.
 with members as (
-    select m.profile_id, {{ local_date(as_of(), 'b.timezone') }} as as_of_date
+    select m.profile_id, {{ local_date(as_of(), "coalesce(b.timezone, 'UTC')") }} as as_of_date
     from {{ ref('int_features__members') }} as m
-    inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+    left join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
 days as (

@@ -12,10 +12,10 @@ select
     m.brand_id,
     m.user_id,
     m.profile_id,
-    {{ local_days_between('max(p.occurred_at)', as_of(), 'b.timezone') }} as recency_days,
+    {{ local_days_between('max(p.occurred_at)', as_of(), "coalesce(b.timezone, 'UTC')") }} as recency_days,
     count(p.occurred_at) as frequency,
     cast(coalesce(sum(p.purchase_value), 0) as double) as monetary
 from {{ ref('int_features__members') }} as m
-inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+left join {{ ref('stg_app__brands') }} as b using (brand_id)
 left join purchases as p using (profile_id)
 group by m.brand_id, m.user_id, m.profile_id, b.timezone
