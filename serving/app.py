@@ -30,7 +30,7 @@ from serving.webhooks import FOLDER, receive_webhook
 log = logging.getLogger("serving.app")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> SecurityHeadersMiddleware:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.card_reader = CardStoreReader(settings.cards_root)
@@ -65,17 +65,17 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(AccessLogMiddleware),
-        Middleware(SecurityHeadersMiddleware),
         Middleware(CORSMiddleware, allow_origins=list(settings.pwa_origins), allow_methods=["GET"],
                    allow_headers=["Authorization", "If-None-Match"], expose_headers=["ETag", "X-Snapshot-Version"],
                    max_age=600),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
-    return app
+    # Outside Starlette's own error handling, so a 500 it makes of an unhandled error carries them too.
+    return SecurityHeadersMiddleware(app)
 
 
-def app_factory() -> Starlette:
+def app_factory() -> SecurityHeadersMiddleware:
     """Entry point for uvicorn --factory: settings from the environment (refuses to start without token keys)."""
     configure_logging()
     return create_app(Settings.from_env())

@@ -63,8 +63,15 @@ def _listening_socket() -> socket.socket:
 @contextmanager
 def running_server(settings: Settings) -> Iterator[str]:
     """The app under uvicorn in a thread on a free loopback port; yields its base URL."""
+    with serving(create_app(settings)) as url:
+        yield url
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """This ASGI app under uvicorn in a thread on a free loopback port; yields its base URL."""
     sock = _listening_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), lifespan="on", access_log=False, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -11,12 +11,14 @@ import httpx
 import pytest
 
 from publishing.card_store import CardStoreWriter
+from serving.app import create_app
 from tests.serving.helpers import (
     ORIGIN,
     ServerProcess,
     TOKEN_KEYS_TEXT,
     document_bytes,
     running_server,
+    serving,
     settings_for,
     token,
     versioned_document,
@@ -226,3 +228,20 @@ def test_the_server_as_operators_start_it_sends_security_headers_and_no_software
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert "server" not in response.headers
+
+
+def test_an_unhandled_error_answers_500_with_the_security_headers(tmp_path: Path):
+    data = tmp_path / "data"
+    with CardStoreWriter(data / "cards") as writer:
+        writer.publish([(1, 5, document_bytes(versioned_document(1, 5, version=1)))])
+    app = create_app(settings_for(data))
+
+    def broken(*_):
+        raise RuntimeError("a bug")
+
+    with serving(app) as url:
+        getattr(app, "app", app).state.card_reader.get = broken  # the Starlette app, inside any wrapper
+        response = get(url, 1, 5, token(1, 5))
+    assert response.status_code == 500
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
