@@ -176,8 +176,13 @@ class Loader:
                 "SELECT path, size_bytes, modified_ns FROM audit.ingested_files WHERE source = ?", [source.name]
             ).fetchall()
         )
+        # A refused entry is refused once by its path: a FIFO's mtime moves whenever someone writes to it.
+        refused = {path for (path,) in self.con.execute(
+            "SELECT path FROM audit.ingested_files WHERE source = ? AND status = 'rejected' "
+            "AND status_detail LIKE 'not a regular file%'", [source.name]).fetchall()}
         files = discover(self.landing, source.folder, partitions)
-        return [f for f in files if (f.relative, f.size, f.modified_ns) not in known]
+        return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
+                and not (f.refusal is not None and f.relative in refused)]
 
     def load_source(
         self,
