@@ -84,38 +84,34 @@ def read_regular_file(path: Path) -> bytes:
     """The bytes of a regular file, read from one descriptor: O_NOFOLLOW, so a file swapped for a link since
     discovery fails with ELOOP instead of being followed, and checked with fstat, so a FIFO or device is
     never read. The readers parse these bytes; nothing opens the path by name again."""
-    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as fh:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise readers.UnreadableFile("not_a_regular_file", "not a regular file: symbolic link") from exc
+        raise
+    with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(f"not a regular file: {entry_kind(info.st_mode)}")
+            raise readers.UnreadableFile("not_a_regular_file", f"not a regular file: {entry_kind(info.st_mode)}")
         if info.st_size > readers.MAX_FILE_BYTES:
             raise readers.UnreadableFile("file_too_large", f"{info.st_size} bytes, over the limit of {readers.MAX_FILE_BYTES}")
         return fh.read()
 
 
-class NotRegularFile(Exception):
-    pass
-
-
-def refused(f: LandingFile, detail: str) -> ReadFile:
-    """Recorded, never opened; its id names the entry, so two refused links are two refusals."""
-    file_id = hashlib.sha256(f"refused:{f.relative}:{f.modified_ns}".encode()).hexdigest()
-    return ReadFile(f, file_id, None, readers.UnreadableFile("not_a_regular_file", detail))
+def not_read(f: LandingFile, error: readers.UnreadableFile) -> ReadFile:
+    """Recorded without its content; its id names the entry, so two refused links are two refusals."""
+    file_id = hashlib.sha256(f"unread:{f.relative}:{f.modified_ns}".encode()).hexdigest()
+    return ReadFile(f, file_id, None, error)
 
 
 def read_file(source: Source, f: LandingFile) -> ReadFile:
     if f.refusal is not None:
-        return refused(f, f.refusal)
+        return not_read(f, readers.UnreadableFile("not_a_regular_file", f.refusal))
     try:
         content = read_regular_file(f.path)
-    except NotRegularFile as exc:
-        return refused(f, str(exc))
     except readers.UnreadableFile as exc:
-        return ReadFile(f, hashlib.sha256(f"too large:{f.relative}:{f.modified_ns}".encode()).hexdigest(), None, exc)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return refused(f, "not a regular file: symbolic link")
-        raise
+        return not_read(f, exc)
     file_id = hashlib.sha256(content).hexdigest()
     try:
         return ReadFile(f, file_id, readers.read(f, content, source.schema, source.fold_extra_columns_into), None)
