@@ -43,7 +43,8 @@ LINEAGE_DDL = """_file_id VARCHAR NOT NULL,
   _partition VARCHAR,
   _extracted_at TIMESTAMPTZ,
   _row_hash UBIGINT NOT NULL,
-  _loaded_at TIMESTAMPTZ NOT NULL"""
+  _loaded_at TIMESTAMPTZ NOT NULL,
+  _erased_at TIMESTAMPTZ"""  # set when the row is redacted for an erasure (erasure/redact.py): it keeps its key only
 # Compressed files expand several times; the batch bound is on the text the database will see.
 EXPANSION = {".gz": 8}
 BATCH_BYTES = 384 * 2**20
@@ -160,6 +161,8 @@ class Loader:
         self.con.execute(
             f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
         )
+        # Tables of warehouses built before rows could be redacted.
+        self.con.execute(f"ALTER TABLE {source.table} ADD COLUMN IF NOT EXISTS _erased_at TIMESTAMPTZ")
 
     def _data_columns(self, source: Source) -> list[str]:
         return [quote(n) for n in source.schema.field_names] + [quote(n) for n in source.derived]

@@ -13,6 +13,7 @@ from assets.customerio_pulls import (
 )
 from assets.customerio_sync import customerio_outbound_queue, customerio_sync
 from assets.dbt_models import dbt_resource, synergy_dbt_models
+from assets.erasure import erasures
 from assets.feature_checks import key_features_stable, predictions_fresh
 from assets.identity import identity_resolution
 from assets.ingestion import ingestion_assets
@@ -22,7 +23,7 @@ from orchestration.schedules import nightly_build
 from orchestration.sensors import activation_automation, dead_runs_sensor, landing_files_sensor
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, analytics_snapshot,
+    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, erasures, analytics_snapshot,
             customerio_outbound_queue, customerio_sync, card_snapshots, customerio_people_export],
     asset_checks=[key_features_stable, predictions_fresh],
     jobs=[build_all_job, activate_job, pull_people_export_job],

@@ -51,14 +51,22 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch):
     # The staging layer is the pipeline's own (not in the analysts' snapshot): read it from the warehouse.
     warehouse = duckdb.connect(str(sample_data_dir.warehouse), read_only=True)
     try:
-        assert warehouse.execute("SELECT count(*) FROM staging.stg_app__action_logs").fetchone()[0] == \
-            expected["action_log_events_expected_loaded"]
-        assert warehouse.execute("SELECT count(*) FROM staging.stg_app__users").fetchone()[0] == expected["members"]
-        assert warehouse.execute("SELECT count(*) FROM staging.stg_customerio__reporting_webhooks").fetchone()[0] == \
-            expected["webhook_reporting_unique"]
-        assert warehouse.execute("SELECT count(*) FROM staging.stg_customerio__exports").fetchone()[0] == expected["export_rows"]
+        # Every row is loaded; the erased members' rows keep only their keys (docs/erasure.md) and staging
+        # holds the others.
+        def loaded_and_staged(raw: str, staged: str, where: str = "true") -> tuple[int, int]:
+            (total, live), = warehouse.execute(f"SELECT count(*), count(*) FILTER (WHERE _erased_at IS NULL) "
+                                               f"FROM raw.{raw} WHERE {where}").fetchall()
+            assert warehouse.execute(f"SELECT count(*) FROM staging.{staged}").fetchone()[0] == live
+            return total, live
+
         erased = warehouse.execute("SELECT count(*) FROM staging.stg_app__erasure_requests").fetchone()[0]
         assert erased == expected["erasure_requests"]
+        events, live_events = loaded_and_staged("app_action_logs", "stg_app__action_logs")
+        assert events == expected["action_log_events_expected_loaded"] and live_events < events
+        assert loaded_and_staged("app_users", "stg_app__users") == (expected["members"], expected["members"] - erased)
+        assert loaded_and_staged("customerio_webhooks", "stg_customerio__reporting_webhooks",
+                                 "kind = 'reporting'")[0] == expected["webhook_reporting_unique"]
+        assert loaded_and_staged("customerio_exports", "stg_customerio__exports")[0] == expected["export_rows"]
         applicable_keys = warehouse.execute("""SELECT b.brand_id, count(DISTINCT c.achievement_key) FROM (
             SELECT DISTINCT brand_id FROM staging.stg_app__brands) AS b, staging.stg_app__achievement_configs AS c
             WHERE c.is_active AND (c.brand_id IS NULL OR c.brand_id = b.brand_id) GROUP BY ALL""").fetchall()

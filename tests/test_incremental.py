@@ -19,6 +19,8 @@ import pyarrow as pa
 import pytest
 
 from ingestion.paths import DATA_DIR_ENV, DataPaths
+from ingestion.reconcile import reconcile
+from ingestion.sources import ALL_SOURCES
 from sample_data.append import append_days
 from sample_data.generator import generate
 from tests.conftest import SMALL
@@ -93,16 +95,18 @@ def test_late_files_for_old_days_and_the_new_day_are_loaded_once(builds):
     assert appended["late_events"] > 0
     late_folders = {p.parent.name for p in (incremental.landing / "app/action_logs").rglob("events-1000.*")}
     assert late_folders & seen["before"]["days"], "some of the day's files landed in folders loaded before"
+    loaded = query(incremental, "SELECT count(*), count(DISTINCT (brand_id, event_id)) FROM raw.app_action_logs")[0]
+    assert loaded[0] == loaded[1] == expected["action_log_events_expected_loaded"]
+    # Staging holds them all but the erased members' (their raw rows keep only their keys).
     events = query(incremental, "SELECT count(*), count(DISTINCT (brand_id, event_id)) FROM staging.stg_app__action_logs")[0]
-    assert events[0] == events[1] == expected["action_log_events_expected_loaded"]
+    redacted = query(incremental, "SELECT count(*) FROM raw.app_action_logs WHERE _erased_at IS NOT NULL")[0][0]
+    assert events[0] == events[1] == loaded[0] - redacted
     assert events[0] > seen["before"]["events"]
 
 
 def test_a_member_erased_after_their_events_were_loaded_leaves_every_mart(builds):
     incremental, _, _ = builds
-    erased = query(incremental, """SELECT e.brand_id, e.user_id, p.profile_id FROM staging.stg_app__erasure_requests AS e
-        JOIN identity.identifier_profiles AS p ON p.brand_id = e.brand_id AND p.id_type = 'user_id'
-            AND p.value = CAST(e.user_id AS VARCHAR)""")
+    erased = query(incremental, "SELECT brand_id, user_id, profile_id FROM identity.erasures WHERE profile_id IS NOT NULL")
     users = [u for _, u, _ in erased]
     profiles = [p for _, _, p in erased]
     late = query(incremental, """SELECT count(*) FROM raw.app_erasure_requests AS r WHERE r._loaded_at >
@@ -113,6 +117,36 @@ def test_a_member_erased_after_their_events_were_loaded_leaves_every_mart(builds
                                ("profile_journey", "profile_id", profiles), ("achievement_progress", "profile_id", profiles)):
         assert query(incremental, f"SELECT count(*) FROM marts.{table} WHERE {column} IN (SELECT unnest(?))", [ids]) \
             == [(0,)], table
+
+
+def test_an_erased_member_is_gone_from_every_table_and_view_of_the_warehouse(builds):
+    """Raw, staging, intermediate, identity and audit tables included: no identifier the erased members were
+    given by the generator (shared ones aside) is left anywhere, while every ingested row is still counted."""
+    incremental, scratch, _ = builds
+    truth = incremental.ground_truth
+    for paths in (incremental, scratch):
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            erased_values = [v for (v,) in con.execute(f"""
+                WITH erased AS (SELECT DISTINCT brand_id, user_id FROM raw.app_erasure_requests),
+                persons AS (
+                    SELECT i.person_id FROM read_parquet('{truth}/identifiers.parquet') AS i JOIN erased AS e
+                        ON i.brand_id = e.brand_id AND i.id_type = 'user_id' AND i.value = CAST(e.user_id AS VARCHAR))
+                SELECT DISTINCT lower(value) FROM read_parquet('{truth}/identifiers.parquet')
+                WHERE person_id IN (SELECT person_id FROM persons) AND NOT is_shared AND length(value) >= 6
+                    AND id_type NOT IN ('user_id', 'card_last4')""").fetchall()]
+            assert len(erased_values) >= 5
+            columns = con.execute("""SELECT schema_name, table_name, column_name FROM duckdb_columns()
+                WHERE database_name = current_database() AND NOT internal AND data_type IN ('VARCHAR', 'JSON')""").fetchall()
+            assert len({(s, t) for s, t, _ in columns}) > 60
+            found = [(s, t, c) for s, t, c in columns if con.execute(
+                f"""SELECT count(*) FROM "{s}"."{t}" WHERE EXISTS (SELECT 1 FROM unnest(?) AS v(text)
+                    WHERE contains(lower(CAST("{c}" AS VARCHAR)), v.text))""", [erased_values]).fetchone()[0]]
+            assert found == []
+            redacted, left = con.execute("""SELECT count(*) FILTER (WHERE _erased_at IS NOT NULL),
+                count(*) FILTER (WHERE _erased_at IS NULL AND (brand_id, user_id) IN (SELECT (brand_id, user_id)
+                    FROM raw.app_erasure_requests)) FROM raw.app_action_logs""").fetchone()
+            assert redacted > 0 and left == 0
+            assert {s.name: reconcile(con, s) for s in ALL_SOURCES} == {s.name: [] for s in ALL_SOURCES}
 
 
 def test_an_identity_merge_moves_old_events_to_the_surviving_profile(builds):

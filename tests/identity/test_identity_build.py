@@ -24,7 +24,7 @@ SCALE = Scale(brands=3, members=1500, days=21, seed=11, as_of=date(2026, 11, 20)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, dbt_manifest):
-    """Build once without the last day, record the ids, then build again with it."""
+    """Build once without the last day, record the ids and the erased members' profiles, then build again with it."""
     root = tmp_path_factory.mktemp("identity") / "data"
     generate(root, SCALE)
     paths = DataPaths(root).ensure()
@@ -37,10 +37,11 @@ def built(tmp_path_factory, dbt_manifest):
         first = build_all(paths)
         assert first.success
         before = ids(paths)
+        erased_profiles = [p for (p,) in query(paths, "select profile_id from identity.erasures where profile_id is not null")]
         shutil.move(held_back, days[-1])
         second = build_all(paths)
         assert second.success
-        yield paths, before, second
+        yield paths, before, second, erased_profiles
 
 
 def ids(paths: DataPaths) -> dict[tuple, str]:
@@ -65,7 +66,7 @@ def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]
 
 
 def test_same_person_decisions_against_the_ground_truth(built):
-    paths, _, _ = built
+    paths, _, _, _ = built
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     scores = pairwise_scores(con, paths.ground_truth / "identifiers.parquet")
     con.close()
@@ -77,7 +78,7 @@ def test_same_person_decisions_against_the_ground_truth(built):
 
 
 def test_shared_devices_and_household_phones_never_merge_two_members(built):
-    paths, _, _ = built
+    paths, _, _, _ = built
     assert query(paths, """select profile_id from identity.identifier_profiles where id_type = 'user_id'
                            group by all having count(*) > 1""") == []
     # Devices and phones seen with two or more members (family tablets, household landlines).
@@ -103,7 +104,7 @@ def test_shared_devices_and_household_phones_never_merge_two_members(built):
 
 
 def test_junk_identifiers_link_nothing(built):
-    paths, _, _ = built
+    paths, _, _, _ = built
     blocked = query(paths, """select count(*) from intermediate.int_identity__identifiers as i
         join identity.identifier_profiles as p using (brand_id, id_type, value) where i.blocked_reason is not null""")
     assert blocked == [(0,)]
@@ -119,7 +120,7 @@ def test_junk_identifiers_link_nothing(built):
 
 
 def test_a_new_day_keeps_unrelated_ids(built):
-    paths, before, _ = built
+    paths, before, _, _ = built
     after = ids(paths)
     merged = dict(query(paths, "select merged_profile_id, profile_id from identity.profile_merges"))
     changed = {k for k in before if after[k] != before[k]}
@@ -130,36 +131,37 @@ def test_a_new_day_keeps_unrelated_ids(built):
 
 
 def test_customer_360_marts_cover_every_profile_but_the_erased(built):
-    paths, _, _ = built
+    paths, _, _, erased_profiles = built
     erased = [u for (u,) in query(paths, "select user_id from staging.stg_app__erasure_requests")]
-    assert erased
+    assert erased and len(erased_profiles) == len(erased)  # the first build resolved each erased member once more
     profiles, members = query(paths, "select count(*), count(*) filter (where is_member) from marts.profiles")[0]
     assert members == SCALE.members - len(erased)
+    # Their rows were redacted by the first build: the second finds nothing of them to resolve.
+    assert query(paths, "select count(*), count(profile_id) from identity.erasures") == [(len(erased), 0)]
     all_profiles = query(paths, "select count(distinct profile_id) from identity.identifier_profiles")[0][0]
-    assert profiles == all_profiles - len(erased)
+    assert profiles == all_profiles
     assert query(paths, "select min(strength_score), max(strength_score) from marts.profiles")[0][1] <= 100
-    erased_profiles = query(paths, f"""select profile_id from identity.identifier_profiles
-        where id_type = 'user_id' and value in ({', '.join(f"'{u}'" for u in erased)})""")
     for mart in ("profiles", "profile_identifiers", "profile_predictions", "profile_journey", "profile_channel_stats",
                  "profile_product_intents", "profile_store_visits"):
-        left = query(paths, f"select count(*) from marts.{mart} where profile_id in (select unnest(?))",
-                     [[p for (p,) in erased_profiles]])
+        left = query(paths, f"select count(*) from marts.{mart} where profile_id in (select unnest(?))", [erased_profiles])
         assert left == [(0,)], mart
+    assert query(paths, "select count(*) from marts.profiles where user_id in (select unnest(?))", [erased]) == [(0,)]
     timeline = query(paths, "select count(*) from marts.profile_journey")[0][0]
-    resolved_events = query(paths, f"""select count(*) from identity.record_profiles
-        where source = 'action_log' and profile_id not in ({', '.join(f"'{p}'" for (p,) in erased_profiles)})""")[0][0]
+    resolved_events = query(paths, "select count(*) from identity.record_profiles where source = 'action_log'")[0][0]
     assert timeline == resolved_events
     assert query(paths, "select count(*) from marts.profile_channel_stats where preferred_channel is null") == [(0,)]
 
 
 def test_materialization_metadata_and_the_super_node_alarm(built):
-    paths, _, second = built
+    paths, _, second, _ = built
     event = next(e.materialization for e in second.get_asset_materialization_events()
                  if e.materialization.asset_key == dg.AssetKey(["identity", "identifier_profiles"]))
     meta = {k: v.value for k, v in event.metadata.items()}
     for key in ("profiles", "merges_this_build", "review_queue", "largest_profile", "dagster/row_count"):
         assert key in meta
-    assert meta["profiles"] == query(paths, "select count(distinct profile_id) from identity.identifier_profiles")[0][0]
+    # Resolution counted the erased members' profiles, which the erasure step then removed.
+    assert meta["profiles"] == query(paths, """select (select count(distinct profile_id) from identity.identifier_profiles)
+        + (select count(distinct profile_id) from identity.erasures)""")[0][0]
 
     from assets.identity import LARGEST_PROFILE_WITHIN_BOUND, identity_resolution
     from orchestration.resources import WarehouseResource
@@ -179,7 +181,7 @@ def test_dbt_unit_tests_pass(built):
 
     from assets.dbt_project import DBT_PROJECT_DIR
 
-    paths, _, _ = built
+    paths, _, _, _ = built
     os.environ["SYNERGY_WAREHOUSE_PATH"] = str(paths.warehouse)
     result = dbtRunner().invoke(["test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
                                  "--profiles-dir", str(DBT_PROJECT_DIR)])

@@ -1,5 +1,5 @@
--- Profiles of members who asked to be erased: the Customer 360 marts leave them out entirely.
-select distinct p.profile_id
-from {{ ref('stg_app__erasure_requests') }} as e
-inner join {{ source('identity', 'identifier_profiles') }} as p
-    on p.brand_id = e.brand_id and p.id_type = 'user_id' and p.value = cast(e.user_id as varchar)
+-- Profiles of members who asked to be erased, as this build resolved them before their data was redacted
+-- (erasure/redact.py): the Customer 360 marts leave them out entirely.
+select distinct profile_id
+from {{ source('identity', 'erasures') }}
+where profile_id is not null

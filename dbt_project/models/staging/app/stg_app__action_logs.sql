@@ -6,8 +6,9 @@ with raw as (
     select *, json_extract_string(identifiers, ['$.email', '$.phone', '$.loyalty_id', '$.device_id', '$.cookie_id',
                                                 '$.whatsapp', '$.qr_id', '$.card_last4']) as ids
     from {{ source('raw', 'app_action_logs') }}
+    where _erased_at is null  -- redacted for an erasure (erasure/redact.py, which also deletes them here)
     {% if is_incremental() %}
-    where _file_id not in (select distinct source_file_id from {{ this }})
+        and _file_id not in (select distinct source_file_id from {{ this }})
     {% endif %}
 )
 

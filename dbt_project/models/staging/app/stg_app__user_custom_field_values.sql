@@ -5,3 +5,4 @@ select
     field_value,
     updated_at
 from {{ source('raw', 'app_user_custom_field_values') }}
+where _erased_at is null  -- redacted for an erasure (erasure/redact.py)

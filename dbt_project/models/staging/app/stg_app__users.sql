@@ -18,3 +18,4 @@ select
     updated_at,
     _extracted_at as extracted_at
 from {{ source('raw', 'app_users') }}
+where _erased_at is null  -- redacted for an erasure (erasure/redact.py)

@@ -8,3 +8,4 @@ select
     attributes,
     _extracted_at as exported_at
 from {{ source('raw', 'customerio_exports') }}
+where _erased_at is null  -- redacted for an erasure (erasure/redact.py)

@@ -2,7 +2,8 @@
 with webhooks as (
     select webhook_id, received_at, cast(body as json) as body
     from {{ source('raw', 'customerio_webhooks') }}
-    where kind = 'prediction'
+    where _erased_at is null  -- redacted for an erasure (erasure/redact.py)
+        and kind = 'prediction'
 )
 select
     webhook_id,

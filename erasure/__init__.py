@@ -1,0 +1,1 @@
+"""Erasure requests carried out in the warehouse (plain Python, no Dagster)."""

@@ -1,0 +1,208 @@
+"""Erasure in the warehouse: every row of an erased member is redacted where the pipeline keeps it.
+
+Runs after identity resolution, so it knows everything the member is: their app user row, their own
+events, the anonymous events and Customer.io records stitched to their profile. In one transaction:
+
+- raw rows (`raw.*`) keep their key and lineage and lose every other value; `_erased_at` marks them and
+  staging leaves them out. Keeping the key and the row hash keeps the ingestion guarantees: reconciliation
+  still counts every row of every file, and the same event re-sent later is a duplicate, not a new row.
+  Referrals are two members' record: only the erased side (their user id, code or invited email) goes.
+- tables derived incrementally from raw rows (`staging.stg_app__action_logs`,
+  `intermediate.int_identity__event_observations`) lose those rows, as do the identity tables and
+  intermediate identity tables of this build; later builds derive nothing from redacted rows.
+- the text of quarantined rows that carry the member's user id or one of their identifiers is removed
+  (reason, file and position stay).
+
+`identity.erasures` lists the erased members with the profile they had in this build; the marts leave
+those profiles out. A member's later data (an app that still sends their events) is redacted by the next
+build, the request stands. Idempotent: a rerun finds the same rows redacted and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+# Raw table -> (columns kept besides the lineage ones, which rows are the erased members').
+# `m` is the raw row; _erased_members (brand_id, user_id) and _erased_records (source, brand_id,
+# record_id) are this build's erased members and the records identity resolution gave their profiles.
+ERASED_USER = "EXISTS (SELECT 1 FROM _erased_members AS x WHERE x.user_id = {user_id}{brand})"
+RAW_ROWS: dict[str, tuple[tuple[str, ...], str]] = {
+    "raw.app_action_logs": (("event_id", "brand_id"), ERASED_USER.format(user_id="m.user_id", brand=" AND x.brand_id = m.brand_id")
+                            + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'action_log'"
+                              " AND r.brand_id = m.brand_id AND r.record_id = m.event_id)"),
+    "raw.app_users": (("id", "brand_id"), ERASED_USER.format(user_id="m.id", brand=" AND x.brand_id = m.brand_id")),
+    "raw.app_wishlists": (("id",), ERASED_USER.format(user_id="m.user_id", brand="")),
+    "raw.app_user_custom_field_values": (("id",), ERASED_USER.format(user_id="m.user_id", brand="")),
+    "raw.customerio_exports": (("_extracted_at",), ERASED_USER.format(user_id="try_cast(m.id AS BIGINT)", brand="")
+                               + " OR lower(trim(m.email)) IN (SELECT value FROM _erased_identifiers WHERE id_type = 'email')"),
+    "raw.customerio_webhooks": (("webhook_id", "received_at", "kind"), ERASED_USER.format(
+        user_id="try_cast(coalesce(json_extract_string(m.body, '$.user_id'), "
+                "json_extract_string(m.body, '$.data.identifiers.id')) AS BIGINT)", brand="")
+        + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'customerio_webhook' AND r.record_id = m.webhook_id)"),
+}
+# A key column that is itself an identifier is replaced by a digest: unique as before, no longer readable.
+DIGESTED_KEYS = {"raw.customerio_exports": "person_key"}
+LINEAGE = ("_file_id", "_position", "_partition", "_extracted_at", "_row_hash", "_loaded_at", "_erased_at")
+
+# Tables derived from raw rows before this step ran (or incrementally, so never rebuilt): the rows of erased
+# records go. `_erased_events` holds every redacted action-log row, this build's and earlier builds'.
+DERIVED_ROWS = {
+    "staging.stg_app__action_logs":
+        "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
+    "intermediate.int_identity__event_observations":
+        "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id)",
+    "intermediate.int_identity__record_observations":
+        "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+    "intermediate.int_identity__links":
+        "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
+        " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE d.source = 'action_log' AND e.brand_id = d.brand_id AND e.event_id = d.record_id)",
+    "intermediate.int_identity__identifiers":
+        "EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
+    "identity.identifier_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
+    "identity.record_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
+    "identity.profile_merges":
+        "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR d.merged_profile_id IN (SELECT profile_id FROM _erased_profiles)",
+    "identity.merge_review":
+        "list_has_any(d.matched_profile_ids, (SELECT coalesce(list(profile_id), []) FROM _erased_profiles))"
+        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+    "identity.rejected_links":
+        "d.kept_in_profile_id IN (SELECT profile_id FROM _erased_profiles)"
+        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
+        " OR EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
+}
+# Identifier text searched for in quarantined rows: long enough not to match unrelated text by chance.
+MIN_SEARCHED_LENGTH = 6
+
+
+@dataclass
+class RedactionSummary:
+    erased_members: int = 0
+    erased_profiles: int = 0
+    raw_rows_redacted: dict[str, int] = field(default_factory=dict)
+    referral_sides_redacted: int = 0
+    derived_rows_deleted: dict[str, int] = field(default_factory=dict)
+    quarantined_rows_redacted: int = 0
+
+    @property
+    def rows_redacted(self) -> int:
+        return sum(self.raw_rows_redacted.values()) + self.referral_sides_redacted + self.quarantined_rows_redacted
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+
+
+def _changed(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> int:
+    return con.execute(sql, params or []).fetchall()[0][0]
+
+
+def _who(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """The temp tables naming what is erased: members, profiles, records, identifiers, events."""
+    has_identity = {"identity.identifier_profiles", "identity.record_profiles"} <= tables
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _erased_members AS
+        SELECT r.brand_id, r.user_id, max(r.requested_at) AS requested_at,
+            {"any_value(p.profile_id)" if has_identity else "NULL::VARCHAR"} AS profile_id
+        FROM raw.app_erasure_requests AS r
+        {'''LEFT JOIN identity.identifier_profiles AS p
+            ON p.brand_id = r.brand_id AND p.id_type = 'user_id' AND p.value = CAST(r.user_id AS VARCHAR)'''
+         if has_identity else ""}
+        GROUP BY r.brand_id, r.user_id""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _erased_profiles AS "
+                "SELECT DISTINCT profile_id FROM _erased_members WHERE profile_id IS NOT NULL")
+    if has_identity:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _erased_records AS SELECT source, brand_id, record_id
+            FROM identity.record_profiles WHERE profile_id IN (SELECT profile_id FROM _erased_profiles)""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _erased_identifiers AS SELECT brand_id, id_type, value
+            FROM identity.identifier_profiles WHERE links_profiles AND profile_id IN (SELECT profile_id FROM _erased_profiles)""")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _erased_records (source VARCHAR, brand_id BIGINT, record_id VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE _erased_identifiers (brand_id BIGINT, id_type VARCHAR, value VARCHAR)")
+
+
+def _searched_text(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """_erased_text(text): identifiers of erased members as normalized and as they were written on their records."""
+    observed = [f"""SELECT o.raw_value FROM {t} AS o JOIN _erased_records AS r USING (source, brand_id, record_id)"""
+                for t in ("intermediate.int_identity__record_observations", "intermediate.int_identity__event_observations")
+                if t in tables]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _erased_text AS
+        SELECT DISTINCT text FROM (
+            SELECT value AS text FROM _erased_identifiers WHERE id_type NOT IN ('user_id', 'card_last4')
+            {"".join(f" UNION ALL {sql}" for sql in observed)}
+        ) WHERE length(text) >= {MIN_SEARCHED_LENGTH}""")
+
+
+def _redact_raw(con: duckdb.DuckDBPyConnection, table: str, kept: tuple[str, ...], erased: str, now: datetime) -> int:
+    columns = [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name || '.' || table_name = ? ORDER BY column_index", [table]).fetchall()]
+    cleared = [f'"{c}" = NULL' for c in columns if c not in kept and c not in LINEAGE and c != DIGESTED_KEYS.get(table)]
+    if table in DIGESTED_KEYS:
+        key = DIGESTED_KEYS[table]
+        cleared.append(f""""{key}" = 'erased:' || md5("{key}")""")
+    return _changed(con, f"UPDATE {table} AS m SET {', '.join(cleared)}, _erased_at = ? "
+                         f"WHERE m._erased_at IS NULL AND ({erased})", [now])
+
+
+def _redact_referrals(con: duckdb.DuckDBPyConnection) -> int:
+    """A referral stays the other member's: only the erased referrer's id and code, or the erased
+    referee's id and invited email, go."""
+    referrer = _changed(con, """UPDATE raw.app_referrals AS m SET referrer_user_id = NULL, referral_code = NULL
+        WHERE m.referrer_user_id IN (SELECT user_id FROM _erased_members)""")
+    referee = _changed(con, """UPDATE raw.app_referrals AS m SET referee_user_id = NULL, email = NULL
+        WHERE m.referee_user_id IN (SELECT user_id FROM _erased_members)""")
+    return referrer + referee
+
+
+def _redact_quarantine(con: duckdb.DuckDBPyConnection) -> int:
+    user_id = ("try_cast(CASE WHEN json_valid(q.raw) THEN coalesce(json_extract_string(q.raw, '$.user_id'), "
+               "CASE WHEN q.source = 'app_users' THEN json_extract_string(q.raw, '$.id') END) END AS BIGINT)")
+    return _changed(con, f"""
+        UPDATE audit.quarantine AS q SET raw = NULL, detail = NULL
+        WHERE q.raw IS NOT NULL AND ({user_id} IN (SELECT user_id FROM _erased_members)
+            OR EXISTS (SELECT 1 FROM _erased_text AS t WHERE contains(q.raw, t.text)))""")
+
+
+def redact_erased(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> RedactionSummary:
+    """Redact every erased member everywhere in the warehouse, in one transaction (see the module's doc)."""
+    now = now or datetime.now(UTC)
+    summary = RedactionSummary()
+    tables = _tables(con)
+    if "raw.app_erasure_requests" not in tables:
+        return summary
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _who(con, tables)
+        _searched_text(con, tables)
+        for table, (kept, erased) in RAW_ROWS.items():
+            if table in tables:
+                summary.raw_rows_redacted[table] = _redact_raw(con, table, kept, erased, now)
+        if "raw.app_referrals" in tables:
+            summary.referral_sides_redacted = _redact_referrals(con)
+        events = ("SELECT brand_id, event_id FROM raw.app_action_logs WHERE _erased_at IS NOT NULL"
+                  if "raw.app_action_logs" in tables else "SELECT NULL::BIGINT AS brand_id, NULL::VARCHAR AS event_id LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _erased_events AS {events}")
+        for table, erased in DERIVED_ROWS.items():
+            if table in tables:
+                summary.derived_rows_deleted[table] = _changed(con, f"DELETE FROM {table} AS d WHERE {erased}")
+        summary.quarantined_rows_redacted = _redact_quarantine(con)
+        changed = summary.rows_redacted + sum(summary.derived_rows_deleted.values())
+        con.execute("""CREATE TABLE IF NOT EXISTS audit.erasure_redactions (
+            redacted_at TIMESTAMPTZ NOT NULL, rows_changed BIGINT NOT NULL, compacted_at TIMESTAMPTZ)""")
+        if changed:  # the freed blocks still hold the old bytes until the file is compacted (erasure/compact.py)
+            con.execute("INSERT INTO audit.erasure_redactions VALUES (?, ?, NULL)", [now, changed])
+        con.execute("CREATE SCHEMA IF NOT EXISTS identity")
+        con.execute("""CREATE OR REPLACE TABLE identity.erasures AS
+            SELECT brand_id, user_id, requested_at, profile_id FROM _erased_members ORDER BY brand_id, user_id""")
+        summary.erased_members, summary.erased_profiles = con.execute(
+            "SELECT count(*), count(DISTINCT profile_id) FROM _erased_members").fetchall()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return summary

@@ -1,0 +1,185 @@
+"""Erasure in the warehouse: the erased member's rows are redacted everywhere, keys and counts hold, nothing else changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from erasure.redact import redact_erased
+from ingestion.reconcile import reconcile
+from ingestion.sources import ACTION_LOGS, ERASURE_REQUESTS, REFERENCE
+from ingestion.warehouse import connect
+from tests.ingestion.helpers import NOW, event, load, query, write_lines
+
+ERASED_EMAIL = "erased.member@example.org"
+COOKIE = "ck_erased_browser_0001"
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    """A loaded warehouse: member 5 (to be erased) and member 6, an anonymous event stitched to member 5 by
+    its cookie, a referral between them, a quarantined line of member 5, and the identity tables a build
+    would have resolved."""
+    landing = tmp_path / "landing"
+    write_lines(landing / "app/action_logs/dt=2026-11-19/a.ndjson", [
+        event("e1", user_id=5, identifiers={"email": ERASED_EMAIL, "cookie_id": COOKIE}, ip_address="203.0.113.5"),
+        event("e2", user_id=6, identifiers={"email": "kept@example.org"}),
+        event("e3", user_id=..., identifiers={"cookie_id": COOKIE}),  # anonymous, stitched to member 5
+        event("e4", user_id=5, action_type="not_an_action", identifiers={"email": ERASED_EMAIL}),  # quarantined
+    ])
+    write_lines(landing / "app/reference/users/users-20261119T000000Z.ndjson", [
+        {"id": 5, "brand_id": 1, "email": ERASED_EMAIL, "first_name": "Erin", "last_name": "Rased",
+         "phone_number": "+13035550105", "created_at": "2026-01-01T00:00:00Z"},
+        {"id": 6, "brand_id": 1, "email": "kept@example.org", "first_name": "Kim", "last_name": "Kept",
+         "created_at": "2026-01-02T00:00:00Z"},
+    ])
+    write_lines(landing / "app/reference/referrals/referrals-20261119T000000Z.ndjson", [
+        {"id": 1, "referrer_user_id": 6, "referee_user_id": 5, "referral_code": "KIM6", "email": ERASED_EMAIL,
+         "status": "converted"},
+        {"id": 2, "referrer_user_id": 5, "referee_user_id": 6, "referral_code": "ERIN5", "email": "kept@example.org",
+         "status": "converted"},
+    ])
+    write_lines(landing / "app/erasure_requests/r.ndjson", [
+        {"brand_id": 1, "user_id": 5, "requested_at": "2026-11-20T08:00:00Z"}])
+    path = tmp_path / "warehouse.duckdb"
+    for source in (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"], ERASURE_REQUESTS):
+        load(path, landing, source)
+    con = connect(path)
+    con.execute("CREATE SCHEMA identity")
+    con.execute(f"""CREATE TABLE identity.identifier_profiles AS SELECT * FROM (VALUES
+        (1, 'user_id', '5', 'prof_erased', true), (1, 'email', '{ERASED_EMAIL}', 'prof_erased', true),
+        (1, 'cookie_id', '{COOKIE}', 'prof_erased', true),
+        (1, 'user_id', '6', 'prof_kept', true), (1, 'email', 'kept@example.org', 'prof_kept', true))
+        AS t(brand_id, id_type, value, profile_id, links_profiles)""")
+    con.execute("""CREATE TABLE identity.record_profiles AS SELECT * FROM (VALUES
+        ('action_log', 1, 'e1', 'prof_erased'), ('action_log', 1, 'e3', 'prof_erased'), ('app_user', 1, '5', 'prof_erased'),
+        ('action_log', 1, 'e2', 'prof_kept'), ('app_user', 1, '6', 'prof_kept')) AS t(source, brand_id, record_id, profile_id)""")
+    con.execute("""CREATE TABLE identity.rejected_links AS SELECT * FROM (VALUES
+        ('action_log', 1, 'e2', 'cookie_id', 'x', 'prof_kept', 'limit_cookie_id'),
+        ('action_log', 1, 'e1', 'cookie_id', 'y', 'prof_kept', 'limit_cookie_id'))
+        AS t(source, brand_id, record_id, id_type, value, kept_in_profile_id, reason)""")
+    con.close()
+    return path
+
+
+def landing(warehouse: Path) -> Path:
+    return warehouse.parent / "landing"
+
+
+def test_the_erased_member_is_redacted_and_everything_else_is_kept(warehouse: Path):
+    before_kept = query(warehouse, "SELECT * FROM raw.app_action_logs WHERE event_id = 'e2'")
+    con = connect(warehouse)
+    summary = redact_erased(con)
+    con.close()
+
+    assert summary.erased_members == 1 and summary.erased_profiles == 1
+    # Their own event and the anonymous one stitched to them keep only key and lineage.
+    assert query(warehouse, """SELECT event_id, brand_id, action_type, user_id, identifiers, ip_address, _erased_at IS NOT NULL
+        FROM raw.app_action_logs ORDER BY event_id""") == [
+        ("e1", 1, None, None, None, None, True), ("e2", 1, "product_scanned", 6, '{"email":"kept@example.org"}', None, False),
+        ("e3", 1, None, None, None, None, True)]
+    assert query(warehouse, "SELECT * FROM raw.app_action_logs WHERE event_id = 'e2'") == before_kept
+    assert query(warehouse, "SELECT id, brand_id, email, first_name, phone_number, _erased_at IS NOT NULL FROM raw.app_users "
+                            "ORDER BY id") == [(5, 1, None, None, None, True), (6, 1, "kept@example.org", "Kim", None, False)]
+    # A referral between them stays the other member's.
+    assert query(warehouse, "SELECT id, referrer_user_id, referee_user_id, referral_code, email FROM raw.app_referrals "
+                            "ORDER BY id") == [(1, 6, None, "KIM6", None), (2, None, 6, None, "kept@example.org")]
+    # The quarantined line of theirs keeps its reason and place, not its text.
+    assert query(warehouse, "SELECT position, reason, raw, detail FROM audit.quarantine") == [
+        (4, "unknown_action_type", None, None)]
+    assert query(warehouse, "SELECT source, record_id FROM identity.record_profiles ORDER BY 1, 2") == [
+        ("action_log", "e2"), ("app_user", "6")]
+    assert query(warehouse, "SELECT count(*) FROM identity.identifier_profiles WHERE profile_id = 'prof_erased'") == [(0,)]
+    assert query(warehouse, "SELECT record_id FROM identity.rejected_links") == [("e2",)]
+    assert query(warehouse, "SELECT brand_id, user_id, profile_id FROM identity.erasures") == [(1, 5, "prof_erased")]
+    # Every row of every file is still accounted for.
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert [reconcile(con, s) for s in (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"])] == [[], [], []]
+    finally:
+        con.close()
+
+
+def test_redaction_is_idempotent_and_a_resent_event_stays_a_duplicate(warehouse: Path):
+    con = connect(warehouse)
+    redact_erased(con)
+    after_first = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                   for t in ("raw.app_action_logs", "raw.app_users", "raw.app_referrals", "audit.quarantine")}
+    again = redact_erased(con)
+    assert again.rows_redacted == 0 and sum(again.derived_rows_deleted.values()) == 0
+    assert {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in after_first} == after_first
+    con.close()
+    # The app sends the erased member's event again: the same content is a duplicate of the redacted row.
+    write_lines(landing(warehouse) / "app/action_logs/dt=2026-11-19/resent.ndjson", [
+        event("e1", user_id=5, identifiers={"email": ERASED_EMAIL, "cookie_id": COOKIE}, ip_address="203.0.113.5")])
+    [result] = load(warehouse, landing(warehouse), ACTION_LOGS)
+    assert (result.rows_loaded, result.rows_duplicate, result.rows_quarantined) == (0, 1, 0)
+    assert query(warehouse, "SELECT count(*) FROM raw.app_action_logs WHERE event_id = 'e1'") == [(1,)]
+
+
+def test_a_failed_redaction_changes_nothing_and_the_next_run_finishes_it(warehouse: Path):
+    con = connect(warehouse)
+    raw_before = con.execute("SELECT * FROM raw.app_action_logs ORDER BY ALL").fetchall()
+    # A table that breaks the step half-way (its redaction statement cannot bind).
+    con.execute("ALTER TABLE identity.rejected_links RENAME COLUMN kept_in_profile_id TO kept_in")
+    with pytest.raises(duckdb.BinderException):
+        redact_erased(con)
+    assert con.execute("SELECT * FROM raw.app_action_logs ORDER BY ALL").fetchall() == raw_before
+    assert con.execute("SELECT count(*) FROM identity.record_profiles WHERE profile_id = 'prof_erased'").fetchall() == [(3,)]
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'identity' "
+                       "AND table_name = 'erasures'").fetchall() == [(0,)]
+    con.execute("ALTER TABLE identity.rejected_links RENAME COLUMN kept_in TO kept_in_profile_id")
+    summary = redact_erased(con)
+    con.close()
+    assert summary.raw_rows_redacted["raw.app_action_logs"] == 2
+    assert query(warehouse, "SELECT count(*) FROM raw.app_action_logs WHERE _erased_at IS NOT NULL") == [(2,)]
+
+
+def tables_content(path: Path) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [f'"{s}"."{t}"' for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2").fetchall()]
+        return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
+    finally:
+        con.close()
+
+
+def test_compaction_removes_the_erased_bytes_from_the_file_and_keeps_every_row(warehouse: Path, monkeypatch):
+    from erasure import compact as compaction
+
+    con = connect(warehouse)
+    con.execute("CHECKPOINT")
+    assert ERASED_EMAIL.encode() in warehouse.read_bytes()  # the loaded value is in the file as written
+    summary = redact_erased(con, now=NOW)
+    assert not compaction.due(con, max_days=7, now=NOW)
+    assert compaction.due(con, max_days=7, now=NOW + timedelta(days=7))
+    con.close()
+    live = tables_content(warehouse)
+
+    # A crash between the copy and the swap leaves the old file in place and the compaction still due.
+    def crash(*_):
+        raise OSError("killed before the rename")
+    monkeypatch.setattr(compaction, "move_into_place", crash)
+    with pytest.raises(OSError):
+        compaction.compact(warehouse, now=NOW)
+    monkeypatch.undo()
+    con = connect(warehouse)
+    assert compaction.due(con, max_days=0, now=NOW)
+    con.close()
+
+    sizes = compaction.compact(warehouse, now=NOW)
+    assert sizes["bytes_after"] > 0
+    assert ERASED_EMAIL.encode() not in warehouse.read_bytes()
+    assert COOKIE.encode() not in warehouse.read_bytes()
+    after = tables_content(warehouse)
+    changed = summary.rows_redacted + sum(summary.derived_rows_deleted.values())
+    assert after.pop('"audit"."erasure_redactions"') == [(NOW, changed, NOW)]
+    live.pop('"audit"."erasure_redactions"')
+    assert after == live
+    con = connect(warehouse)
+    assert not compaction.due(con, max_days=0, now=NOW)
+    con.close()
+    assert [p.name for p in warehouse.parent.iterdir() if "compact" in p.name] == []
