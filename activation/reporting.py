@@ -1,8 +1,8 @@
 """A copy of the sync's outcome in the warehouse, so analysts see dead letters next to the marts.
 
 Delivery's state lives in SQLite (DuckDB's sqlite extension is not bundled) and the queue's in its own
-DuckDB file; the queue step, which holds the warehouse anyway, replaces these small tables from both
-on every run.
+DuckDB file; the step after each delivery replaces these small tables from both (and publishes them to
+the analyst snapshot).
 """
 
 from __future__ import annotations

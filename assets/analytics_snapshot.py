@@ -13,7 +13,9 @@ from orchestration.resources import WarehouseResource
 # Not raw personal data: not the staging layer or the identifier registry (the pipeline's raw material,
 # every event and identifier as received; analysts get their content in the marts), not the text of
 # quarantined rows (the warehouse keeps it for the data team), and nothing of an erased member.
-ANALYST_RELATIONS = ["marts", "audit", "activation", "identity.merge_review", "identity.profile_merges",
+# The sync's outcome (dead letters, limit warnings, status) is also published on its own after every delivery.
+SYNC_OUTCOME = "activation"
+ANALYST_RELATIONS = ["marts", "audit", SYNC_OUTCOME, "identity.merge_review", "identity.profile_merges",
                      "identity.rejected_links"]
 ERASED = "SELECT profile_id FROM intermediate.int_identity__erased_profiles"
 ANALYST_SELECTS = {

@@ -11,8 +11,10 @@ from activation.reporting import mirror_to_warehouse
 from activation.sync import DeliveryOptions, deliver_everything, enqueue_everything
 from activation.sync_state import SyncState
 from assets import OWNER
+from assets.analytics_snapshot import SYNC_OUTCOME
 from assets.automation import AFTER_UPSTREAM_REBUILT_AND_CHECKED
 from assets.dbt_models import synergy_dbt_models
+from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
 
 ACTIVATION_MARTS = [get_asset_key_for_model([synergy_dbt_models], name)
@@ -48,9 +50,7 @@ class DeliveryConfig(dg.Config):
     description=(
         "The durable Customer.io outbound queue (data/activation: queue.duckdb and Parquet segments): identifies with only the "
         "attributes that changed since the last delivered one, new behavioural events with deterministic ULIDs, and "
-        "suppress/delete for erasure requests (which also scrub the member from the queue and the outbox). Also "
-        "copies the sync's outcome into the warehouse: activation.dead_letters, activation.limit_warnings, "
-        "activation.sync_status."
+        "suppress/delete for erasure requests (which also scrub the member from the queue and the outbox)."
     ),
 )
 def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueConfig,
@@ -59,8 +59,6 @@ def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueCo
         summaries = enqueue_everything(con, state, Outbox(warehouse.paths.outbox), erasure_action=config.erasure_action,
                                        backfill=timedelta(hours=config.backfill_hours) if config.backfill_hours else None)
         counts = state.counts()
-        # The outcome of the previous deliveries, for analysts (activation.dead_letters ...).
-        mirror_to_warehouse(state, con)
     context.log.info(f"queued: {summaries}")
 
     def total(name: str) -> int:
@@ -119,6 +117,30 @@ def customerio_sync(context: dg.AssetExecutionContext, config: DeliveryConfig, w
         "lag_minutes": round(lag.total_seconds() / 60, 2),
     })
     yield lag_check(lag, timedelta(minutes=config.max_lag_minutes))
+
+
+@dg.asset(
+    key=["activation", "customerio_sync_outcome"],
+    deps=[customerio_sync],
+    group_name="activation",
+    kinds={"duckdb"},
+    owners=[OWNER],
+    pool="warehouse",
+    automation_condition=dg.AutomationCondition.eager(),
+    description=(
+        "The sync's outcome after each delivery, for analysts: activation.dead_letters, activation.limit_warnings and "
+        "activation.sync_status, copied from the sync state into the warehouse and into the analyst snapshot "
+        "(only the activation schema is replaced, atomically; the marts stay those of the last build)."
+    ),
+)
+def customerio_sync_outcome(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    paths = warehouse.paths
+    with warehouse.connect() as con, sync_state(warehouse) as state:
+        rows = mirror_to_warehouse(state, con)
+    publish_snapshot(paths.warehouse, paths.analytics, [SYNC_OUTCOME], replace_only=True)
+    context.log.info(f"published the sync's outcome to {paths.analytics}: {rows}")
+    return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(rows),
+                                          "analytics_snapshot": dg.MetadataValue.path(str(paths.analytics))})
 
 
 def event_lag(state: SyncState, now: datetime | None = None) -> timedelta:

@@ -10,11 +10,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets import OWNER
-from assets.dbt_project import dbt_project
-from ingestion.warehouse import MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, duckdb_settings
+from assets.dbt_project import dbt_environment, dbt_project
 from orchestration.resources import WarehouseResource
-
-WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
 
 
 class SynergyDbtTranslator(DagsterDbtTranslator):
@@ -44,10 +41,7 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
 )
 def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
-    os.environ[WAREHOUSE_PATH_ENV] = os.fspath(warehouse.paths.warehouse)
-    settings = duckdb_settings(warehouse.paths.warehouse)
-    os.environ.update({MEMORY_LIMIT_ENV: settings["memory_limit"], THREADS_ENV: settings["threads"],
-                       TEMP_DIR_ENV: settings["temp_directory"]})
+    os.environ.update(dbt_environment(warehouse.paths.warehouse))
     yield from dbt.cli(["build"], context=context).stream()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -93,10 +94,14 @@ SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
 
 def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
-                     selects: Mapping[str, str] | None = None) -> dict[str, int]:
+                     selects: Mapping[str, str] | None = None, *, replace_only: bool = False) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
     and swap it in with one rename. `selects` gives a table (`schema.table`) its own SELECT instead of
-    all of it.
+    all of it. Table and column comments (the dbt descriptions) come along.
+
+    With `replace_only`, the fresh file starts as a copy of the current snapshot and only the given
+    relations are replaced: a step that changed a few small tables after the build (the sync's outcome)
+    publishes them without copying the marts again, and the rest stays what the last build published.
 
     Only tables: a view is computed from relations the snapshot does not hold. Readers that hold the
     old snapshot keep their open file (the rename only moves the name), so an analyst session never
@@ -105,20 +110,23 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    start_from_current = replace_only and target.exists()
+    if start_from_current:
+        shutil.copyfile(target, tmp)  # keeps the storage version the snapshot was written in
     counts: dict[str, int] = {}
     con = connect(warehouse, read_only=False)
     try:
-        con.execute(f"ATTACH '{tmp}' AS snapshot (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')")
-        tables = con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND (schema_name IN (SELECT unnest(?)) OR schema_name || '.' || table_name IN (SELECT unnest(?))) ORDER BY 1, 2",
-            [relations, relations],
-        ).fetchall()
+        storage = "" if start_from_current else f" (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
+        con.execute(f"ATTACH '{tmp}' AS snapshot{storage}")
+        for schema, table in _tables(con, "snapshot", relations):  # what a copied snapshot had of these relations
+            con.execute(f'DROP TABLE snapshot."{schema}"."{table}"')
+        tables = _tables(con, con.execute("SELECT current_database()").fetchone()[0], relations)
         for schema, table in tables:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
             select = (selects or {}).get(f"{schema}.{table}", f'SELECT * FROM "{schema}"."{table}"')
             con.execute(f'CREATE TABLE snapshot."{schema}"."{table}" AS {select}')
             counts[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM snapshot."{schema}"."{table}"').fetchone()[0]
+        _copy_comments(con, list(counts))
         con.execute("DETACH snapshot")
     finally:
         con.close()
@@ -126,3 +134,40 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
         os.fsync(fh.fileno())
     move_into_place(tmp, target)
     return counts
+
+
+def _tables(con: duckdb.DuckDBPyConnection, database: str, relations: list[str]) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        "AND (schema_name IN (SELECT unnest(?)) OR schema_name || '.' || table_name IN (SELECT unnest(?))) ORDER BY 1, 2",
+        [database, relations, relations],
+    ).fetchall()
+
+
+def _ident(column: str) -> str:
+    """SQL that quotes the identifier held in `column`."""
+    return f"""'"' || replace({column}, '"', '""') || '"'"""
+
+
+def _literal(column: str) -> str:
+    """SQL that makes a string literal of the text held in `column`."""
+    return f"""'''' || replace({column}, '''', '''''') || ''''"""
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """CREATE TABLE AS keeps no comments: give each copied table (`schema.table`), and each column it kept,
+    the comment it has in the warehouse (where dbt's persist_docs put the YAML descriptions)."""
+    table = f"'snapshot.' || {_ident('w.schema_name')} || '.' || {_ident('w.table_name')}"
+    statements = con.execute(f"""
+        SELECT 'COMMENT ON TABLE ' || {table} || ' IS ' || {_literal('w.comment')}
+        FROM duckdb_tables() AS w
+        WHERE w.database_name = current_database() AND coalesce(w.comment, '') <> ''
+            AND list_contains(?, w.schema_name || '.' || w.table_name)
+        UNION ALL
+        SELECT 'COMMENT ON COLUMN ' || {table} || '.' || {_ident('w.column_name')} || ' IS ' || {_literal('w.comment')}
+        FROM duckdb_columns() AS w JOIN duckdb_columns() AS s ON s.database_name = 'snapshot'
+            AND s.schema_name = w.schema_name AND s.table_name = w.table_name AND s.column_name = w.column_name
+        WHERE w.database_name = current_database() AND coalesce(w.comment, '') <> ''
+            AND list_contains(?, w.schema_name || '.' || w.table_name)""", [tables, tables]).fetchall()
+    if statements:
+        con.execute(";\n".join(statement for (statement,) in statements))

@@ -11,7 +11,8 @@ from assets.customerio_pulls import (
     daily_people_export,
     pull_people_export_job,
 )
-from assets.customerio_sync import customerio_outbound_queue, customerio_sync
+from assets.customerio_sync import customerio_outbound_queue, customerio_sync, customerio_sync_outcome
+from assets.dbt_docs import dbt_docs
 from assets.dbt_models import dbt_resource, synergy_dbt_models
 from assets.erasure import erasures
 from assets.feature_checks import key_features_stable, predictions_fresh
@@ -23,8 +24,8 @@ from orchestration.schedules import nightly_build
 from orchestration.sensors import activation_automation, dead_runs_sensor, landing_files_sensor
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, erasures, analytics_snapshot,
-            customerio_outbound_queue, customerio_sync, card_snapshots, customerio_people_export],
+    assets=[*ingestion_assets, synergy_dbt_models, identity_resolution, erasures, analytics_snapshot, dbt_docs,
+            customerio_outbound_queue, customerio_sync, customerio_sync_outcome, card_snapshots, customerio_people_export],
     asset_checks=[key_features_stable, predictions_fresh],
     jobs=[build_all_job, activate_job, pull_people_export_job],
     schedules=[nightly_build, daily_people_export],

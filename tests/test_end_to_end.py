@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,8 +19,8 @@ from ingestion.paths import PROJECT_ROOT
 
 from tests.orchestration.build import activate, build_all
 
-ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]),
-                   dg.AssetKey(["activation", "customerio_sync"]), dg.AssetKey("card_snapshots")}
+ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
+                   dg.AssetKey(["activation", "customerio_sync_outcome"]), dg.AssetKey("card_snapshots")}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +30,7 @@ def defs(dbt_manifest):
     return defs
 
 
-def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch):
+def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_manifest):
     instance = dg.DagsterInstance.ephemeral()
     # The automation sensor's tick before the build: nothing to start yet, but the cursor is set.
     before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
@@ -46,6 +51,9 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch):
     assert {k for k in ACTIVATION_KEYS if automation.get_num_requested(k)} == ACTIVATION_KEYS
     with FakeCustomerIO().start_thread() as fake:
         first = check_activation(sample_data_dir, instance, fake, monkeypatch)
+    check_snapshot_holds_the_sync_outcome(sample_data_dir)
+    check_snapshot_comments_are_the_dbt_descriptions(sample_data_dir, dbt_manifest)
+    check_docs_site_stands_alone(sample_data_dir)
 
     expected = json.loads((sample_data_dir.ground_truth / "expected.json").read_text())
     # The staging layer is the pipeline's own (not in the analysts' snapshot): read it from the warehouse.
@@ -194,6 +202,66 @@ def check_activation(data_dir, instance, fake: FakeCustomerIO, monkeypatch) -> d
     cards = meta[dg.AssetKey("card_snapshots")]
     assert cards["members_published"].value == cards["changed"].value == documents
     return {"card_version": cards["version"].value}
+
+
+def check_snapshot_holds_the_sync_outcome(data_dir) -> None:
+    """After build and activation the analysts' snapshot has the sync's outcome as the sync state has it
+    (delivered, nothing pending), and the README's query 8 runs in the analysts' client."""
+    state = sqlite3.connect(f"file:{data_dir.activation / 'sync_state.sqlite'}?mode=ro", uri=True)
+    try:
+        recorded = state.execute("SELECT destination, brand_id, kind, status, items FROM status_counts").fetchall()
+    finally:
+        state.close()
+    with duckdb.connect(str(data_dir.analytics), read_only=True) as con:
+        published = con.execute("SELECT destination, brand_id, kind, status, items FROM activation.sync_status").fetchall()
+    assert {status for *_, status, _ in recorded} >= {"delivered"}
+    assert sorted(published) == sorted(recorded)  # nothing pending, no dead letter from queueing either
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    query = re.search(r"^-- 8\..*?(?=^-- \d+\.|^```)", readme, re.S | re.M).group(0)
+    client = Path(sys.executable).with_name("duckdb")
+    result = subprocess.run([client, "-readonly", "-csv", str(data_dir.analytics), "-c", query],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "destination,kind,status,items,oldest_available_at" in result.stdout
+    assert ",delivered," in result.stdout and ",pending," not in result.stdout
+
+
+def check_snapshot_comments_are_the_dbt_descriptions(data_dir, manifest_path) -> None:
+    """Every mart table (the snapshot holds no views) and each of its columns described in the dbt YAML carries
+    that description as its comment in the snapshot."""
+    manifest = json.loads(manifest_path.read_text())
+    marts = [n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["schema"] == "marts" and n["config"]["materialized"] != "view"]
+    with duckdb.connect(str(data_dir.analytics), read_only=True) as con:
+        tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall())
+        columns = {(t, c): comment for t, c, comment in con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall()}
+    assert tables == {n["name"]: n["description"] for n in marts}
+    described = {(n["name"], c): spec["description"] for n in marts for c, spec in n["columns"].items() if spec["description"]}
+    assert len(described) > 100 and {k: columns.get(k) for k in described} == described
+
+
+def embedded(html: str, name: str) -> dict:
+    """The JSON document dbt's static site carries inline as `name:{...}`."""
+    start = html.index(f'{name}:{{"metadata"') + len(name) + 1
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def check_docs_site_stands_alone(data_dir) -> None:
+    """data/docs/index.html carries the manifest and the catalog inside (nothing to fetch, no warehouse):
+    a mart's columns with the types the snapshot has."""
+    html = (data_dir.docs / "index.html").read_text()
+    assert "INLINE DATA" not in html  # dbt's placeholders were replaced by the documents
+    manifest, catalog = embedded(html, "manifest"), embedded(html, "catalog")
+    with duckdb.connect(str(data_dir.analytics), read_only=True) as con:
+        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                                 "WHERE schema_name = 'marts' AND table_name = 'profiles'").fetchall())
+        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'profiles'").fetchone()[0]
+    documented = catalog["nodes"]["model.synergy.profiles"]["columns"]
+    assert {c["name"]: c["type"] for c in documented.values()} == types
+    assert manifest["nodes"]["model.synergy.profiles"]["description"] == comment
+    assert not any(p.name.startswith(".") for p in data_dir.docs.iterdir())  # dbt's artifacts went with it
 
 
 def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, capsys):

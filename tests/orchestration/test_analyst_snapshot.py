@@ -125,3 +125,81 @@ def test_the_analysts_command_line_client_reads_the_snapshot(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["user_id,tags,k", "42,\"[a, b]\",1"]
+
+
+def test_table_and_column_comments_come_along(tmp_path):
+    """CREATE TABLE AS drops comments: the snapshot gets the warehouse's (dbt's descriptions), quotes and all,
+    for the columns it keeps."""
+    import duckdb
+
+    from assets.analytics_snapshot import ANALYST_RELATIONS, ANALYST_SELECTS
+    from ingestion.warehouse import ensure_audit_tables, publish_snapshot
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ensure_audit_tables(con)
+    con.execute("CREATE SCHEMA marts")
+    con.execute('CREATE TABLE marts.profiles (user_id BIGINT, "Odd ""name""" VARCHAR, undocumented INTEGER)')
+    con.execute("COMMENT ON TABLE marts.profiles IS 'One row per profile: the member''s 360.'")
+    con.execute("COMMENT ON COLUMN marts.profiles.user_id IS 'The app''s user id; NULL for anonymous profiles.'")
+    con.execute('COMMENT ON COLUMN marts.profiles."Odd ""name""" IS \'A "quoted" name; and a semicolon\'')
+    con.execute("COMMENT ON COLUMN audit.quarantine.raw IS 'the row as read'")
+    con.execute("COMMENT ON COLUMN audit.quarantine.reason IS 'stable code'")
+    expected = {(s, t, c): comment for s, t, c, comment in con.execute(
+        "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE comment IS NOT NULL AND NOT (table_name = 'quarantine' AND column_name = 'raw')").fetchall()}
+    con.close()
+
+    publish_snapshot(warehouse, tmp_path / "analytics.duckdb", ANALYST_RELATIONS, ANALYST_SELECTS)
+
+    snapshot = duckdb.connect(str(tmp_path / "analytics.duckdb"), read_only=True)
+    try:
+        columns = {(s, t, c): comment for s, t, c, comment in snapshot.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND comment IS NOT NULL").fetchall()}
+        table = snapshot.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'profiles'").fetchone()[0]
+    finally:
+        snapshot.close()
+    assert len(expected) == 3 and columns == expected  # not the excluded raw text's column
+    assert table == "One row per profile: the member's 360."
+
+
+def test_replacing_one_schema_keeps_the_rest_of_the_snapshot(tmp_path):
+    """After a delivery only the sync's outcome is published again: the marts stay those of the last build,
+    in the storage version the analysts' client reads."""
+    import duckdb
+
+    from ingestion.warehouse import SNAPSHOT_STORAGE_VERSION, publish_snapshot
+
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "analytics.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA activation")
+    con.execute("CREATE TABLE marts.profiles AS SELECT 1 AS user_id")
+    con.execute("COMMENT ON COLUMN marts.profiles.user_id IS 'the app user id'")
+    con.execute("CREATE TABLE activation.sync_status AS SELECT 'event' AS kind, 'pending' AS status, 5 AS items")
+    con.execute("CREATE TABLE activation.old_report AS SELECT 1 AS x")
+    con.close()
+    publish_snapshot(warehouse, target, ["marts", "activation"])
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("INSERT INTO marts.profiles VALUES (2)")  # rebuilt, not yet published by a build
+    con.execute("CREATE OR REPLACE TABLE activation.sync_status AS SELECT 'event' AS kind, 'delivered' AS status, 5 AS items")
+    con.execute("DROP TABLE activation.old_report")
+    con.close()
+    counts = publish_snapshot(warehouse, target, ["activation"], replace_only=True)
+
+    assert counts == {"activation.sync_status": 1}
+    after = duckdb.connect(str(target), read_only=True)
+    try:
+        assert after.execute("SELECT status FROM activation.sync_status").fetchall() == [("delivered",)]
+        assert after.execute("SELECT user_id FROM marts.profiles").fetchall() == [(1,)]
+        assert after.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'profiles'").fetchone()[0] == \
+            "the app user id"
+        assert after.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'activation'").fetchall() == \
+            [("sync_status",)]
+        version = after.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                                "WHERE database_name = current_database()").fetchone()[0]
+        assert version.rstrip("+") == SNAPSHOT_STORAGE_VERSION
+    finally:
+        after.close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".wal"))] == []
