@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,7 @@ from fake_customerio import FakeCustomerIO
 from ingestion.paths import PROJECT_ROOT
 
 from tests.orchestration.build import activate, build_all
+from tests.publishing.strict_schema import strict_problems
 
 ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
                    dg.AssetKey(["activation", "customerio_sync_outcome"]), dg.AssetKey("card_snapshots")}
@@ -95,15 +97,19 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
         assert progress[1] == expected["members"] - erased and progress[3] == 0
         assert progress[2] == completions > 0
         assert progress[0] == applicable
-        # Cards: every member has a document, and every document is valid against the published schema.
+        # Cards: every member has a document, and every document is valid against the published schema, to the
+        # letter of each number (integers written as integers, no more decimals than the field allows).
         schema = json.loads((PROJECT_ROOT / "docs" / "schemas" / "cards" / "member_cards.schema.json").read_text())
         validator = Draft202012Validator(schema, format_checker=FormatChecker())
-        documents = [json.loads(d) for (d,) in con.execute("SELECT document FROM marts.member_card_documents").fetchall()]
+        first_bytes = dict(con.execute("SELECT user_id, document::VARCHAR FROM marts.member_card_documents").fetchall())
+        documents = [json.loads(d, parse_float=Decimal) for d in first_bytes.values()]
         assert len(documents) == expected["members"] - erased
         invalid = [(d["user_id"], e.message) for d in documents for e in validator.iter_errors(d)]
         assert invalid == []
+        assert [(user, p) for user, body in first_bytes.items() for p in strict_problems(body)] == []
         assert all(1 <= len(d["cards"]) <= 3 for d in documents)
         assert len({c["type"] for d in documents for c in d["cards"]}) >= 5
+        check_cards_are_actionable(documents)
         quarantined = dict(con.execute(
             "SELECT reason, count(*) FROM audit.quarantine WHERE source = 'app_action_logs' GROUP BY ALL").fetchall())
         assert quarantined == {k: v for k, v in expected["action_log_malformed"].items() if v}
@@ -117,9 +123,12 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     assert meta["rows_duplicate"].value == expected["action_log_resent_duplicates"]
     assert meta["dagster/row_count"].value == expected["action_log_events_expected_loaded"]
 
-    # A second build over the same landing zone loads nothing twice.
+    # A second build over the same landing zone loads nothing twice, and rewrites every card document to the byte.
     again = build_all(sample_data_dir)
     assert again.success
+    with duckdb.connect(str(sample_data_dir.analytics), read_only=True) as con:
+        again_bytes = dict(con.execute("SELECT user_id, document::VARCHAR FROM marts.member_card_documents").fetchall())
+    assert again_bytes == first_bytes
     rerun = next(m.materialization for m in again.get_asset_materialization_events()
                  if m.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"]))
     assert rerun.metadata["rows_loaded"].value == 0
@@ -150,6 +159,24 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
 
 
 PULL_KEY = dg.AssetKey(["landing", "customerio_people_export"])
+
+
+def check_cards_are_actionable(documents: list[dict]) -> None:
+    """Every card leads to its brand's deep link with its target's ids, explains itself in words, and its progress
+    says what a progress bar shows; texts count in the right number."""
+    cards = [(d["brand_id"], c) for d in documents for c in d["cards"]]
+    for brand_id, card in cards:
+        action = card["action"]
+        assert action["url"].startswith(f"https://app.example.com/b/{brand_id}/"), action
+        assert all(str(value) in action["url"] for key, value in action["target"].items() if key != "product_id"), action
+        assert all(reason["text"] for reason in card["explanation"]["reasons"])
+        if progress := card["progress"]:
+            assert progress["display_current"] == min(progress["current"], progress["target"])
+            assert progress["percent"] == (100 * progress["display_current"]) // progress["target"]
+        assert not re.search(r"(?<![\d.])1 (points|referrals|product scans)\b", card["title"] + " " + card["body"]), card
+    passed = [c for _, c in cards if c["progress"] and c["progress"]["current"] > c["progress"]["target"]]
+    assert passed and all(c["progress"]["percent"] == 100 for c in passed)
+    assert {c["action"]["kind"] for _, c in cards} >= {"earn_points", "redeem_reward", "invite_friend"}
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict:

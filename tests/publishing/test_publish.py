@@ -30,7 +30,7 @@ def test_an_invalid_document_aborts_and_the_previous_version_keeps_serving(
         warehouse: duckdb.DuckDBPyConnection, cards_root: Path):
     publish_from_warehouse(warehouse, cards_root, retention=RETENTION)
     load_mart(warehouse, MEMBERS, revision=1)
-    warehouse.execute("UPDATE marts.member_card_documents SET document = json_object('schema_version', '2.0') "
+    warehouse.execute("UPDATE marts.member_card_documents SET document = json_object('schema_version', '1.0') "
                       "WHERE user_id IN (4, 12)")
     with pytest.raises(InvalidDocumentsError) as raised:
         publish_from_warehouse(warehouse, cards_root, retention=RETENTION)

@@ -1,5 +1,7 @@
 -- Every card a member could be shown, one CTE per card type (SPEC §4 "Cards"). Each candidate
--- has a propensity (0-1), a value, the text, progress where it applies and its reason codes.
+-- has a propensity (0-1), a value, the text, its call to action (label, action kind and the
+-- target's ids: member_cards builds the deep link), progress where it applies, its reason codes
+-- and the typed numbers behind it (macros/card_numbers.sql).
 with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
@@ -11,7 +13,7 @@ rewards as (
 -- Achievements close to completion (offered, not completed), with the points they award.
 near_complete as (
     select p.profile_id, p.achievement_key, p.achievement_name, p.current_value, p.target, p.percent,
-        coalesce(a.reward_points, 0) as reward_points
+        {{ achievement_unit('a.metric', 'a.streak_unit') }} as unit, coalesce(a.reward_points, 0) as reward_points
     from {{ ref('achievement_progress') }} as p
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
     where p.is_offered and not p.completed and p.percent > 0
@@ -20,7 +22,7 @@ near_complete as (
 wishlist_goal as (
     select m.profile_id, 'wishlist_goal' as card_type, cast(r.reward_id as varchar) as card_key,
         r.points_cost - m.points_balance as gap, m.rank_multiplier, m.scan_points, m.referral_points,
-        r.reward_name, r.points_cost, m.points_balance
+        r.reward_id, r.product_id, r.reward_name, r.points_cost, m.points_balance
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join rewards as r on r.brand_id = m.brand_id and r.product_id = w.product_id
@@ -31,23 +33,24 @@ wishlist_cards as (
         greatest(0.05, least(1.0, g.points_balance / g.points_cost)) as propensity,
         cast(g.points_cost as double) as value,
         case when g.gap <= 0 then 'Your ' || g.reward_name || ' is ready'
-             else g.gap || ' points to your ' || g.reward_name end as title,
+             else {{ count_noun('g.gap', 'point', 'points') }} || ' to your ' || g.reward_name end as title,
         case when g.gap <= 0 then 'You have enough points to redeem it now.'
-             else 'That is ' || {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} || ' product scans or '
-                  || {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} || ' referrals'
+             else 'That is ' || {{ count_noun(actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier'), 'product scan', 'product scans') }}
+                  || ' or ' || {{ count_noun(actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier'), 'referral', 'referrals') }}
                   || coalesce(' — or finish ' || (select arg_max(n.achievement_name, n.reward_points) from near_complete as n
                         where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), '')
                   || '.' end as body,
         case when g.gap <= 0 then 'Redeem' else 'See how to earn' end as cta,
-        cast(least(g.points_balance, g.points_cost) as double) as progress_current,
-        cast(g.points_cost as double) as progress_target, 'points' as progress_unit,
+        case when g.gap <= 0 then 'redeem_reward' else 'earn_points' end as action_kind,
+        json_object('reward_id', g.reward_id, 'product_id', g.product_id) as action_target,
+        g.points_balance as progress_current, g.points_cost as progress_target, 'points' as progress_unit,
         case when g.gap <= 0 then ['wishlist_affordable'] else ['wishlist_goal', 'points_gap'] end as reason_codes,
-        json_object('gap_points', greatest(g.gap, 0),
+        json_object('points_cost', g.points_cost, 'gap_points', greatest(g.gap, 0),
             'scans_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} else 0 end,
             'referrals_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} else 0 end,
-            'rank_multiplier', g.rank_multiplier,
-            'closing_achievements', (select list(n.achievement_key order by n.reward_points desc, n.achievement_key)
-                from near_complete as n where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap)
+            'rank_multiplier', {{ card_multiplier('g.rank_multiplier') }},
+            'closing_achievements', coalesce((select list(n.achievement_key order by n.reward_points desc, n.achievement_key)
+                from near_complete as n where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), [])
         ) as details
     from wishlist_goal as g
 ),
@@ -56,13 +59,16 @@ rank_up as (
     select profile_id, 'rank_up' as card_type, next_rank_key as card_key,
         least(1.0, lifetime_points / next_rank_points) as propensity,
         cast(next_rank_points as double) as value,
-        (next_rank_points - lifetime_points) || ' points to ' || next_rank_name as title,
+        {{ count_noun('next_rank_points - lifetime_points', 'point', 'points') }} || ' to ' || next_rank_name as title,
         'Reach ' || next_rank_name || ' for a bigger points multiplier: about '
-            || {{ actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier') }} || ' product scans.' as body,
-        'See rank benefits' as cta,
-        cast(lifetime_points as double) as progress_current, cast(next_rank_points as double) as progress_target,
+            || {{ count_noun(actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier'), 'product scan', 'product scans') }}
+            || '.' as body,
+        'See rank benefits' as cta, 'view_rank' as action_kind, json_object('rank_key', next_rank_key) as action_target,
+        lifetime_points as progress_current, next_rank_points as progress_target,
         'points' as progress_unit, ['rank_distance'] as reason_codes,
-        json_object('gap_points', next_rank_points - lifetime_points, 'next_rank', next_rank_key) as details
+        json_object('gap_points', next_rank_points - lifetime_points, 'next_rank', next_rank_key,
+            'next_rank_points', next_rank_points,
+            'scans_needed', {{ actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier') }}) as details
     from members
     where next_rank_points is not null
 ),
@@ -71,10 +77,13 @@ achievement_cards as (
     select profile_id, 'near_complete_achievement' as card_type, achievement_key as card_key,
         percent / 100 as propensity, cast(greatest(reward_points, 1) as double) as value,
         'Almost there: ' || achievement_name as title,
-        cast(target - current_value as bigint) || ' more to unlock ' || achievement_name || '.' as body,
-        'Keep going' as cta, current_value as progress_current, target as progress_target,
-        'actions' as progress_unit, ['achievement_near_complete'] as reason_codes,
-        json_object('percent', percent, 'reward_points', reward_points) as details
+        case when unit = 'amount' then cast({{ card_amount('target - current_value') }} as varchar)
+             else cast({{ card_points('target - current_value') }} as varchar) end
+            || ' more to unlock ' || achievement_name || '.' as body,
+        'Keep going' as cta, 'view_achievement' as action_kind, json_object('achievement_key', achievement_key) as action_target,
+        current_value as progress_current, target as progress_target,
+        unit as progress_unit, ['achievement_near_complete'] as reason_codes,
+        json_object('percent', {{ card_percent('percent') }}, 'reward_points', reward_points) as details
     from near_complete
     qualify row_number() over (partition by profile_id order by percent desc, reward_points desc, achievement_key) = 1
 ),
@@ -83,33 +92,36 @@ referral_cards as (
     select profile_id, 'referral_prompt' as card_type, 'referral' as card_key,
         least(1.0, 0.3 + coalesce(feature_affinities['referrals'], 0)) as propensity,
         cast(referral_points * rank_multiplier as double) as value,
-        'Invite a friend, earn ' || cast(round(referral_points * rank_multiplier) as bigint) || ' points' as title,
+        'Invite a friend, earn ' || {{ count_noun(card_points('referral_points * rank_multiplier'), 'point', 'points') }} as title,
         'Share your code: you earn points when a friend joins.' as body, 'Invite' as cta,
-        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        'invite_friend' as action_kind, json_object() as action_target,
+        null as progress_current, null as progress_target, null as progress_unit,
         case when coalesce(feature_affinities['referrals'], 0) > 0 then ['referral_affinity'] else ['referral_default'] end
             as reason_codes,
-        json_object('referral_points', referral_points, 'rank_multiplier', rank_multiplier) as details
+        json_object('referral_points', referral_points, 'rank_multiplier', {{ card_multiplier('rank_multiplier') }},
+            'points_per_referral', {{ card_points('referral_points * rank_multiplier') }}) as details
     from members
 ),
 
 retention_cards as (
     select m.profile_id, 'retention_offer' as card_type, 'retention' as card_key,
-        m.churn_probability as propensity, cast(greatest(m.monetary, 1) as double) as value,
+        m.churn_probability as propensity, cast({{ card_amount('greatest(m.monetary, 1)') }} as double) as value,
         'We miss you: double points this week' as title,
         'Come back this week and every scan earns double points.' as body, 'Claim offer' as cta,
-        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        'claim_offer' as action_kind, json_object('offer_key', 'double_points_week') as action_target,
+        null as progress_current, null as progress_target, null as progress_unit,
         ['churn_risk_' || lower(m.churn_risk_level)] as reason_codes,
-        json_object('churn_probability', m.churn_probability, 'risk_level', m.churn_risk_level) as details
+        json_object('churn_probability', {{ card_ratio('m.churn_probability') }}, 'risk_level', m.churn_risk_level) as details
     from members as m
     where m.churn_probability is not null  -- the brand's min_churn_probability applies at selection
 ),
 
 exclusive_cards as (
     select profile_id, 'high_value_exclusive' as card_type, 'exclusive' as card_key, 0.6 as propensity,
-        cast(greatest(monetary, 1) as double) as value,
+        cast({{ card_amount('greatest(monetary, 1)') }} as double) as value,
         'An exclusive for our ' || segment as title, 'Early access to limited drops, for our best members.' as body,
-        'Get early access' as cta,
-        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        'Get early access' as cta, 'view_exclusives' as action_kind, json_object() as action_target,
+        null as progress_current, null as progress_target, null as progress_unit,
         ['segment_' || lower(replace(segment, ' ', '_'))] as reason_codes,
         json_object('segment', segment) as details
     from members
@@ -127,9 +139,11 @@ discovery_cards as (
         f.share as propensity, cast(p.msrp as double) as value,
         'New for you: ' || p.product_name as title,
         'You like ' || f.product_form || '; try ' || p.product_name || ' next.' as body, 'Discover' as cta,
-        null::double as progress_current, null::double as progress_target, null as progress_unit,
+        'view_product' as action_kind, json_object('product_id', p.product_id) as action_target,
+        null as progress_current, null as progress_target, null as progress_unit,
         ['category_affinity'] as reason_codes,
-        json_object('product_form', f.product_form, 'share', f.share) as details
+        json_object('product_form', f.product_form, 'share', {{ card_ratio('f.share') }},
+            'msrp', {{ card_amount('p.msrp') }}) as details
     from favourite as f
     inner join {{ ref('stg_app__products') }} as p on p.brand_id = f.brand_id and p.product_form = f.product_form
     where not exists (select 1 from {{ ref('int_identity__profile_events') }} as e
@@ -140,7 +154,7 @@ discovery_cards as (
 -- FR3: price = base x customer multiplier (0.7 to keep a member at risk, 0.85 for low value,
 -- 1.0 otherwise) x inventory multiplier (0.6 for a large surplus, 0.8 for a surplus, else 1.0).
 priced as (
-    select m.profile_id, r.reward_id, r.reward_name, r.points_cost, m.points_balance,
+    select m.profile_id, r.reward_id, r.product_id, r.reward_name, r.points_cost, m.points_balance,
         case when m.churn_probability >= 0.6 then 0.7 when m.segment in ('Hibernating', 'Lost', 'About To Sleep') then 0.85
              else 1.0 end as customer_multiplier,
         case when r.inventory_count >= 500 then 0.6 when r.inventory_count >= 100 then 0.8 else 1.0 end as inventory_multiplier
@@ -152,17 +166,17 @@ offer_cards as (
     select profile_id, 'reward_offer' as card_type, cast(reward_id as varchar) as card_key,
         least(1.0, points_balance / greatest(round(points_cost * customer_multiplier * inventory_multiplier), 1)) as propensity,
         cast(points_cost as double) as value,
-        reward_name || ' for ' || cast(round(points_cost * customer_multiplier * inventory_multiplier) as bigint) || ' points' as title,
-        'Usually ' || points_cost || ' points: ' || cast(round(100 * (1 - customer_multiplier * inventory_multiplier)) as bigint)
-            || '% off for you.' as body,
-        'Redeem' as cta,
-        cast(points_balance as double) as progress_current,
-        round(points_cost * customer_multiplier * inventory_multiplier) as progress_target, 'points' as progress_unit,
+        reward_name || ' for ' || {{ count_noun(card_points('points_cost * customer_multiplier * inventory_multiplier'), 'point', 'points') }} as title,
+        'Usually ' || {{ count_noun('points_cost', 'point', 'points') }} || ': '
+            || cast(round(100 * (1 - customer_multiplier * inventory_multiplier)) as bigint) || '% off for you.' as body,
+        'Redeem' as cta, 'redeem_reward' as action_kind, json_object('reward_id', reward_id, 'product_id', product_id) as action_target,
+        points_balance as progress_current,
+        {{ card_points('points_cost * customer_multiplier * inventory_multiplier') }} as progress_target, 'points' as progress_unit,
         ['dynamic_price'] || case when customer_multiplier < 1 then ['member_discount'] else [] end
             || case when inventory_multiplier < 1 then ['inventory_surplus'] else [] end as reason_codes,
-        json_object('base_price', points_cost, 'customer_multiplier', customer_multiplier,
-                    'inventory_multiplier', inventory_multiplier,
-                    'dynamic_price', round(points_cost * customer_multiplier * inventory_multiplier)) as details
+        json_object('base_price', points_cost, 'customer_multiplier', {{ card_multiplier('customer_multiplier') }},
+                    'inventory_multiplier', {{ card_multiplier('inventory_multiplier') }},
+                    'dynamic_price', {{ card_points('points_cost * customer_multiplier * inventory_multiplier') }}) as details
     from priced
     where customer_multiplier * inventory_multiplier < 1
     qualify row_number() over (partition by profile_id
@@ -171,18 +185,26 @@ offer_cards as (
 
 fallback_cards as (
     select profile_id, 'explore_rewards' as card_type, 'explore' as card_key, 0.1 as propensity, 1.0 as value,
-        'Explore your rewards' as title, 'See what your ' || points_balance || ' points can get you.' as body,
-        'Browse rewards' as cta, null::double as progress_current, null::double as progress_target, null as progress_unit,
-        ['fallback'] as reason_codes, json_object() as details
+        'Explore your rewards' as title, 'See what your ' || {{ count_noun('points_balance', 'point', 'points') }} || ' can get you.' as body,
+        'Browse rewards' as cta, 'browse_rewards' as action_kind, json_object() as action_target,
+        null as progress_current, null as progress_target, null as progress_unit,
+        ['fallback'] as reason_codes, json_object('points_balance', points_balance) as details
     from members
+),
+
+all_cards as (
+    select * from wishlist_cards
+    union all by name select * from rank_up
+    union all by name select * from achievement_cards
+    union all by name select * from referral_cards
+    union all by name select * from retention_cards
+    union all by name select * from exclusive_cards
+    union all by name select * from discovery_cards
+    union all by name select * from offer_cards
+    union all by name select * from fallback_cards
 )
 
-select * from wishlist_cards
-union all by name select * from rank_up
-union all by name select * from achievement_cards
-union all by name select * from referral_cards
-union all by name select * from retention_cards
-union all by name select * from exclusive_cards
-union all by name select * from discovery_cards
-union all by name select * from offer_cards
-union all by name select * from fallback_cards
+-- Progress numbers are points, counts or amounts: decimal(18, 2) holds each exactly.
+select * replace (cast(progress_current as decimal(18, 2)) as progress_current,
+                  cast(progress_target as decimal(18, 2)) as progress_target)
+from all_cards

@@ -1,5 +1,6 @@
 -- The card snapshot contract (SPEC §3.5): one JSON document per member, valid against
 -- docs/schemas/cards/member_cards.schema.json. Publishing serves these documents to the PWA.
+-- Numbers are typed (macros/card_numbers.sql), so a rebuild of the same data gives the same bytes.
 with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
@@ -17,11 +18,15 @@ wishlist as (
 
 achievements as (
     select profile_id,
-        list(json_object('key', achievement_key, 'name', achievement_name, 'current', current_value, 'target', target,
-                         'percent', percent, 'completed', completed, 'window', window_label)
-             order by achievement_key) as progress
-    from {{ ref('achievement_progress') }}
-    where is_offered
+        list(json_object('key', p.achievement_key, 'name', p.achievement_name,
+                         'current', {{ progress_json('p.current_value', 'u.unit') }},
+                         'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
+                         'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label)
+             order by p.achievement_key) as progress
+    from {{ ref('achievement_progress') }} as p
+    inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
+    cross join lateral (select {{ achievement_unit('a.metric', 'a.streak_unit') }} as unit) as u
+    where p.is_offered
     group by all
 ),
 
@@ -29,10 +34,22 @@ cards as (
     select profile_id,
         list(json_object(
             'id', card_id, 'type', card_type, 'position', position, 'score', score, 'title', title, 'body', body,
-            'cta', cta,
+            'image_url', image_url,
+            'action', json_object('kind', action_kind, 'label', cta, 'url', action_url, 'target', action_target),
+            'dismissible', dismissible,
+            -- current is the truth (a balance may pass the target); a progress bar shows display_current
+            -- of target, i.e. percent, which stops at 100.
             'progress', case when progress_target is not null then
-                json_object('current', progress_current, 'target', progress_target, 'unit', progress_unit) end,
-            'explanation', json_object('reason_codes', reason_codes, 'details', details),
+                json_object('current', {{ progress_json('progress_current', 'progress_unit') }},
+                            'target', {{ progress_json('progress_target', 'progress_unit') }},
+                            'unit', progress_unit,
+                            'display_current', {{ progress_json('least(progress_current, progress_target)', 'progress_unit') }},
+                            'percent', case when progress_target > 0
+                                then cast(floor(100 * greatest(least(progress_current, progress_target), 0) / progress_target) as integer)
+                                else 100 end) end,
+            'explanation', json_object(
+                'reasons', list_transform(reason_codes, lambda code, i: json_object('code', code, 'text', reason_texts[i])),
+                'details', details),
             'valid_from', strftime(valid_from, '%Y-%m-%dT%H:%M:%SZ'),
             'valid_until', strftime(valid_until, '%Y-%m-%dT%H:%M:%SZ'))
             order by position) as cards
@@ -45,13 +62,13 @@ select
     m.user_id,
     m.profile_id,
     json_object(
-        'schema_version', '1.0',
+        'schema_version', '2.0',
         'brand_id', m.brand_id,
         'user_id', m.user_id,
         'profile_id', m.profile_id,
         'generated_at', strftime({{ as_of() }}, '%Y-%m-%dT%H:%M:%SZ'),
         'points_balance', m.points_balance,
-        'rank', json_object('key', m.rank_key, 'name', m.rank_name, 'multiplier', m.rank_multiplier,
+        'rank', json_object('key', m.rank_key, 'name', m.rank_name, 'multiplier', {{ card_multiplier('m.rank_multiplier') }},
                             'next_rank_key', m.next_rank_key, 'next_rank_points', m.next_rank_points,
                             'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0)),
         'wishlist_goals', coalesce(w.goals, []),

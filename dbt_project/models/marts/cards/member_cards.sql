@@ -1,7 +1,8 @@
 -- The cards each member is shown, ranked: candidates that pass their brand's rules, scored
 -- propensity x value (scaled to the brand's largest of that type) x brand weight, at most one
 -- per type, nothing the member dismissed recently, at most the brand's card cap. The
--- explore_rewards fallback keeps every member's list non-empty.
+-- explore_rewards fallback keeps every member's list non-empty. Each card gets its deep link and
+-- image from the brand's card_actions templates and the text of its reason codes.
 with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
@@ -14,7 +15,7 @@ dismissed as (
 ),
 
 eligible as (
-    select c.*, m.brand_id, m.user_id, m.card_cap, s.weight, s.valid_days
+    select c.*, m.brand_id, m.user_id, m.card_cap, s.weight, s.valid_days, s.suppress_days
     from {{ ref('int_cards__candidates') }} as c
     inner join members as m using (profile_id)
     inner join {{ ref('int_cards__settings') }} as s on s.brand_id = m.brand_id and s.card_type = c.card_type
@@ -38,27 +39,40 @@ ranked as (
         order by card_type = 'explore_rewards', score desc, card_type) as position,
         count(*) filter (where card_type <> 'explore_rewards') over (partition by profile_id) as real_cards
     from scored
+),
+
+reason_texts as (
+    select map(list(reason_code), list(text)) as text_of from {{ ref('card_reasons') }}
 )
 
 select
-    brand_id,
+    r.brand_id,
     user_id,
     profile_id,
     'card_' || left(md5(profile_id || ':' || card_type || ':' || card_key), 16) as card_id,
     card_type,
     cast(position as integer) as position,
-    round(coalesce(score, 0), 6) as score,
+    cast(round(coalesce(score, 0), 6) as decimal(12, 6)) as score,
     title,
     body,
     cta,
+    r.action_kind,
+    r.action_target,
+    {{ deep_link('a.url_template', 'r.brand_id', 'r.action_target') }} as action_url,
+    {{ deep_link("nullif(a.image_url_template, '')", 'r.brand_id', 'r.action_target') }} as image_url,
+    -- Dismissing a card hides its type for suppress_days: with none, there is nothing to dismiss.
+    r.suppress_days > 0 as dismissible,
     progress_current,
     progress_target,
     progress_unit,
     reason_codes,
+    list_transform(reason_codes, lambda code: t.text_of[code]) as reason_texts,
     details,
     -- The day of the as-of time, not the instant: rebuilds within a day leave unchanged cards
     -- byte-identical, so publishing rewrites only the members whose cards really changed.
     date_trunc('day', {{ as_of() }}) as valid_from,
     date_trunc('day', {{ as_of() }}) + to_days(valid_days) as valid_until
-from ranked
+from ranked as r
+cross join reason_texts as t
+left join {{ ref('int_cards__actions') }} as a on a.brand_id = r.brand_id and a.action_kind = r.action_kind
 where position <= card_cap and (card_type <> 'explore_rewards' or real_cards = 0)
