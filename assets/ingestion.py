@@ -115,12 +115,13 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
             mismatches = reconcile(con, source)
             metadata = _run_metadata(con, source, loader.now)
             if partitioned:
-                # A backfill is one run: each partition's materialization carries its own folder's counts;
-                # what all of them share is only what is true of the whole table and run.
+                # A backfill is one run: each partition's materialization carries its own folder's counts
+                # first, then the little that is true of the whole table and run.
+                shared = {**metadata, "table_row_count": con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0],
+                          "run_partitions": f"{min(partitions)}..{max(partitions)} ({len(partitions)})"}
                 for key, own in partition_metadata(con, source, results, partitions).items():
-                    context.add_asset_metadata(own, partition_key=key)
-                metadata["table_row_count"] = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
-                metadata["run_partitions"] = f"{min(partitions)}..{max(partitions)} ({len(partitions)})"
+                    context.add_asset_metadata({**own, **shared}, partition_key=key)
+                metadata = {}
             else:
                 metadata.update({**summarize(results), **_table_totals(con, source)})
         context.log.info(f"{source.name}: {summarize(results)}")
