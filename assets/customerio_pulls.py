@@ -43,5 +43,6 @@ pull_people_export_job = dg.define_asset_job(
     "pull_customerio_people_export", selection=[customerio_people_export],
     description="Pull a people export from Customer.io's App API into the landing zone.")
 daily_people_export = dg.ScheduleDefinition(
-    job=pull_people_export_job, cron_schedule="0 1 * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
+    name="daily_people_export", job=pull_people_export_job, cron_schedule="0 1 * * *", execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Daily, before the nightly build, when an App API key is configured.")

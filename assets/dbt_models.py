@@ -1,4 +1,4 @@
-"""The dbt project as Dagster assets; dbt data tests become asset checks."""
+"""The dbt project as Dagster assets with row counts; dbt data tests become asset checks that say what they check."""
 
 import os
 import sys
@@ -10,7 +10,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from assets import OWNER
-from assets.dbt_project import dbt_environment, dbt_project
+from assets.dbt_project import dbt_environment, dbt_project, tidy_invocation_target
+from assets.dbt_row_counts import with_row_counts
+from assets.dbt_test_descriptions import describe_test
 from orchestration.resources import WarehouseResource
 
 
@@ -32,6 +34,13 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
             folder = folders[0]
         return spec.replace_attributes(group_name=folder, owners=[OWNER], kinds={"dbt", "duckdb"})
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest, manifest["nodes"][unique_id]))
+
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
@@ -42,7 +51,11 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
 def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ.update(dbt_environment(warehouse.paths.warehouse))
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context)
+    try:
+        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.paths.warehouse)
+    finally:
+        tidy_invocation_target(invocation.target_path)
 
 
 def dbt_resource() -> DbtCliResource:

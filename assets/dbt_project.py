@@ -1,6 +1,8 @@
-"""The dbt project and how to prepare its manifest (importable before the manifest exists)."""
+"""The dbt project, how to prepare its manifest (importable before the manifest exists), and how the run
+folders of its invocations are kept small."""
 
 import os
+import shutil
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -30,3 +32,26 @@ def dbt_environment(warehouse: Path) -> dict[str, str]:
     settings = duckdb_settings(warehouse)
     return {WAREHOUSE_PATH_ENV: os.fspath(warehouse), MEMORY_LIMIT_ENV: settings["memory_limit"],
             THREADS_ENV: settings["threads"], TEMP_DIR_ENV: settings["temp_directory"]}
+
+
+# What an invocation's folder keeps once it finished: dbt's timings, which benchmarks/pipeline.py reads.
+KEPT_ARTIFACTS = ("run_results.json",)
+KEPT_INVOCATIONS = 10
+
+
+def tidy_invocation_target(invocation: Path, kept_invocations: int = KEPT_INVOCATIONS) -> None:
+    """dagster-dbt runs every invocation in its own target/<op>-<run>-<uuid>/ folder (compiled SQL, a
+    manifest, logs: about 18 MB a build) and never removes it. Strip this one to KEPT_ARTIFACTS and
+    delete the oldest folders of the same op beyond the newest `kept_invocations`."""
+    if invocation.is_dir():
+        for entry in invocation.iterdir():
+            if entry.name in KEPT_ARTIFACTS:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    op_name = invocation.name.rsplit("-", 2)[0]
+    siblings = [p for p in invocation.parent.glob(f"{op_name}-*-*") if p.is_dir() and p.name.rsplit("-", 2)[0] == op_name]
+    for old in sorted(siblings, key=lambda p: p.stat().st_mtime_ns, reverse=True)[kept_invocations:]:
+        shutil.rmtree(old)

@@ -2,7 +2,7 @@
 
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -35,28 +35,47 @@ def summarize(results: list[FileResult]) -> dict:
     }
 
 
-def _table_metadata(con, source: Source, run_started: datetime) -> dict:
+def _table_totals(con, source: Source) -> dict:
     total = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
     reasons = dict(con.execute(
         "SELECT reason, count(*) FROM audit.quarantine WHERE source = ? GROUP BY ALL ORDER BY 2 DESC", [source.name]
     ).fetchall())
+    return {"dagster/row_count": total, "quarantine_by_reason": dg.MetadataValue.json(reasons)}
+
+
+def _run_metadata(con, source: Source, run_started: datetime) -> dict:
     # Arrival-to-load lag of the files this run loaded (their ledger rows carry the run's load time).
     lag = con.execute(
         "SELECT max(epoch(loaded_at) - epoch(arrived_at)) FROM audit.ingested_files WHERE source = ? AND loaded_at = ?",
         [source.name, run_started],
     ).fetchone()[0]
-    meta = {
-        "dagster/row_count": total,
-        "quarantine_by_reason": dg.MetadataValue.json(reasons),
-        "max_arrival_to_load_seconds": round(lag or 0.0, 1),
-        "table": source.table,
-    }
+    meta = {"max_arrival_to_load_seconds": round(lag or 0.0, 1), "table": source.table}
     if "occurred_at" in source.schema.field_names:
         newest = con.execute(f"SELECT max(occurred_at) FROM {source.table}").fetchone()[0]
         if newest is not None:
             meta["newest_event_at"] = newest.isoformat()
             meta["event_lag_hours"] = round((datetime.now(UTC) - newest).total_seconds() / 3600, 2)
     return meta
+
+
+def partition_metadata(con, source: Source, results: list[FileResult], keys: set[str]) -> dict[str, dict]:
+    """Each partition's own figures: what this run did with the files of its dt= folder, the rows the
+    table holds from that folder, and why its quarantined rows were refused."""
+    held = dict(con.execute(
+        f"SELECT _partition, count(*) FROM {source.table} WHERE _partition IN (SELECT unnest(?)) GROUP BY ALL",
+        [sorted(keys)]).fetchall())
+    reasons: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, reason, rows in con.execute("""
+            SELECT f.partition_key, q.reason, count(*) FROM audit.quarantine AS q
+            JOIN audit.ingested_files AS f USING (source, path, file_id)
+            WHERE q.source = ? AND f.partition_key IN (SELECT unnest(?)) GROUP BY ALL ORDER BY 1, 3 DESC""",
+            [source.name, sorted(keys)]).fetchall():
+        reasons[key][reason] = rows
+    by_partition: dict[str | None, list[FileResult]] = defaultdict(list)
+    for result in results:
+        by_partition[result.partition].append(result)
+    return {key: {**summarize(by_partition[key]), "dagster/row_count": held.get(key, 0),
+                  "quarantine_by_reason": dg.MetadataValue.json(reasons[key])} for key in keys}
 
 
 def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
@@ -94,9 +113,17 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
             loader = Loader(con, warehouse.paths.landing)
             results = loader.load_source(source, partitions, on_file=lambda r: context.log.debug(json.dumps(r.as_dict())))
             mismatches = reconcile(con, source)
-            metadata = {**summarize(results), **_table_metadata(con, source, loader.now)}
-        if partitioned:
-            metadata["partitions"] = f"{min(partitions)}..{max(partitions)} ({len(partitions)})" if partitions else "none"
+            metadata = _run_metadata(con, source, loader.now)
+            if partitioned:
+                # A backfill is one run: each partition's materialization carries its own folder's counts
+                # first, then the little that is true of the whole table and run.
+                shared = {**metadata, "table_row_count": con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0],
+                          "run_partitions": f"{min(partitions)}..{max(partitions)} ({len(partitions)})"}
+                for key, own in partition_metadata(con, source, results, partitions).items():
+                    context.add_asset_metadata({**own, **shared}, partition_key=key)
+                metadata = {}
+            else:
+                metadata.update({**summarize(results), **_table_totals(con, source)})
         context.log.info(f"{source.name}: {summarize(results)}")
         yield dg.MaterializeResult(metadata=metadata)
         failed = [r for r in results if r.status == "failed"]

@@ -62,6 +62,7 @@ class FileResult:
     rows_duplicate: int = 0
     seconds: float = 0.0
     detail: str | None = None
+    partition: str | None = None  # the file's daily partition, for a partitioned source
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +76,10 @@ class ReadFile:
     file_id: str  # sha256 of the content
     read: readers.ReadResult | None
     unreadable: readers.UnreadableFile | None
+
+
+def partition_of(source: Source, f: LandingFile) -> str | None:
+    return f.partition if source.partitioned else None
 
 
 def quote(name: str) -> str:
@@ -223,7 +228,7 @@ class Loader:
             # Not written to the ledger, so the next run tries the file again; callers
             # fail the run when any result has status "failed".
             return [FileResult(source.name, batch[0].file.relative, "failed",
-                               detail=f"{type(exc).__name__}: {exc}"[:2000])]
+                               detail=f"{type(exc).__name__}: {exc}"[:2000], partition=partition_of(source, batch[0].file))]
 
     # --- one batch, one transaction -------------------------------------------------------
     def load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
@@ -253,7 +258,8 @@ class Loader:
 
     def _load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
         con = self.con
-        results = [FileResult(source.name, item.file.relative, "loaded") for item in batch]
+        results = [FileResult(source.name, item.file.relative, "loaded", partition=partition_of(source, item.file))
+                   for item in batch]
         known = con.execute(
             "SELECT path, file_id, status FROM audit.ingested_files WHERE source = ? AND file_id IN (SELECT unnest(?))",
             [source.name, sorted({item.file_id for item in batch})]).fetchall()
@@ -293,7 +299,7 @@ class Loader:
             "_file": pa.array(range(len(batch)), pa.int32()),
             "file_id": [item.file_id for item in batch],
             "path": [item.file.relative for item in batch],
-            "_partition": [item.file.partition if source.partitioned else None for item in batch],
+            "_partition": [partition_of(source, item.file) for item in batch],
             "_extracted_at": pa.array([item.file.stamp for item in batch], pa.timestamp("us", tz="UTC")),
         })
         con.register("batch_files_arrow", files)
@@ -418,7 +424,7 @@ class Loader:
             f = item.file
             duplicate_of = r.detail.removeprefix("same content as ") if r.status == "duplicate_content" else None
             rows.append([
-                source.name, f.relative, item.file_id, f.partition if source.partitioned else None, f.size, f.modified_ns,
+                source.name, f.relative, item.file_id, partition_of(source, f), f.size, f.modified_ns,
                 f.stamp if source.mode == "snapshot" else None, r.status, r.detail, duplicate_of,
                 r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate,
                 datetime.fromtimestamp(f.changed_ns / 1e9, UTC), self.now, r.seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,10 @@ import pytest
 
 from ingestion.paths import DATA_DIR_ENV, DataPaths
 from sample_data.generator import Scale, generate
+
+# One Definitions serves every temporary landing zone of the session, so its partitions cannot start at
+# whichever landing zone happened to be current when it was imported (tests of the derived start unset this).
+os.environ.setdefault("SYNERGY_PARTITIONS_START", "2024-01-01")
 
 AS_OF = date(2026, 11, 20)
 SMALL = Scale(brands=2, members=300, days=14, seed=7, as_of=AS_OF)

@@ -16,7 +16,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from fake_customerio import FakeCustomerIO
+from ingestion.landing_files import partition_days
 from ingestion.paths import PROJECT_ROOT
+from ingestion.sources import ACTION_LOGS
 
 from tests.orchestration.build import activate, build_all
 from tests.publishing.strict_schema import strict_problems
@@ -116,12 +118,13 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     finally:
         con.close()
 
-    ingest = next(m.materialization for m in result.get_asset_materialization_events()
-                  if m.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"]))
-    meta = ingest.metadata
-    assert meta["rows_loaded"].value == expected["action_log_events_expected_loaded"]
-    assert meta["rows_duplicate"].value == expected["action_log_resent_duplicates"]
-    assert meta["dagster/row_count"].value == expected["action_log_events_expected_loaded"]
+    # One materialization per action-log partition, each with its own folder's counts: together, the whole load.
+    ingest = action_log_partitions(result)
+    days = partition_days(sample_data_dir.landing, ACTION_LOGS.folder)
+    assert len(ingest) == (days[-1] - days[0]).days + 1
+    assert sum(m["rows_loaded"].value for m in ingest.values()) == expected["action_log_events_expected_loaded"]
+    assert sum(m["rows_duplicate"].value for m in ingest.values()) == expected["action_log_resent_duplicates"]
+    assert sum(m["dagster/row_count"].value for m in ingest.values()) == expected["action_log_events_expected_loaded"]
 
     # A second build over the same landing zone loads nothing twice, and rewrites every card document to the byte.
     again = build_all(sample_data_dir)
@@ -129,10 +132,11 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     with duckdb.connect(str(sample_data_dir.analytics), read_only=True) as con:
         again_bytes = dict(con.execute("SELECT user_id, document::VARCHAR FROM marts.member_card_documents").fetchall())
     assert again_bytes == first_bytes
-    rerun = next(m.materialization for m in again.get_asset_materialization_events()
-                 if m.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"]))
-    assert rerun.metadata["rows_loaded"].value == 0
-    assert rerun.metadata["dagster/row_count"].value == expected["action_log_events_expected_loaded"]
+    rerun = action_log_partitions(again)
+    assert rerun.keys() == ingest.keys()
+    assert {m["rows_loaded"].value for m in rerun.values()} == {0}
+    assert {p: m["dagster/row_count"].value for p, m in rerun.items()} == \
+        {p: m["dagster/row_count"].value for p, m in ingest.items()}
     # The completion feed is a history: the second build detected nothing new.
     con = duckdb.connect(str(sample_data_dir.analytics), read_only=True)
     try:
@@ -177,6 +181,11 @@ def check_cards_are_actionable(documents: list[dict]) -> None:
     passed = [c for _, c in cards if c["progress"] and c["progress"]["current"] > c["progress"]["target"]]
     assert passed and all(c["progress"]["percent"] == 100 for c in passed)
     assert {c["action"]["kind"] for _, c in cards} >= {"earn_points", "redeem_reward", "invite_friend"}
+
+
+def action_log_partitions(result: dg.ExecuteInProcessResult) -> dict:
+    return {e.materialization.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
+            if e.materialization.asset_key == dg.AssetKey(["raw", "app_action_logs"])}
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict:

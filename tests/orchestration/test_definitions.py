@@ -18,7 +18,7 @@ def defs(dbt_manifest):
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
     assert defs.resolve_job_def("build_all")
-    assert defs.resolve_schedule_def("build_all_schedule")
+    assert defs.resolve_schedule_def("nightly_build")
     assert defs.resolve_sensor_def("landing_files_sensor")
 
 
