@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import duckdb

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from identity.resolve import resolve
 from ingestion.paths import PROJECT_ROOT

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-import dagster as dg
 import duckdb
 import pytest
 
