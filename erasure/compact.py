@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.durable import move_into_place
+from ingestion.durable import sync_into_place
 from ingestion.warehouse import connect
 
 PENDING = "SELECT min(redacted_at) FROM audit.erasure_redactions WHERE compacted_at IS NULL"
@@ -49,7 +49,5 @@ def compact(warehouse: Path, now: datetime | None = None) -> dict[str, int]:
         con.execute("DETACH fresh")
     finally:
         con.close()
-    with open(fresh, "rb") as fh:
-        os.fsync(fh.fileno())
-    move_into_place(fresh, warehouse)
+    sync_into_place(fresh, warehouse)
     return {"bytes_before": before, "bytes_after": warehouse.stat().st_size}

@@ -24,6 +24,13 @@ def move_into_place(tmp: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
+def sync_into_place(tmp: Path, target: Path) -> None:
+    """Replace `target` with the file a database just wrote and closed at `tmp`: its bytes reach the disk first."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    move_into_place(tmp, target)
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Readers see the old bytes or the new ones, never a part, before and after a crash."""
     tmp = path.with_name(f".{path.name}.tmp")

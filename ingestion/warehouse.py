@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.durable import move_into_place
+from ingestion.durable import sync_into_place
 
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -130,9 +130,7 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
         con.execute("DETACH snapshot")
     finally:
         con.close()
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    move_into_place(tmp, target)
+    sync_into_place(tmp, target)
     return counts
 
 

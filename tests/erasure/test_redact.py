@@ -162,7 +162,7 @@ def test_compaction_removes_the_erased_bytes_from_the_file_and_keeps_every_row(w
     # A crash between the copy and the swap leaves the old file in place and the compaction still due.
     def crash(*_):
         raise OSError("killed before the rename")
-    monkeypatch.setattr(compaction, "move_into_place", crash)
+    monkeypatch.setattr(compaction, "sync_into_place", crash)
     with pytest.raises(OSError):
         compaction.compact(warehouse, now=NOW)
     monkeypatch.undo()
