@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets; dbt data tests become asset checks."""
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -36,19 +37,25 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(group_name=folder, owners=[OWNER], kinds={"dbt", "duckdb"})
 
 
+class DbtBuildConfig(dg.Config):
+    vars: dict[str, Any] = {}  # `dbt build --vars`, e.g. {"as_of": "2026-01-01"}; none: dbt_project.yml's
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=SynergyDbtTranslator(),
     pool="warehouse",
 )
-def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                       config: DbtBuildConfig):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ[WAREHOUSE_PATH_ENV] = os.fspath(warehouse.paths.warehouse)
     settings = duckdb_settings(warehouse.paths.warehouse)
     os.environ.update({MEMORY_LIMIT_ENV: settings["memory_limit"], THREADS_ENV: settings["threads"],
                        TEMP_DIR_ENV: settings["temp_directory"]})
-    yield from dbt.cli(["build"], context=context).stream()
+    dbt_vars = ["--vars", json.dumps(config.vars)] if config.vars else []
+    yield from dbt.cli(["build", *dbt_vars], context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:
