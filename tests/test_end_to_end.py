@@ -186,16 +186,3 @@ def check_activation(data_dir, instance, fake: FakeCustomerIO, monkeypatch) -> d
     cards = meta[dg.AssetKey("card_snapshots")]
     assert cards["members_published"].value == cards["changed"].value == documents
     return {"card_version": cards["version"].value}
-
-
-def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, capsys):
-    from orchestration.cli import run
-
-    assert run(["--members", "150", "--days", "5", "--brands", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "is empty: generating sample data" in out
-    assert "succeeded" in out and "(activate): succeeded" in out and str(data_dir.analytics) in out
-    assert data_dir.analytics.exists() and data_dir.warehouse.exists()
-    # Without credentials the sync is a dry run: the request bodies are in the outbox.
-    assert list((data_dir.outbox / "brand=1").glob("batch-*.json"))
-    assert (data_dir.cards / "cards.sqlite").exists()
