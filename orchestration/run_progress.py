@@ -22,7 +22,6 @@ FIGURES = {
     "rows_loaded": ("row loaded", "rows loaded"),
     "rows_quarantined": ("quarantined", "quarantined"),
     "rows_duplicate": ("duplicate", "duplicates"),
-    "merges_this_build": ("profile merge", "profile merges"),
     "identifies_queued": ("person queued", "people queued"),
     "events_queued": ("event queued", "events queued"),
     "erasures": ("erasure", "erasures"),
