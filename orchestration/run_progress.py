@@ -107,7 +107,9 @@ class RunProgress:
         self.width = max((len(s.label) for s in self.steps.values()), default=0)
         self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                              TimeElapsedColumn(), console=console, transient=True,
-                             disable=not console.is_terminal)
+                             disable=not console.is_terminal,
+                             # sys.stdout and sys.stderr are the log file: they stay there
+                             redirect_stdout=False, redirect_stderr=False)
         self._tasks: dict[str, int] = {}
 
     def __enter__(self) -> RunProgress:
