@@ -44,9 +44,10 @@ def describe(figures: Counter, assets: int = 0, checks_passed: int = 0, checks_f
         parts.append("nothing new")
     if assets > 1:
         parts.append(_count(assets, ("asset", "assets")))
-    if checks_passed or checks_failed:
-        parts.append(_count(checks_passed, ("check passed", "checks passed"))
-                     + (f", {checks_failed} FAILED" if checks_failed else ""))
+    if checks_passed:
+        parts.append(_count(checks_passed, ("check passed", "checks passed")))
+    if checks_failed:
+        parts.append(_count(checks_failed, ("check FAILED", "checks FAILED")))
     return ", ".join(parts) or "done"
 
 

@@ -40,4 +40,6 @@ def test_step_figures_say_what_this_run_did():
     # Every figure zero: the run found nothing new (not the warehouse's totals again).
     assert describe(Counter(files_loaded=0, rows_loaded=0), checks_passed=2) == "nothing new, 2 checks passed"
     # A step without figures (a dbt build) names what it built and checked.
-    assert describe(Counter(), assets=25, checks_passed=46, checks_failed=1) == "25 assets, 46 checks passed, 1 FAILED"
+    assert describe(Counter(), assets=25, checks_passed=46, checks_failed=1) == \
+        "25 assets, 46 checks passed, 1 check FAILED"
+    assert describe(Counter(), checks_failed=2) == "2 checks FAILED"
