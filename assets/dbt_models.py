@@ -1,5 +1,6 @@
 """The dbt project as Dagster assets with row counts; dbt data tests become asset checks that say what they check."""
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -42,16 +43,22 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
         return spec._replace(description=describe_test(manifest, manifest["nodes"][unique_id]))
 
 
+class DbtBuildConfig(dg.Config):
+    vars: dict[str, Any] = {}  # `dbt build --vars`, e.g. {"as_of": "2026-01-01"}; none: dbt_project.yml's
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=SynergyDbtTranslator(),
     pool="warehouse",
 )
-def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                       config: DbtBuildConfig):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ.update(dbt_environment(warehouse.paths.warehouse))
-    invocation = dbt.cli(["build"], context=context)
+    dbt_vars = ["--vars", json.dumps(config.vars)] if config.vars else []
+    invocation = dbt.cli(["build", *dbt_vars], context=context)
     try:
         yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.paths.warehouse)
     finally:

@@ -53,6 +53,11 @@ class DataPaths:
         return self.root / "outbox"
 
     @property
+    def logs(self) -> Path:
+        """One file per `synergy run`: Dagster's and dbt's full output."""
+        return self.root / "logs"
+
+    @property
     def ground_truth(self) -> Path:
         return self.root / "ground_truth"
 

@@ -298,16 +298,3 @@ def check_docs_site_stands_alone(data_dir) -> None:
     assert {c["name"]: c["type"] for c in documented.values()} == types
     assert manifest["nodes"]["model.synergy.profiles"]["description"] == comment
     assert not any(p.name.startswith(".") for p in data_dir.docs.iterdir())  # dbt's artifacts went with it
-
-
-def test_cli_generates_when_empty_and_builds_everything(data_dir, dbt_manifest, capsys):
-    from orchestration.cli import run
-
-    assert run(["--members", "150", "--days", "5", "--brands", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "is empty: generating sample data" in out
-    assert "succeeded" in out and "(activate): succeeded" in out and str(data_dir.analytics) in out
-    assert data_dir.analytics.exists() and data_dir.warehouse.exists()
-    # Without credentials the sync is a dry run: the request bodies are in the outbox.
-    assert list((data_dir.outbox / "brand=1").glob("batch-*.json"))
-    assert (data_dir.cards / "cards.sqlite").exists()
