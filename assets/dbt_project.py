@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 from dbt.cli.main import dbtRunner
 
 from ingestion.paths import PROJECT_ROOT
@@ -15,7 +16,6 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
 
 
 def prepare_dbt_manifest() -> None:
@@ -25,6 +25,13 @@ def prepare_dbt_manifest() -> None:
     )
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
+
+
+# Under `dagster dev` the manifest is parsed anew on every load, as dbt_project.prepare_if_dev() would, but
+# in this interpreter: prepare_if_dev() runs the `dbt` found on PATH, which is not there unless the
+# virtualenv is activated.
+if using_dagster_dev():
+    prepare_dbt_manifest()
 
 
 def dbt_environment(warehouse: Path) -> dict[str, str]:
