@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,9 +48,14 @@ def settings_for(data_dir: Path, **overrides) -> Settings:
     return replace(settings, **overrides)
 
 
+@functools.cache
+def parsed_keys(keys_text: str) -> dict[str, bytes]:
+    return parse_keys(keys_text)  # once per text: judging a key's strength takes tens of milliseconds
+
+
 def token(brand_id: int, user_id: int, expires_in: int = 3600, kid: str | None = None,
           keys_text: str = TOKEN_KEYS_TEXT) -> str:
-    return sign(parse_keys(keys_text), brand_id, user_id, int(time.time()) + expires_in, kid=kid)
+    return sign(parsed_keys(keys_text), brand_id, user_id, int(time.time()) + expires_in, kid=kid)
 
 
 def wait_until(condition, what: str, timeout: float = DEADLINE_SECONDS) -> None:
