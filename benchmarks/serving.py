@@ -30,6 +30,7 @@ import re
 import shutil
 import signal
 import socket
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -47,8 +48,9 @@ from publishing.sample_documents import member_document
 from serving.tokens import parse_keys, sign
 from serving.webhooks import signature
 
-TOKEN_KEYS = "bench:" + "b" * 48
-WEBHOOK_KEY = "bench-webhook-signing-key-0123456789abcdef"
+# Fresh random keys per run: the server refuses guessable ones.
+TOKEN_KEYS = f"bench:{secrets.token_hex(32)}"
+WEBHOOK_KEY = secrets.token_hex(32)
 BRANDS = 4
 SIGNED_WEBHOOKS = 20_000  # distinct signed requests wrk rotates over (Lua cannot compute HMAC)
 

@@ -1,7 +1,7 @@
 """The card and webhook HTTP service.
 
 Run: ``python -m serving`` or
-``uvicorn serving.app:app_factory --factory --host 0.0.0.0 --port 8080 --workers 2 --no-access-log
+``uvicorn serving.app:app_factory --factory --host 127.0.0.1 --port 8080 --workers 2 --no-access-log
 --no-server-header``
 (the app writes its own JSON access log). Settings come from the environment: see
 serving/settings.py and docs/card-api.md.
@@ -14,12 +14,12 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from publishing.card_store import CardStoreReader
 from serving.access_log import AccessLogMiddleware
 from serving.cards import get_cards
+from serving.cors import PwaCORSMiddleware
 from serving.health import card_version, healthz, readyz
 from serving.logs import configure_logging, log_event
 from serving.security_headers import SecurityHeadersMiddleware
@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> SecurityHeadersMiddleware:
     ]
     middleware = [
         Middleware(AccessLogMiddleware),
-        Middleware(CORSMiddleware, allow_origins=list(settings.pwa_origins), allow_methods=["GET"],
+        Middleware(PwaCORSMiddleware, allow_origins=list(settings.pwa_origins), allow_methods=["GET"],
                    allow_headers=["Authorization", "If-None-Match"], expose_headers=["ETag", "X-Snapshot-Version"],
                    max_age=600),
     ]

@@ -16,8 +16,9 @@ import re
 import time
 from collections.abc import Mapping
 
+from serving.key_strength import require_strong
+
 VERSION = "v1"
-MIN_SECRET_BYTES = 32
 KID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 TOKEN = re.compile(r"^v1\.([A-Za-z0-9_-]{1,32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})\Z")
 
@@ -27,14 +28,16 @@ class TokenError(ValueError):
 
 
 def parse_keys(text: str) -> dict[str, bytes]:
-    """``kid1:secret1,kid2:secret2`` -> {kid: secret}; the first key is the signing key."""
+    """``kid1:secret1,kid2:secret2`` -> {kid: secret}; the first key is the signing key.
+
+    A placeholder, short or guessable secret is refused (serving/key_strength.py).
+    """
     keys: dict[str, bytes] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         kid, sep, secret = item.partition(":")
         if not sep or not KID.match(kid):
             raise ValueError(f"malformed key entry for kid {kid!r}: expected kid:secret, kid of [A-Za-z0-9_-]")
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"secret of key {kid!r} is shorter than {MIN_SECRET_BYTES} bytes")
+        require_strong(f"the secret of key {kid!r}", secret.encode())
         if kid in keys:
             raise ValueError(f"key {kid!r} is listed twice")
         keys[kid] = secret.encode()

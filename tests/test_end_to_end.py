@@ -22,6 +22,10 @@ from ingestion.sources import ACTION_LOGS
 
 from tests.orchestration.build import activate, build_all
 from tests.publishing.strict_schema import strict_problems
+from tests.readme_queries import readme_sql_statements, statements_without_rows
+
+# Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
 
 ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
                    dg.AssetKey(["activation", "customerio_sync_outcome"]), dg.AssetKey("card_snapshots")}
@@ -143,6 +147,12 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
         assert con.execute("SELECT count(DISTINCT detected_by_invocation) FROM marts.achievement_completions").fetchone()[0] == 1
     finally:
         con.close()
+    # The analysts' README queries run as written on the snapshot (now with the first sync's outcome), and show
+    # something: member 105 has a journey and a prediction in this sample as in the default one (README).
+    readme_statements = readme_sql_statements()
+    assert len(readme_statements) >= 10 and any("user_id = 105" in s for s in readme_statements)
+    empty = statements_without_rows(sample_data_dir.analytics)
+    assert [s for s in empty if "from activation.dead_letters" not in s] == []  # a sync that delivered everything has none
     # The second build compared the feature distributions with the first: nothing moved.
     (drift,) = [e for e in again.get_asset_check_evaluations() if e.check_name == "key_features_stable"]
     assert drift.passed and set(drift.metadata["psi"].value.values()) == {0.0}

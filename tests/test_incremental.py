@@ -26,6 +26,9 @@ from sample_data.generator import generate
 from tests.conftest import SMALL
 from tests.orchestration.build import build_all
 
+# Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
+
 SCALE = replace(SMALL, members=600, days=21, as_of=date(2026, 11, 20))
 # Stamped with the build that computed them, by design: a completion's detection time, and the merge
 # history (a build from scratch has merged nothing).

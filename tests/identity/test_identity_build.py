@@ -21,6 +21,10 @@ from tests.orchestration.build import build_all
 SCALE = Scale(brands=3, members=1500, days=21, seed=11, as_of=date(2026, 11, 20))
 
 
+# Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, dbt_manifest):
     """Build once without the last day, record the ids and the erased members' profiles, then build again with it."""

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.ingestion.helpers import event, write_lines
 from tests.orchestration.build import build_all
 
@@ -30,6 +32,7 @@ def count(path) -> int:
         con.close()
 
 
+@pytest.mark.slow  # two builds of the whole pipeline
 def test_open_analyst_session_does_not_block_a_build(data_dir, dbt_manifest):
     write_lines(data_dir.landing / "app/action_logs/dt=2026-11-18/a.ndjson", [event("a1"), event("a2")])
     assert build_all(data_dir).success
@@ -52,7 +55,7 @@ def test_open_analyst_session_does_not_block_a_build(data_dir, dbt_manifest):
     assert not os.path.exists(str(data_dir.analytics) + ".wal")
 
 
-def test_the_snapshot_holds_no_raw_text_and_nothing_of_an_erased_member(tmp_path):
+def test_the_snapshot_holds_no_raw_text_and_nothing_of_an_erased_member(tmp_path, dbt_manifest):  # assets.* reads it
     import duckdb
 
     from assets.analytics_snapshot import ANALYST_RELATIONS, ANALYST_SELECTS

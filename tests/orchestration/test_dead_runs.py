@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.events import EngineEventData
 
 from ingestion.paths import PROJECT_ROOT
@@ -33,6 +34,7 @@ def warehouse_slot_taken(home: Path) -> bool:
         return bool(info.claimed_slots)
 
 
+@pytest.mark.slow  # `synergy run` twice: generation, the whole pipeline and activation
 def test_a_run_killed_mid_step_frees_its_slots_and_the_next_run_completes(tmp_path: Path):
     home = tmp_path / "dagster_home"
     home.mkdir()

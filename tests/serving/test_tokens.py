@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from serving.tokens import TokenError, parse_keys, sign, verify
+from tests.serving.helpers import secret
 
-KEYS = parse_keys("new:" + "n" * 32 + ",old:" + "o" * 32)
+KEYS = parse_keys(f"new:{secret('new')},old:{secret('old')}")
 NOW = 1_800_000_000
 
 
@@ -51,24 +52,31 @@ def test_tampering_and_malformed_tokens_are_refused():
 
 
 def test_unknown_key_and_rotation():
-    old_only = parse_keys("old:" + "o" * 32)
-    new_only = parse_keys("new:" + "n" * 32)
+    old_only = parse_keys(f"old:{secret('old')}")
+    new_only = parse_keys(f"new:{secret('new')}")
     old_token = sign(old_only, 1, 5, NOW + 600)
     new_token = sign(KEYS, 1, 5, NOW + 600)
     assert refusal(old_token) is None and refusal(new_token) is None  # both keys configured
     assert refusal(old_token, keys=new_only) == "unknown_key"  # old key retired
-    same_name_other_secret = parse_keys("old:" + "x" * 32)
+    same_name_other_secret = parse_keys(f"old:{secret('another old')}")
     assert refusal(old_token, keys=same_name_other_secret) == "bad_signature"
 
 
 @pytest.mark.parametrize("text, message", [
     ("", None),
-    ("k1:short", "shorter than 32 bytes"),
-    ("k1" + "x" * 40, "malformed key entry"),
-    ("bad kid:" + "x" * 40, "malformed key entry"),
-    ("k1:" + "x" * 40 + ",k1:" + "y" * 40, "listed twice"),
+    ("k1:" + secret("k1")[:31], "31 bytes long, shorter than 32"),
+    ("k1:...", "is a placeholder"),
+    ("k1:changeme", "is a placeholder"),
+    ("k1:changeme-" + secret("k1"), "is a placeholder"),
+    ("k1:" + "x" * 40, "guessable"),
+    ("k1:" + "0123456789abcdef" * 4, "guessable"),
+    ("k1:" + "correcthorsebatterystaple" * 2, "guessable"),
+    ("k1" + secret("k1"), "malformed key entry"),
+    ("bad kid:" + secret("k1"), "malformed key entry"),
+    (f"k1:{secret('k1')},k1:{secret('k1 again')}", "listed twice"),
 ])
 def test_key_configuration_is_checked(text, message):
+    # Weak secrets are refused with the key's name and how to make a good one.
     if message is None:
         assert parse_keys(text) == {}
     else:
