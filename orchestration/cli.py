@@ -161,6 +161,7 @@ def _print_outputs(paths: DataPaths, console: Console) -> None:
     console.print("\noutputs:")
     console.print(f"  landing zone        {_shown(paths.landing)}")
     console.print(f"  analyst snapshot    {_shown(paths.analytics)}   (open it read-only; never the warehouse)")
+    console.print(f"  dbt docs            {_shown(paths.docs / 'index.html')}   (open it in a browser)")
     console.print(f"  warehouse           {_shown(paths.warehouse)}   (the pipeline's own file)")
     console.print(f"  card snapshots      {_shown(paths.cards)}   (served by: python -m serving)")
     console.print(f"  Customer.io sync    {_shown(paths.activation)}   (dry-run bodies in {_shown(paths.outbox)})")
