@@ -142,8 +142,8 @@ def test_an_erased_member_is_gone_from_every_table_and_view_of_the_warehouse(bui
                 WHERE database_name = current_database() AND NOT internal AND data_type IN ('VARCHAR', 'JSON')""").fetchall()
             assert len({(s, t) for s, t, _ in columns}) > 60
             found = [(s, t, c) for s, t, c in columns if con.execute(
-                f"""SELECT count(*) FROM "{s}"."{t}" WHERE EXISTS (SELECT 1 FROM unnest(?) AS v(text)
-                    WHERE contains(lower(CAST("{c}" AS VARCHAR)), v.text))""", [erased_values]).fetchone()[0]]
+                f"""SELECT count(*) FROM "{s}"."{t}" AS scanned WHERE EXISTS (SELECT 1 FROM unnest(?) AS v(erased_value)
+                    WHERE contains(lower(CAST(scanned."{c}" AS VARCHAR)), v.erased_value))""", [erased_values]).fetchone()[0]]
             assert found == []
             redacted, left = con.execute("""SELECT count(*) FILTER (WHERE _erased_at IS NOT NULL),
                 count(*) FILTER (WHERE _erased_at IS NULL AND (brand_id, user_id) IN (SELECT (brand_id, user_id)
