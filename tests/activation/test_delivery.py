@@ -95,6 +95,7 @@ def test_a_refused_oversize_request_is_split_until_it_fits(clean_fake, tmp_path:
         assert clean_fake.requests()[("/api/v2/batch", "400")] >= 1
 
 
+@pytest.mark.slow
 def test_the_client_rate_limit_keeps_under_the_servers_throttle(clean_fake, tmp_path: Path):
     destination = live_destination(clean_fake.base_url)
     clean_fake.throttle(25)

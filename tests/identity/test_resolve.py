@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import subprocess
@@ -126,6 +128,7 @@ con.close()
 """
 
 
+@pytest.mark.slow
 def test_a_killed_resolution_leaves_the_previous_state_whole(tmp_path):
     path = tmp_path / "w.duckdb"
     day1 = [row for i in range(20_000) for row in (o(f"a{i}", "2026-11-01 10:00:00+00", "user_id", str(i)),

@@ -205,6 +205,7 @@ def gzip_stream(path, chunk: bytes, times: int) -> None:
         out.write(compressor.flush())
 
 
+@pytest.mark.slow
 def test_decompression_bombs_and_row_floods_are_refused_once(data_dir, day):
     day.mkdir(parents=True)
     gzip_stream(day / "bomb.ndjson.gz", b"{}\n" * (1 << 18), 1366)  # 1 MiB on disk, 1 GiB of rows inside

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import signal
@@ -71,6 +73,7 @@ def _ingest_process(data_root: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_load_then_rerun_gives_exact_counts(sample_data_dir):
     """Kill the real loader process several times at different points, in the middle of the batches of action
     logs among them; the final state is exact."""

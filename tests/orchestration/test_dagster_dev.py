@@ -4,6 +4,8 @@ activated virtualenv: under `dagster dev` the dbt manifest is parsed again on lo
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import sys
 from ingestion.paths import PROJECT_ROOT
 
 
+@pytest.mark.slow
 def test_the_code_location_loads_under_dagster_dev_without_the_virtualenv_on_path(tmp_path):
     manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
     before = manifest.stat().st_mtime_ns if manifest.exists() else 0

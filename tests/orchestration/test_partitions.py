@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -33,6 +35,7 @@ def first_partition_of_the_definitions(data_root, **extra_env) -> str:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_partitions_start_at_the_earliest_landing_folder(tmp_path, dbt_manifest):
     landing = tmp_path / "data" / "landing" / ACTION_LOGS.folder
     write_lines(landing / "dt=2026-11-05" / "b.ndjson", [event("b1")])

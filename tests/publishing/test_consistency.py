@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import os
 import signal
@@ -30,6 +32,7 @@ def stamped_documents(version: int, members: int = MEMBERS):
         yield 1, user_id, orjson.dumps(document)
 
 
+@pytest.mark.slow
 def test_readers_in_many_threads_never_see_a_mixed_set(cards_root: Path):
     writer = CardStoreWriter(cards_root)
     writer.publish(stamped_documents(1))

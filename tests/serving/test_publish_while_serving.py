@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import gzip
 import hashlib
 import json
@@ -84,6 +86,7 @@ class Reader(threading.Thread):
         self.versions_seen.append(version)
 
 
+@pytest.mark.slow
 def test_concurrent_readers_see_whole_versions_only(tmp_path: Path):
     data = tmp_path / "data"
     writer = CardStoreWriter(data / "cards")

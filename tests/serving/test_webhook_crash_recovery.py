@@ -3,6 +3,8 @@ every acknowledged webhook is ingested exactly once."""
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,7 @@ class Poster(threading.Thread):
                     self.acknowledged.append(event_id)
 
 
+@pytest.mark.slow
 def test_acknowledged_webhooks_survive_sigkill_and_load_exactly_once(tmp_path: Path):
     data = tmp_path / "data"
     env = {"SYNERGY_DATA_DIR": str(data), "SYNERGY_CARD_TOKEN_KEYS": TOKEN_KEYS_TEXT,
