@@ -204,6 +204,30 @@ def test_the_runs_are_the_jobs_runs_in_the_ui(two_runs: TwoRuns, webserver: str)
         assert {r["pipelineSnapshotId"] for r in results} == {job_snapshot_id(webserver, job)}
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by scripts/test
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def test_the_jobs_runs_tab_shows_the_cli_runs_in_a_browser(two_runs: TwoRuns, webserver: str, tmp_path):
+    """What the data team sees: the build_all job's Runs tab in a real browser lists both runs `synergy run`
+    started (it said "No runs found" when they belonged to no code location)."""
+    from playwright.sync_api import sync_playwright
+
+    base = webserver.removesuffix("/graphql")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 900})
+            page.goto(f"{base}/locations/synergy/jobs/build_all/runs")
+            for run in (two_runs.first, two_runs.second):
+                page.get_by_text(run.run_ids()["build_all"][:8], exact=True).wait_for(timeout=120_000)
+            assert page.get_by_text("No runs found").count() == 0
+            page.screenshot(path=str(tmp_path / "build_all-runs.png"))
+        finally:
+            browser.close()
+
+
 def test_help_shows_the_defaults():
     done = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--help"],
                           capture_output=True, text=True, timeout=120, check=True)
