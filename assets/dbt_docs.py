@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 from assets import OWNER
 from assets.dbt_models import synergy_dbt_models
 from assets.dbt_project import dbt_environment
-from ingestion.durable import move_into_place
+from ingestion.durable import sync_into_place
 from orchestration.resources import WarehouseResource
 
 
@@ -35,10 +35,7 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     # dbt's artifacts go to a temporary folder beside the site, so the rename into place is atomic.
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".dbt-docs-") as artifacts:
         dbt.cli(["docs", "generate", "--static"], target_path=Path(artifacts)).wait()
-        site = Path(artifacts) / "static_index.html"
-        with open(site, "rb") as fh:
-            os.fsync(fh.fileno())
-        move_into_place(site, target)
+        sync_into_place(Path(artifacts) / "static_index.html", target)
     context.log.info(f"dbt docs written to {target}")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)),
                                           "size_bytes": target.stat().st_size})
