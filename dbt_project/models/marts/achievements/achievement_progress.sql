@@ -25,23 +25,27 @@ q as (
     select * from {{ ref('int_achievements__qualifying_events') }}
 ),
 
--- The metric in the window that is current at the as-of time.
+-- The metric in the window that is current at the as-of time. The qualifying events are reduced
+-- to one row per member and achievement before they meet the member x achievement pairs: joining
+-- the pairs first would carry every event through a join as wide as the pairs.
 current_values as (
-    select p.profile_id, p.achievement_config_id,
-        case p.metric
+    select q.profile_id, q.achievement_config_id,
+        case any_value(a.metric)
             when 'count' then count(q.event_id)
-            when 'sum' then cast(coalesce(sum(try_cast(q.field_value as decimal(18, 4))), 0) as double)
-            when 'distinct_count' then count(distinct q.field_value)
+            when 'sum' then cast(coalesce(sum(try_cast(q.field_value as decimal(18, 4))) filter (where a.metric = 'sum'), 0)
+                                 as double)
+            when 'distinct_count' then count(distinct q.field_value) filter (where a.metric = 'distinct_count')
         end as value
-    from pairs as p
-    left join q
-        on q.profile_id = p.profile_id and q.achievement_config_id = p.achievement_config_id
-        and case p.timeframe
-            when 'rolling_days' then q.occurred_at > {{ as_of() }} - to_days(p.rolling_days)
-            when 'calendar' then date_trunc(p.calendar_period, q.local_time) = date_trunc(p.calendar_period, p.local_as_of)
+    from q
+    inner join configs as a using (achievement_config_id)
+    inner join members as m using (profile_id)
+    where a.metric <> 'streak'
+        and case a.timeframe
+            when 'rolling_days' then q.occurred_at > {{ as_of() }} - to_days(a.rolling_days)
+            when 'calendar' then date_trunc(a.calendar_period, q.local_time)
+                = date_trunc(a.calendar_period, timezone(m.timezone, {{ as_of() }}))
             else true end
-    where p.metric <> 'streak'
-    group by p.profile_id, p.achievement_config_id, p.metric
+    group by q.profile_id, q.achievement_config_id
 ),
 
 completions as (

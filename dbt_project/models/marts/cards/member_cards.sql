@@ -14,8 +14,12 @@ dismissed as (
     group by all
 ),
 
+-- Selection runs on narrow rows (keys and numbers); the text of the few cards each member is shown
+-- is joined back at the end. Ranking the wide candidate rows made DuckDB sort and spill every
+-- candidate's text at 1M members.
 eligible as (
-    select c.*, m.brand_id, m.user_id, m.card_cap, s.weight, s.valid_days, s.suppress_days
+    select c.profile_id, c.card_type, c.card_key, c.propensity, c.value,
+        m.brand_id, m.user_id, m.card_cap, s.weight, s.valid_days, s.suppress_days
     from {{ ref('int_cards__candidates') }} as c
     inner join members as m using (profile_id)
     inner join {{ ref('int_cards__settings') }} as s on s.brand_id = m.brand_id and s.card_type = c.card_type
@@ -26,12 +30,18 @@ eligible as (
         and (d.last_dismissed_at is null or d.last_dismissed_at <= {{ as_of() }} - to_days(s.suppress_days))
 ),
 
-scored as (
-    select *,
-        propensity * (value / nullif(max(value) over (partition by brand_id, card_type), 0)) * weight as score
+largest_value as (  -- the brand's largest value of each card type scales its values to 0-1
+    select brand_id, card_type, max(value) as max_value
     from eligible
-    qualify row_number() over (partition by profile_id, card_type order by
-        propensity * value desc, card_key) = 1
+    group by all
+),
+
+scored as (
+    select e.*, e.propensity * (e.value / nullif(l.max_value, 0)) * e.weight as score
+    from eligible as e
+    inner join largest_value as l using (brand_id, card_type)
+    qualify row_number() over (partition by e.profile_id, e.card_type order by
+        e.propensity * e.value desc, e.card_key) = 1
 ),
 
 ranked as (
@@ -53,26 +63,27 @@ select
     card_type,
     cast(position as integer) as position,
     cast(round(coalesce(score, 0), 6) as decimal(12, 6)) as score,
-    title,
-    body,
-    cta,
-    r.action_kind,
-    r.action_target,
-    {{ deep_link('a.url_template', 'r.brand_id', 'r.action_target') }} as action_url,
-    {{ deep_link("nullif(a.image_url_template, '')", 'r.brand_id', 'r.action_target') }} as image_url,
+    c.title,
+    c.body,
+    c.cta,
+    c.action_kind,
+    c.action_target,
+    {{ deep_link('a.url_template', 'r.brand_id', 'c.action_target') }} as action_url,
+    {{ deep_link("nullif(a.image_url_template, '')", 'r.brand_id', 'c.action_target') }} as image_url,
     -- Dismissing a card hides its type for suppress_days: with none, there is nothing to dismiss.
     r.suppress_days > 0 as dismissible,
-    progress_current,
-    progress_target,
-    progress_unit,
-    reason_codes,
-    list_transform(reason_codes, lambda code: t.text_of[code]) as reason_texts,
-    details,
+    c.progress_current,
+    c.progress_target,
+    c.progress_unit,
+    c.reason_codes,
+    list_transform(c.reason_codes, lambda code: t.text_of[code]) as reason_texts,
+    c.details,
     -- The day of the as-of time, not the instant: rebuilds within a day leave unchanged cards
     -- byte-identical, so publishing rewrites only the members whose cards really changed.
     date_trunc('day', {{ as_of() }}) as valid_from,
     date_trunc('day', {{ as_of() }}) + to_days(valid_days) as valid_until
 from ranked as r
+inner join {{ ref('int_cards__candidates') }} as c using (profile_id, card_type, card_key)
 cross join reason_texts as t
-left join {{ ref('int_cards__actions') }} as a on a.brand_id = r.brand_id and a.action_kind = r.action_kind
-where position <= card_cap and (card_type <> 'explore_rewards' or real_cards = 0)
+left join {{ ref('int_cards__actions') }} as a on a.brand_id = r.brand_id and a.action_kind = c.action_kind
+where r.position <= r.card_cap and (r.card_type <> 'explore_rewards' or r.real_cards = 0)

@@ -26,7 +26,7 @@ summary as (
         arg_max(value, last_seen_at) filter (where id_type = 'email') as email,
         arg_max(value, last_seen_at) filter (where id_type = 'phone') as phone,
         count(*) as identifier_count,
-        list(distinct id_type order by id_type) as identifier_types,
+        list_sort(list(distinct id_type)) as identifier_types,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at
     from identifiers
