@@ -21,7 +21,7 @@ category_by_channel as (
 
 top_category as (
     select profile_id,
-        map_from_entries({{ sorted_list('(channel, product_form)', 'channel') }}) as category_affinity_by_channel
+        {{ sorted_map('channel', 'product_form') }} as category_affinity_by_channel
     from (
         select profile_id, channel, arg_max(product_form, (n, product_form)) as product_form
         from category_by_channel group by all
@@ -41,8 +41,8 @@ totals as (
 
 channels as (
     select c.profile_id, arg_max(c.channel, (c.events, c.channel)) as preferred_channel,
-        map_from_entries({{ sorted_list('(c.channel, c.events)', 'c.channel') }}) as events_by_channel,
-        map_from_entries({{ sorted_list('(c.channel, round(c.events / t.total_events, 4))', 'c.channel') }}) as share_by_channel
+        {{ sorted_map('c.channel', 'c.events') }} as events_by_channel,
+        {{ sorted_map('c.channel', 'round(c.events / t.total_events, 4)') }} as share_by_channel
     from by_channel as c
     inner join totals as t using (profile_id)
     group by c.profile_id

@@ -9,3 +9,13 @@
 {% macro default__sorted_list(value, by) -%}
     list_transform(list_sort(list({'sort_key': {{ by }}, 'value': {{ value }}})), lambda entry: entry.value)
 {%- endmacro %}
+
+{#- map_from_entries(list((key, value) order by key)): a map whose entries are in key order, built
+    from an unordered list sorted per group (keys are unique in a map, so the key decides the order). -#}
+{% macro sorted_map(key, value) -%}
+    {{ return(adapter.dispatch('sorted_map', 'synergy')(key, value)) }}
+{%- endmacro %}
+
+{% macro default__sorted_map(key, value) -%}
+    map_from_entries(list_sort(list(({{ key }}, {{ value }}))))
+{%- endmacro %}
