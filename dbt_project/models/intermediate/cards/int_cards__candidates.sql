@@ -162,6 +162,17 @@ priced as (
     inner join rewards as r on r.brand_id = m.brand_id
 ),
 
+-- The member's best-priced offer: the largest discount times how affordable it is. arg_max over
+-- a (score, -reward_id) pair picks it per member without sorting every member x reward row.
+best_offer as (
+    select profile_id,
+        arg_max(priced, ((1 - customer_multiplier * inventory_multiplier) * least(1.0, points_balance / points_cost), -reward_id))
+            as offer
+    from priced
+    where customer_multiplier * inventory_multiplier < 1
+    group by profile_id
+),
+
 offer_cards as (
     select profile_id, 'reward_offer' as card_type, cast(reward_id as varchar) as card_key,
         least(1.0, points_balance / greatest(round(points_cost * customer_multiplier * inventory_multiplier), 1)) as propensity,
@@ -177,10 +188,7 @@ offer_cards as (
         json_object('base_price', points_cost, 'customer_multiplier', {{ card_multiplier('customer_multiplier') }},
                     'inventory_multiplier', {{ card_multiplier('inventory_multiplier') }},
                     'dynamic_price', {{ card_points('points_cost * customer_multiplier * inventory_multiplier') }}) as details
-    from priced
-    where customer_multiplier * inventory_multiplier < 1
-    qualify row_number() over (partition by profile_id
-        order by (1 - customer_multiplier * inventory_multiplier) * least(1.0, points_balance / points_cost) desc, reward_id) = 1
+    from (select unnest(offer) from best_offer)
 ),
 
 fallback_cards as (
