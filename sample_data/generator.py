@@ -550,6 +550,10 @@ class Generator:
             day = day_rows["day"][0]
             write_atomic(self.landing / "customerio" / "webhooks" / f"dt={day}" / "webhooks-0000.ndjson",
                          day_rows.drop("day").write_ndjson().encode())
+        self.truth_dir.mkdir(parents=True, exist_ok=True)
+        scored.select("user_id", "brand_id", pl.from_epoch("t", time_unit="s").dt.replace_time_zone("UTC").alias("predicted_at"),
+                      "churn_probability", "judged", "churned", "next_t", "injected_auc") \
+            .write_parquet(self.truth_dir / "churn_predictions.parquet")
         self.expected.update({"webhook_predictions": predicted.height, "webhook_reporting_unique": reporting,
                               "webhook_reporting_retries": retries,
                               "churn_predictions": scored.height, "churn_prediction_runs": runs})

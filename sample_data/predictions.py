@@ -43,15 +43,16 @@ def scoring_runs(window_start: int, as_of: int, every_days: int) -> np.ndarray:
 
 def churn_predictions(rng: np.random.Generator, members: pl.DataFrame, activity: pl.DataFrame, window_start: int,
                       as_of: int, model: ChurnModel) -> tuple[pl.DataFrame, list[dict]]:
-    """One row per scored member and run (user_id, brand_id, t, churn_probability, judged, churned), and the
-    ground truth of each judged run and brand. `activity` holds every member action (user_id, t)."""
+    """One row per scored member and run (user_id, brand_id, t: received, churn_probability, judged, churned),
+    and the ground truth of each judged run and brand. `activity` holds every member action (user_id, t)."""
     runs = scoring_runs(window_start, as_of, model.every_days)
     joined = members["created_at"].to_numpy()
     picked = (rng.random((len(runs), members.height)) < model.share) & (joined[None, :] < runs[:, None])
     run_idx, member_idx = np.nonzero(picked)
+    # t is when the webhook arrives, within the hour after the run: the warehouse's prediction time.
     scored = pl.DataFrame({"user_id": members["user_id"].to_numpy()[member_idx],
-                           "brand_id": members["brand_id"].to_numpy()[member_idx], "t": runs[run_idx],
-                           "run": run_idx}).sort("t", "user_id")
+                           "brand_id": members["brand_id"].to_numpy()[member_idx],
+                           "t": runs[run_idx] + rng.integers(1, 3600, len(run_idx)), "run": run_idx}).sort("t", "user_id")
     # The member's next action after the prediction, as the warehouse finds it (ASOF, strictly later).
     actions = activity.select("user_id", pl.col("t").alias("next_t")).sort("next_t")
     scored = scored.join_asof(actions, left_on="t", right_on="next_t", by="user_id", strategy="forward", check_sortedness=False,
@@ -88,14 +89,13 @@ def _ground_truth(judged: pl.DataFrame) -> list[dict]:
 
 
 def churn_bodies(scored: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Webhook rows (received_at, kind, body) of the churn predictions, received within the hour of the run."""
+    """Webhook rows (received_at, kind, body) of the churn predictions."""
     n = scored.height
     p = pl.col("churn_probability")
     high = p >= 0.6
-    return scored.with_columns(received=pl.col("t") + pl.Series(rng.integers(1, 3600, n)),
-                               engagement_score=pl.Series(np.round(rng.beta(3, 3, n), 4)),
+    return scored.with_columns(engagement_score=pl.Series(np.round(rng.beta(3, 3, n), 4)),
                                predicted_ltv=pl.Series(np.round(rng.lognormal(5, 0.8, n), 2))).select(
-        pl.from_epoch("received", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("received_at"),
+        pl.from_epoch("t", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("received_at"),
         pl.lit("prediction").alias("kind"),
         pl.struct("user_id", pl.struct(
             "churn_probability", "engagement_score", "predicted_ltv",
