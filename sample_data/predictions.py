@@ -50,13 +50,14 @@ def churn_predictions(rng: np.random.Generator, members: pl.DataFrame, activity:
     picked = (rng.random((len(runs), members.height)) < model.share) & (joined[None, :] < runs[:, None])
     run_idx, member_idx = np.nonzero(picked)
     # t is when the webhook arrives, within the hour after the run: the warehouse's prediction time.
+    received = runs[run_idx] + rng.integers(1, 3600, len(run_idx))
     scored = pl.DataFrame({"user_id": members["user_id"].to_numpy()[member_idx],
                            "brand_id": members["brand_id"].to_numpy()[member_idx],
-                           "t": runs[run_idx] + rng.integers(1, 3600, len(run_idx)), "run": run_idx}).sort("t", "user_id")
+                           "t": received, "run": run_idx}).sort("t", "user_id")
     # The member's next action after the prediction, as the warehouse finds it (ASOF, strictly later).
     actions = activity.select("user_id", pl.col("t").alias("next_t")).sort("next_t")
-    scored = scored.join_asof(actions, left_on="t", right_on="next_t", by="user_id", strategy="forward", check_sortedness=False,
-                              allow_exact_matches=False)
+    scored = scored.join_asof(actions, left_on="t", right_on="next_t", by="user_id", strategy="forward",
+                              allow_exact_matches=False, check_sortedness=False)
     horizon = pl.col("t") + model.window_days * DAY
     scored = scored.with_columns(judged=horizon < as_of).with_columns(
         churned=pl.col("next_t").is_null() | (pl.col("next_t") > pl.min_horizontal(horizon, pl.lit(as_of))))
@@ -69,7 +70,8 @@ def churn_predictions(rng: np.random.Generator, members: pl.DataFrame, activity:
     latent = rng.normal(size=scored.height) + d * scored["churned"].to_numpy()
     # Centred between the two classes, so the probabilities spread over the whole range.
     probability = np.clip(np.round(1 / (1 + np.exp(-1.2 * (latent - d / 2))), 4), 0.0001, 0.9999)
-    scored = scored.with_columns(churn_probability=pl.Series(probability), injected_auc=pl.Series(target[scored["run"].to_numpy()]))
+    scored = scored.with_columns(churn_probability=pl.Series(probability),
+                                 injected_auc=pl.Series(target[scored["run"].to_numpy()]))
     return scored, _ground_truth(scored.filter("judged"))
 
 
@@ -80,12 +82,14 @@ def _ground_truth(judged: pl.DataFrame) -> list[dict]:
         pl.col("t").first(), pl.col("injected_auc").first(), pl.len().alias("predictions"),
         pl.col("churned").sum().alias("churned"), pl.col("rank").filter("churned").sum().alias("churned_rank_sum"),
     ).with_columns(stayed=pl.col("predictions") - pl.col("churned")).sort("t", "brand_id")
-    return [{"brand_id": int(r["brand_id"]),
-             "prediction_date": datetime.fromtimestamp(int(r["t"]), UTC).date().isoformat(),
-             "predictions": int(r["predictions"]), "churned": int(r["churned"]), "injected_auc": float(r["injected_auc"]),
-             "sample_auc": (round((r["churned_rank_sum"] - r["churned"] * (r["churned"] + 1) / 2) / (r["churned"] * r["stayed"]), 6)
-                            if r["churned"] and r["stayed"] else None)}
-            for r in summary.iter_rows(named=True)]
+    rows = []
+    for r in summary.iter_rows(named=True):
+        c, s = r["churned"], r["stayed"]
+        rows.append({"brand_id": int(r["brand_id"]),
+                     "prediction_date": datetime.fromtimestamp(int(r["t"]), UTC).date().isoformat(),
+                     "predictions": int(r["predictions"]), "churned": int(c), "injected_auc": float(r["injected_auc"]),
+                     "sample_auc": round((r["churned_rank_sum"] - c * (c + 1) / 2) / (c * s), 6) if c and s else None})
+    return rows
 
 
 def churn_bodies(scored: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:

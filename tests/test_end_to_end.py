@@ -202,7 +202,8 @@ def check_predictions_and_kpis(data_dir, result: dg.ExecuteInProcessResult) -> N
         latest = con.execute("""SELECT brand_id, dau_mau, churn_rate FROM marts.program_kpis
                                 QUALIFY row_number() OVER (PARTITION BY brand_id ORDER BY day DESC) = 1""").fetchall()
     assert history[0] == expected.height and history[1] > history[0]  # other payloads fill the other rows
-    assert judged == expected.filter(pl.col("predicted_at") + window <= pl.lit(as_of).dt.convert_time_zone("UTC")).height > 0
+    as_of_utc = pl.lit(as_of).dt.convert_time_zone("UTC")
+    assert judged == expected.filter(pl.col("predicted_at") + window <= as_of_utc).height > 0
     assert quality[0] >= 2 and quality[1] == judged
     assert kpi_days == kpi_span and set(kpi_days) == set(truth["brand_id"].unique().to_list())
     meta = {e.materialization.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
