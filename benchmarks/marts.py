@@ -25,7 +25,9 @@ LAYERS = ["models/intermediate/features", "models/marts/features", "models/inter
           "models/marts/achievements", "models/intermediate/cards", "models/marts/cards", "seeds/features",
           "seeds/cards"]
 MEASUREMENT = ["models/marts/predictions", "models/intermediate/kpis", "models/marts/kpis"]
-RESOLVE = "import duckdb, sys; from identity.resolve import resolve; con = duckdb.connect(sys.argv[1]); print(resolve(con)); con.close()"
+# Identity resolution, then the erasure step (the upstream models read what it records), as the pipeline runs them.
+RESOLVE = ("import duckdb, sys; from identity.resolve import resolve; from erasure.redact import redact_erased; "
+           "con = duckdb.connect(sys.argv[1]); print(resolve(con)); print(redact_erased(con)); con.close()")
 
 
 def dbt(args: list[str], warehouse: Path) -> dict:
@@ -44,7 +46,8 @@ def measure(root: Path, members: int) -> dict:
     measurement = [f"path:{layer}" for layer in MEASUREMENT]
     dbt(["build", "--select", "+int_identity__links"], warehouse)
     run_measured(["-c", RESOLVE, str(warehouse)])
-    dbt(["build", "--exclude", *selection, *measurement, "+int_identity__links"], warehouse)
+    # Everything else upstream; what reads the measured layers (the Customer.io marts too) is left out.
+    dbt(["build", "--exclude", *[f"{layer}+" for layer in selection + measurement], "+int_identity__links"], warehouse)
     measured = dbt(["build", "--select", *selection], warehouse)
     measured.pop("stdout")
     # The measurement models judge churn after 30 days so that 60 days of sample data have something to judge.
