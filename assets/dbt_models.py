@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from assets import OWNER
 from assets.dbt_project import dbt_environment, dbt_project, tidy_invocation_target
+from assets.dbt_metric_metadata import with_metric_metadata
 from assets.dbt_row_counts import with_row_counts
 from assets.dbt_test_descriptions import describe_test
 from orchestration.resources import WarehouseResource
@@ -60,7 +61,8 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     dbt_vars = ["--vars", json.dumps(config.vars)] if config.vars else []
     invocation = dbt.cli(["build", *dbt_vars], context=context)
     try:
-        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.paths.warehouse)
+        built = with_row_counts(invocation.stream(), invocation.manifest, warehouse.paths.warehouse)
+        yield from with_metric_metadata(built, invocation.manifest, warehouse.paths.warehouse)
     finally:
         tidy_invocation_target(invocation.target_path)
 

@@ -28,12 +28,12 @@ def with_row_counts(events: Iterable, manifest: Mapping[str, Any], warehouse: Pa
         failure = exc
     tables = {}
     for event in built:
-        node = _model_node(manifest, event)
+        node = model_node(manifest, event)
         if node is not None and node["config"].get("materialized") != "view" and node.get("relation_name"):
             tables[node["unique_id"]] = node["relation_name"]
     counts = _count(warehouse, tables) if tables else {}
     for event in built:
-        node = _model_node(manifest, event)
+        node = model_node(manifest, event)
         if node is not None and node["unique_id"] in counts:
             event = event.with_metadata({**event.metadata, "dagster/row_count": counts[node["unique_id"]]})
         yield event
@@ -41,7 +41,7 @@ def with_row_counts(events: Iterable, manifest: Mapping[str, Any], warehouse: Pa
         raise failure
 
 
-def _model_node(manifest: Mapping[str, Any], event) -> Mapping[str, Any] | None:
+def model_node(manifest: Mapping[str, Any], event) -> Mapping[str, Any] | None:
     if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or "unique_id" not in event.metadata:
         return None
     return manifest["nodes"].get(event.metadata["unique_id"].value)

@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
     with dg.DagsterInstance.get() as instance:
         for run_id in release_dead_runs(instance):
             console.print(f"run {run_id} was killed before it finished: marked failed, its pool slots freed")
-        build_config = {**LOG_CONFIG, **_dbt_run_config(args.dbt_vars)}
+        build_config = {**LOG_CONFIG, **dbt_run_config(args.dbt_vars)}
         success = _execute(instance, console, "build_all", build_config, partition_range_tags(min(days), max(days)),
                            f"action logs {min(days)}..{max(days)}")
         if success:
@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
     return 0 if success else 1
 
 
-def _dbt_run_config(dbt_vars: dict[str, Any]) -> dict:
+def dbt_run_config(dbt_vars: dict[str, Any]) -> dict:
     """The vars go to every op of the dbt assets (identity resolution splits `dbt build` in three)."""
     if not dbt_vars:
         return {}

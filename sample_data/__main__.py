@@ -10,6 +10,7 @@ from pathlib import Path
 from ingestion.paths import DataPaths
 from sample_data.append import append_days
 from sample_data.generator import Scale, generate
+from sample_data.predictions import ChurnModel
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -22,6 +23,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=Scale.seed)
     parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="last day (exclusive), default today (UTC)")
     parser.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="action-log file format")
+    parser.add_argument("--churn-window-days", type=int, default=ChurnModel.window_days, metavar="N",
+                        help="churn is N days without an action: predictions are judged (and drawn to separate churners "
+                             "with a known AUC) where the data shows N days after them; the warehouse's var "
+                             "churn_inactive_days must match")
+    parser.add_argument("--churn-degraded-runs", type=int, default=0, metavar="N",
+                        help="the last N judged scoring runs come from a worse model (AUC 0.70 instead of 0.85)")
     parser.add_argument("--append-days", type=int, default=0, metavar="N",
                         help="add N more days to the data already in --out (the other options come from it)")
     args = parser.parse_args(argv)
@@ -31,7 +38,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(summary, indent=2))
         return summary
     kwargs = dict(brands=args.brands, members=args.members, days=args.days, events_per_member=args.events_per_member,
-                  seed=args.seed, action_log_format=args.format)
+                  seed=args.seed, action_log_format=args.format,
+                  churn=ChurnModel(window_days=args.churn_window_days, degraded_runs=args.churn_degraded_runs))
     if args.as_of:
         kwargs["as_of"] = args.as_of
     summary = generate(root, Scale(**kwargs))

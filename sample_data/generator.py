@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sample_data import catalog, events as behaviour, people
+from sample_data import catalog, events as behaviour, people, predictions
 
 DAY = 86_400
 OFFSETS = {"America/Los_Angeles": -8, "America/Denver": -7, "America/New_York": -5, "Europe/Amsterdam": 1}
@@ -37,6 +37,7 @@ class Scale:
     malformed_rate: float = 0.001  # share of action-log lines deliberately broken
     resend_rate: float = 0.005  # share of events the app sends twice (next day's file)
     chunk_members: int = 100_000  # members generated together (bounds memory)
+    churn: predictions.ChurnModel = field(default_factory=predictions.ChurnModel)  # Customer.io's churn predictions
 
 
 @dataclass(frozen=True)
@@ -518,29 +519,18 @@ class Generator:
             list(pool.map(write, groups))
 
     # --- Customer.io and privacy inputs ------------------------------------------------
-    def webhooks(self, members: pl.DataFrame) -> None:
-        """Prediction and reporting webhooks as the receiver lands them (one JSON line per request)."""
+    def webhooks(self, members: pl.DataFrame, activity: pl.DataFrame) -> None:
+        """Prediction and reporting webhooks as the receiver lands them (one JSON line per request).
+        Churn predictions follow what members did next (sample_data/predictions.py); `activity` is every
+        member action (user_id, t)."""
         rng = self.rng
+        scored, runs = predictions.churn_predictions(rng, members, activity, self.window_start, self.as_of, self.s.churn)
+        predicted = pl.concat([predictions.churn_bodies(scored, rng), predictions.other_bodies(rng, members, self.as_of)])
         users = members.select("user_id", "email").to_dicts()
         by_day: dict[str, list[dict]] = {}
-        predictions = reporting = retries = 0
+        reporting = retries = 0
         metrics = ["delivered", "opened", "clicked", "converted", "unsubscribed", "bounced"]
         for u in users:
-            if rng.random() < 0.5:
-                for _ in range(int(rng.integers(1, 4))):
-                    shape = int(rng.integers(0, 3))
-                    if shape == 0:
-                        p = {"churn_probability": round(float(rng.beta(2, 5)), 4), "engagement_score": round(float(rng.beta(3, 3)), 4),
-                             "recommended_segment": "high_risk", "predicted_ltv": round(float(rng.lognormal(5, 0.8)), 2),
-                             "next_best_action": "send_retention_offer"}
-                    elif shape == 1:
-                        p = {"product_affinity_scores": {k: round(float(rng.random()), 2) for k in ("concentrates", "vapes", "flower", "edibles")},
-                             "recommended_segment": "concentrate_lover", "next_best_action": "feature_concentrate_products"}
-                    else:
-                        p = {"purchase_probability": round(float(rng.random()), 4), "predicted_purchase_value": round(float(rng.lognormal(4, 0.5)), 2),
-                             "recommended_segment": "high_intent_buyer", "next_best_action": "send_personalized_offer"}
-                    self._webhook(by_day, "prediction", {"user_id": u["user_id"], "predictions": p}, rng)
-                    predictions += 1
             if rng.random() < 0.3:
                 for _ in range(int(rng.integers(1, 5))):
                     at = self.as_of - int(rng.integers(60, 14 * DAY))
@@ -553,10 +543,20 @@ class Generator:
                     for _ in range(copies):
                         self._webhook(by_day, "reporting", body, rng, at)
                     reporting += 1
-        for day, rows in sorted(by_day.items()):
-            write_atomic(self.landing / "customerio" / "webhooks" / f"dt={day}" / "webhooks-0000.ndjson", ndjson_bytes(rows))
-        self.expected.update({"webhook_predictions": predictions, "webhook_reporting_unique": reporting,
-                              "webhook_reporting_retries": retries})
+        rows = pl.concat([predicted, pl.DataFrame([r for day in sorted(by_day) for r in by_day[day]],
+                                                   schema=predicted.schema)])
+        rows = rows.with_columns(day=pl.col("received_at").str.slice(0, 10))
+        for day_rows in rows.sort("day", maintain_order=True).partition_by("day", maintain_order=True):
+            day = day_rows["day"][0]
+            write_atomic(self.landing / "customerio" / "webhooks" / f"dt={day}" / "webhooks-0000.ndjson",
+                         day_rows.drop("day").write_ndjson().encode())
+        self.truth_dir.mkdir(parents=True, exist_ok=True)
+        scored.select("user_id", "brand_id", pl.from_epoch("t", time_unit="s").dt.replace_time_zone("UTC").alias("predicted_at"),
+                      "churn_probability", "judged", "churned", "next_t", "injected_auc") \
+            .write_parquet(self.truth_dir / "churn_predictions.parquet")
+        self.expected.update({"webhook_predictions": predicted.height, "webhook_reporting_unique": reporting,
+                              "webhook_reporting_retries": retries,
+                              "churn_predictions": scored.height, "churn_prediction_runs": runs})
 
     def _webhook(self, by_day: dict, kind: str, body: dict, rng: np.random.Generator, at: int | None = None) -> None:
         received = (at or self.as_of - int(rng.integers(60, 14 * DAY))) + int(rng.integers(1, 30))
@@ -622,8 +622,9 @@ class Generator:
                             .filter(pl.col("user_id").is_not_null()))
             del events
         self.finish_action_logs()
-        self.reference(brands, products, members, pl.concat(activity))
-        self.webhooks(members)
+        activity = pl.concat(activity)
+        self.reference(brands, products, members, activity)
+        self.webhooks(members, activity.select("user_id", "t"))
         self.export(members)
         self.erasure_requests(members)
         self.truth_dir.mkdir(parents=True, exist_ok=True)

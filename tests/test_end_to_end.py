@@ -7,11 +7,13 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -27,6 +29,9 @@ from tests.readme_queries import readme_sql_statements, statements_without_rows
 # Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
+# The sample holds 14 days: a 7-day churn window lets the warehouse judge the predictions of its first week
+# (docs/prediction-quality.md), so the quality marts, their check and the README's queries have rows.
+DBT_VARS = {"churn_inactive_days": 7}
 ACTIVATION_KEYS = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
                    dg.AssetKey(["activation", "customerio_sync_outcome"]), dg.AssetKey("card_snapshots")}
 
@@ -43,7 +48,7 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     # The automation sensor's tick before the build: nothing to start yet, but the cursor is set.
     before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     assert before.total_requested == 0
-    result = build_all(sample_data_dir, instance)
+    result = build_all(sample_data_dir, instance, DBT_VARS)
     assert result.success
 
     graph = defs.resolve_asset_graph()
@@ -60,6 +65,7 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     with FakeCustomerIO().start_thread() as fake:
         first = check_activation(sample_data_dir, instance, fake, monkeypatch)
     check_snapshot_holds_the_sync_outcome(sample_data_dir)
+    check_predictions_and_kpis(sample_data_dir, result)
     check_snapshot_comments_are_the_dbt_descriptions(sample_data_dir, dbt_manifest)
     check_docs_site_stands_alone(sample_data_dir)
 
@@ -131,7 +137,7 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     assert sum(m["dagster/row_count"].value for m in ingest.values()) == expected["action_log_events_expected_loaded"]
 
     # A second build over the same landing zone loads nothing twice, and rewrites every card document to the byte.
-    again = build_all(sample_data_dir)
+    again = build_all(sample_data_dir, dbt_vars=DBT_VARS)
     assert again.success
     with duckdb.connect(str(sample_data_dir.analytics), read_only=True) as con:
         again_bytes = dict(con.execute("SELECT user_id, document::VARCHAR FROM marts.member_card_documents").fetchall())
@@ -148,9 +154,9 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     finally:
         con.close()
     # The analysts' README queries run as written on the snapshot (now with the first sync's outcome), and show
-    # something: member 105 has a journey and a prediction in this sample as in the default one (README).
+    # something: member 138 has a journey and a prediction in this sample as in the default one (README).
     readme_statements = readme_sql_statements()
-    assert len(readme_statements) >= 10 and any("user_id = 105" in s for s in readme_statements)
+    assert len(readme_statements) >= 10 and any("user_id = 138" in s for s in readme_statements)
     empty = statements_without_rows(sample_data_dir.analytics)
     assert [s for s in empty if "from activation.dead_letters" not in s] == []  # a sync that delivered everything has none
     # The second build compared the feature distributions with the first: nothing moved.
@@ -173,6 +179,41 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
 
 
 PULL_KEY = dg.AssetKey(["landing", "customerio_people_export"])
+
+
+def check_predictions_and_kpis(data_dir, result: dg.ExecuteInProcessResult) -> None:
+    """Every churn prediction the generator sent is in the history (but the erased members'), judged once its
+    window passed; the KPIs have one row per brand and day; both marts carry their per-brand metadata."""
+    truth = pl.read_parquet(data_dir.ground_truth / "churn_predictions.parquet")
+    warehouse = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    try:
+        erased = [u for (u,) in warehouse.execute("SELECT user_id FROM staging.stg_app__erasure_requests").fetchall()]
+        as_of = warehouse.execute("SELECT max(occurred_at) FROM staging.stg_app__action_logs").fetchone()[0]
+    finally:
+        warehouse.close()
+    expected = truth.filter(~pl.col("user_id").is_in(erased))
+    window = timedelta(days=DBT_VARS["churn_inactive_days"])
+    with duckdb.connect(str(data_dir.analytics), read_only=True) as con:
+        history = con.execute("SELECT count(churn_probability), count(*) FROM marts.prediction_history").fetchone()
+        judged = con.execute("SELECT count(*) FILTER (WHERE is_judged) FROM marts.churn_prediction_outcomes").fetchone()[0]
+        quality = con.execute("SELECT count(*), sum(predictions) FROM marts.prediction_quality").fetchone()
+        kpi_days = dict(con.execute("SELECT brand_id, count(*) FROM marts.program_kpis GROUP BY ALL").fetchall())
+        kpi_span = dict(con.execute("SELECT brand_id, max(day) - min(day) + 1 FROM marts.program_kpis GROUP BY ALL").fetchall())
+        latest = con.execute("""SELECT brand_id, dau_mau, churn_rate FROM marts.program_kpis
+                                QUALIFY row_number() OVER (PARTITION BY brand_id ORDER BY day DESC) = 1""").fetchall()
+    assert history[0] == expected.height and history[1] > history[0]  # other payloads fill the other rows
+    as_of_utc = pl.lit(as_of).dt.convert_time_zone("UTC")
+    assert judged == expected.filter(pl.col("predicted_at") + window <= as_of_utc).height > 0
+    assert quality[0] >= 2 and quality[1] == judged
+    assert kpi_days == kpi_span and set(kpi_days) == set(truth["brand_id"].unique().to_list())
+    meta = {e.materialization.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    for brand, dau_mau, churn_rate in latest:
+        kpis = meta[dg.AssetKey(["marts", "program_kpis"])]
+        assert kpis[f"brand_{brand}/dau_mau"].value == pytest.approx(dau_mau)
+        assert kpis[f"brand_{brand}/churn_rate"].value == pytest.approx(churn_rate)
+        assert f"brand_{brand}/auc_roc" in meta[dg.AssetKey(["marts", "prediction_quality"])]
+    (auc_check,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "churn_auc_stable"]
+    assert auc_check.passed and auc_check.metadata["degraded_brands"].value == "none"
 
 
 def check_cards_are_actionable(documents: list[dict]) -> None:

@@ -9,13 +9,17 @@ from ingestion.paths import DataPaths
 from ingestion.sources import ACTION_LOGS
 
 
-def build_all(data_dir: DataPaths, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+def build_all(data_dir: DataPaths, instance: dg.DagsterInstance | None = None,
+              dbt_vars: dict | None = None) -> dg.ExecuteInProcessResult:
+    """`dbt_vars` as `synergy run --dbt-vars` passes them."""
+    from orchestration.cli import dbt_run_config
     from orchestration.definitions import defs
     from orchestration.sensors import partition_range_tags
 
     days = [d.isoformat() for d in partition_days(data_dir.landing, ACTION_LOGS.folder)]
     return defs.resolve_job_def("build_all").execute_in_process(
-        instance=instance or dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)))
+        instance=instance or dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)),
+        run_config=dbt_run_config(dbt_vars or {}))
 
 
 def activate(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
