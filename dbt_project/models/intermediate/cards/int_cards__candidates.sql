@@ -37,7 +37,7 @@ wishlist_cards as (
         case when g.gap <= 0 then 'You have enough points to redeem it now.'
              else 'That is ' || {{ count_noun(actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier'), 'product scan', 'product scans') }}
                   || ' or ' || {{ count_noun(actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier'), 'referral', 'referrals') }}
-                  || coalesce(' — or finish ' || (select arg_max(n.achievement_name, n.reward_points) from near_complete as n
+                  || coalesce(' — or finish ' || (select arg_min(n.achievement_name, (-n.reward_points, n.achievement_key)) from near_complete as n
                         where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), '')
                   || '.' end as body,
         case when g.gap <= 0 then 'Redeem' else 'See how to earn' end as cta,

@@ -15,7 +15,7 @@ users as (
 wishlist as (
     select m.profile_id,
         min(greatest(r.points_cost - m.points_balance, 0)) as wishlist_points_away,
-        arg_min(r.reward_name, greatest(r.points_cost - m.points_balance, 0)) as wishlist_next_reward
+        arg_min(r.reward_name, (greatest(r.points_cost - m.points_balance, 0), r.reward_id)) as wishlist_next_reward
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
