@@ -6,8 +6,10 @@ original events), a few new members who sign up on that day (some with the cooki
 visitor browsed with, so identity merges that visitor's old events into the new member), existing members
 who log in on a browser they once used anonymously (a merge of two existing profiles), a share of
 events that arrive late in the folder of an earlier day, a new users extract with the day's points
-and the new members, and a few erasure requests. Event ids continue the original sequence, so they
-never collide with an event already written. Same data directory, same days: same bytes.
+and the new members, and a few erasure requests. When a build published card documents, the day's card
+feedback is about those cards (sample_data/card_feedback.py) and their true rates go to the ground truth.
+Event ids continue the original sequence, so they never collide with an event already written. Same data
+directory and builds, same days: same bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ingestion.paths import DataPaths
 from sample_data import card_feedback, people
 from sample_data.generator import DAY, Generator, Population, Scale, ndjson_bytes, rank_key, user_rows, write_atomic
 
@@ -183,7 +186,7 @@ def _card_feedback(root: Path, gen: Generator, members: pl.DataFrame, day: int, 
                    end: int) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The day's feedback on the cards the last build published, if it published any (else the day's card
     events stay the random ones of the first generation)."""
-    cards = card_feedback.published_cards(root / "analytics.duckdb")
+    cards = card_feedback.published_cards(DataPaths(root).analytics)
     if cards is None or cards.height == 0:
         return None, None
     rng = np.random.default_rng([gen.s.seed, FIRST_APPENDED_PART + day, 5])
