@@ -141,9 +141,9 @@ def test_intervals_and_sample_sizes_are_statsmodels_figures(builds):
                                                   method="newcomb", compare="diff")
         assert (r["uplift_lower"], r["uplift_upper"]) == (pytest.approx(lower, abs=1e-6), pytest.approx(upper, abs=1e-6)), r
         p0 = r["control_rate"]
-        if 0 < p0 and p0 * (1 + r["min_detectable_uplift"]) < 1:
-            needed = samplesize_proportions_2indep_onetail(p0 * r["min_detectable_uplift"], p0, 0.8, ratio=1, alpha=0.05,
-                                                           alternative="two-sided")
+        p1 = min(p0 * (1 + r["min_detectable_uplift"]), 1)  # a rate cannot pass 1
+        if 0 < p0 < 1:
+            needed = samplesize_proportions_2indep_onetail(p1 - p0, p0, 0.8, ratio=1, alpha=0.05, alternative="two-sided")
             # The mart computes from the exact counts, the test from the rounded rate: at most one impression apart.
             assert abs(r["impressions_needed_per_arm"] - math.ceil(needed)) <= 1, r
             assert r["control_impressions_still_needed"] == max(r["impressions_needed_per_arm"] - r["control_impressions"], 0)
