@@ -147,8 +147,10 @@ def test_intervals_and_sample_sizes_are_statsmodels_figures(builds):
             # The mart computes from the exact counts, the test from the rounded rate: at most one impression apart.
             assert abs(r["impressions_needed_per_arm"] - math.ceil(needed)) <= 1, r
             assert r["control_impressions_still_needed"] == max(r["impressions_needed_per_arm"] - r["control_impressions"], 0)
-        else:
-            assert r["impressions_needed_per_arm"] is None
+            assert r["treatment_impressions_still_needed"] == max(r["impressions_needed_per_arm"] - r["treatment_impressions"], 0)
+        else:  # no rate to improve on: no size, and nothing can be said to be still needed
+            assert (r["impressions_needed_per_arm"], r["treatment_impressions_still_needed"],
+                    r["control_impressions_still_needed"]) == (None, None, None), r
 
 
 def test_card_performance_adds_up_and_the_readme_queries_show_it(builds):

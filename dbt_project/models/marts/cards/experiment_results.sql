@@ -61,6 +61,7 @@ select
     uplift_lower > 0 or uplift_upper < 0 as is_significant,
     min_detectable_uplift,
     cast(needed as bigint) as impressions_needed_per_arm,
-    cast(greatest(needed - n1, 0) as bigint) as treatment_impressions_still_needed,
-    cast(greatest(needed - n0, 0) as bigint) as control_impressions_still_needed
+    -- greatest() skips nulls: without a size there is nothing still needed to say.
+    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_impressions_still_needed,
+    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_impressions_still_needed
 from compared
