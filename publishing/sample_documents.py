@@ -49,7 +49,7 @@ def member_document(brand_id: int, user_id: int, *, revision: int = 0,
     cards = [_card(rng, brand_id, user_id, card_type, position, balance)
              for position, card_type in enumerate(rng.sample(CARD_TYPES, rng.randint(2, 4)), start=1)]
     return {
-        "schema_version": "2.0",
+        "schema_version": "2.1",
         "brand_id": brand_id,
         "user_id": user_id,
         "profile_id": f"prof_{_hex(f'{brand_id}:{user_id}', 20)}",
@@ -62,6 +62,7 @@ def member_document(brand_id: int, user_id: int, *, revision: int = 0,
         "wishlist_goals": wishlist,
         "achievements": achievements,
         "cards": cards,
+        "experiments": [{"key": "personalized_vs_generic", "arm": rng.choice(["personalized", "generic"])}],
     }
 
 

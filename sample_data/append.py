@@ -6,8 +6,10 @@ original events), a few new members who sign up on that day (some with the cooki
 visitor browsed with, so identity merges that visitor's old events into the new member), existing members
 who log in on a browser they once used anonymously (a merge of two existing profiles), a share of
 events that arrive late in the folder of an earlier day, a new users extract with the day's points
-and the new members, and a few erasure requests. Event ids continue the original sequence, so they
-never collide with an event already written. Same data directory, same days: same bytes.
+and the new members, and a few erasure requests. When a build published card documents, the day's card
+feedback is about those cards (sample_data/card_feedback.py) and their true rates go to the ground truth.
+Event ids continue the original sequence, so they never collide with an event already written. Same data
+directory and builds, same days: same bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sample_data import people
+from ingestion.paths import DataPaths
+from sample_data import card_feedback, people
 from sample_data.generator import DAY, Generator, Population, Scale, ndjson_bytes, rank_key, user_rows, write_atomic
 
 NEW_MEMBERS_PER_DAY = 0.001  # share of the original members who sign up each appended day
@@ -151,7 +154,11 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
     day_gen.seq_offset = summary["event_sequence_next"]
     all_devices = pl.concat([world.devices, devices])
     all_cookies = pl.concat([world.cookies, cookies])
-    events = day_gen.events(world.brands, world.products, members, all_devices, all_cookies, 0, members.height, None)
+    feedback, shown = _card_feedback(root, gen, members, day, start, end)
+    events = day_gen.events(world.brands, world.products, members, all_devices, all_cookies, 0, members.height, None,
+                            feedback)
+    if feedback is not None:  # the day's card feedback is about the published cards, not random ones
+        events = events.filter(~(pl.col("action_type").str.starts_with("card_") & pl.col("card_context").is_null()))
     events = day_gen.identifiers(events)
     events, logins = _anonymous_logins(world, active, events, day_gen.rng, start)
     events = day_gen.contexts(events, members)
@@ -169,7 +176,28 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
               "erasure_requests": erasures, **{k: v for k, v in day_gen.expected.items()},
               "event_sequence_next": day_gen.seq_offset + events.height}
     _extend_ground_truth(root / "ground_truth", joined, truth, taken)
+    if shown is not None:
+        report["card_impressions"] = shown.height
+        _extend_card_truth(root / "ground_truth", card_feedback.true_rates(shown, report["day"]))
     return joined, report
+
+
+def _card_feedback(root: Path, gen: Generator, members: pl.DataFrame, day: int, start: int,
+                   end: int) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The day's feedback on the cards the last build published, if it published any (else the day's card
+    events stay the random ones of the first generation)."""
+    cards = card_feedback.published_cards(DataPaths(root).analytics)
+    if cards is None or cards.height == 0:
+        return None, None
+    rng = np.random.default_rng([gen.s.seed, FIRST_APPENDED_PART + day, 5])
+    events, shown = card_feedback.feedback_events(rng, cards, start, end)
+    index = members.select("user_id").with_row_index("member")
+    return events.join(index, on="user_id").drop("user_id").with_columns(pl.col("member").cast(pl.Int64)), shown
+
+
+def _extend_card_truth(truth_dir: Path, rates: pl.DataFrame) -> None:
+    path = truth_dir / "card_feedback.parquet"
+    (pl.concat([pl.read_parquet(path), rates]) if path.exists() else rates).write_parquet(path)
 
 
 def _extend_ground_truth(truth_dir: Path, joined: pl.DataFrame, truth: pl.DataFrame, taken: dict[str, str]) -> None:

@@ -232,8 +232,10 @@ class Generator:
                              "cookie_id": people.random_ids(self.rng, "ck_", n_anon)})
 
     def events(self, brands: pl.DataFrame, products: pl.DataFrame, members: pl.DataFrame, devices: pl.DataFrame,
-               cookies: pl.DataFrame, first: int, count: int, anonymous: pl.DataFrame | None) -> pl.DataFrame:
-        """Events of members[first:first+count] (and of the anonymous visitors, if given), before noise and files."""
+               cookies: pl.DataFrame, first: int, count: int, anonymous: pl.DataFrame | None,
+               extra: pl.DataFrame | None = None) -> pl.DataFrame:
+        """Events of members[first:first+count] (and of the anonymous visitors, if given), before noise and files.
+        `extra` adds events of given members (member, brand_id, t, action_type, card_context)."""
         rng = self.rng
         brand_offset = {int(b): OFFSETS.get(tz, 0) * 3600 for b, tz in zip(brands["id"], brands["timezone"])}
         chunk = members.slice(first, count)
@@ -267,7 +269,8 @@ class Generator:
                           "t": referred["created_at"].to_numpy() + 60, "action_type": ["referral_converted"] * referred.height,
                           "referee": referred["member"].to_numpy()}),
         ]).with_columns(duration=pl.lit(None, pl.Int64))
-        all_member = pl.concat([base, signup, pre, referral], how="diagonal_relaxed").with_columns(
+        all_member = pl.concat([base, signup, pre, referral, *([extra] if extra is not None else [])],
+                               how="diagonal_relaxed").with_columns(
             pl.col("anonymous").fill_null(False))
 
         if anonymous is None:
@@ -379,6 +382,8 @@ class Generator:
         ctx[sessions] = behaviour.session_context(rng, int(sessions.sum()), ev["duration"].fill_null(0).to_numpy()[sessions]).to_list()
         ctx[cards] = behaviour.card_context(rng, int(cards.sum())).to_list()
         ev = ev.with_columns(context=pl.Series(ctx.tolist(), dtype=pl.String))
+        if "card_context" in ev.columns:  # feedback on the cards really shown carries its own
+            ev = ev.with_columns(context=pl.coalesce("card_context", "context")).drop("card_context")
         # user_id is the member's row number + 1, so the referee's id and email come from it.
         referee = members.select((pl.col("user_id") - 1).alias("referee"), pl.col("email").alias("referee_email"))
         ev = ev.join(referee, on="referee", how="left").with_columns(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingestion.paths import DATA_DIR_ENV, DataPaths
+from sample_data.append import append_days
 from sample_data.generator import Scale, generate
 
 # One Definitions serves every temporary landing zone of the session, so its partitions cannot start at
@@ -51,3 +54,45 @@ def dbt_manifest() -> Path:
 
     prepare_dbt_manifest()
     return dbt_project.manifest_path
+
+
+SCALE = replace(SMALL, members=600, days=21, as_of=date(2026, 11, 20))
+
+
+def landing_days(landing: Path) -> set[str]:
+    return {p.name for p in (landing / "app/action_logs").iterdir()}
+
+
+@pytest.fixture(scope="session")
+def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest) -> tuple[DataPaths, DataPaths, dict]:
+    """(incremental data dir, from-scratch data dir, what the appended day brought): a landing zone built, then
+    the generator appends a day (with feedback on the cards that build published) and it is built again
+    incrementally; a second warehouse is built from scratch on the final landing zone. Shared by the tests of
+    the incremental paths and of the experiments, so the pipeline is built once for both."""
+    root = tmp_path_factory.mktemp("incremental")
+    incremental = DataPaths(root / "incremental" / "data")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("DAGSTER_HOME", str(root))
+    monkeypatch.setenv(DATA_DIR_ENV, str(incremental.root))
+    from tests.orchestration.build import build_all
+
+    try:
+        generate(incremental.root, SCALE)
+        assert build_all(incremental).success
+        with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+            before = {
+                "events": con.execute("SELECT count(*) FROM staging.stg_app__action_logs").fetchone()[0],
+                "profile_of": dict(con.execute("""SELECT r.record_id, r.profile_id FROM identity.record_profiles AS r
+                    WHERE r.source = 'action_log'""").fetchall()),
+                "days": landing_days(incremental.landing),
+            }
+        appended = append_days(incremental.root, 1)["appended_days"][-1]
+        assert build_all(incremental).success
+
+        scratch = DataPaths(root / "scratch" / "data")
+        shutil.copytree(incremental.landing, scratch.landing)
+        monkeypatch.setenv(DATA_DIR_ENV, str(scratch.root))
+        assert build_all(scratch).success
+    finally:
+        monkeypatch.undo()
+    return incremental, scratch, {"before": before, "appended": appended}

@@ -122,6 +122,11 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
         assert all(1 <= len(d["cards"]) <= 3 for d in documents)
         assert len({c["type"] for d in documents for c in d["cards"]}) >= 5
         check_cards_are_actionable(documents)
+        # Experiments: every member has an arm in each experiment, and their document carries it for the PWA.
+        arms = con.execute("SELECT count(*), count(DISTINCT experiment_key) FROM marts.experiment_assignments").fetchone()
+        assert arms == (len(documents) * 3, 3) and all(len(d["experiments"]) == 3 for d in documents)
+        # The first generation's card feedback predates any published card: counted, under no experiment.
+        assert con.execute("SELECT count(*) FROM marts.card_performance WHERE experiment_key IS NULL").fetchone()[0] > 0
         quarantined = dict(con.execute(
             "SELECT reason, count(*) FROM audit.quarantine WHERE source = 'app_action_logs' GROUP BY ALL").fetchall())
         assert quarantined == {k: v for k, v in expected["action_log_malformed"].items() if v}
@@ -158,7 +163,9 @@ def test_whole_graph_on_generated_data(defs, sample_data_dir, monkeypatch, dbt_m
     readme_statements = readme_sql_statements()
     assert len(readme_statements) >= 10 and any("user_id = 138" in s for s in readme_statements)
     empty = statements_without_rows(sample_data_dir.analytics)
-    assert [s for s in empty if "from activation.dead_letters" not in s] == []  # a sync that delivered everything has none
+    # A sync that delivered everything has no dead letters; experiment results need feedback from published cards
+    # (tests/test_experiments.py shows them on an appended day).
+    assert [s for s in empty if "from activation.dead_letters" not in s and "from marts.experiment_results" not in s] == []
     # The second build compared the feature distributions with the first: nothing moved.
     (drift,) = [e for e in again.get_asset_check_evaluations() if e.check_name == "key_features_stable"]
     assert drift.passed and set(drift.metadata["psi"].value.values()) == {0.0}
@@ -272,6 +279,9 @@ def check_activation(data_dir, instance, fake: FakeCustomerIO, monkeypatch) -> d
     sent_people = fake.people(site.site_id)
     assert len(sent_people) == people[live_brand]
     assert all("profile_id" in p["attributes"] and "rfm_segment" in p["attributes"] for p in sent_people.values())
+    # Campaigns can use the cards' experiment split: every member carries their arm of each running experiment.
+    assert all(set(p["attributes"]["experiments"]) == {"aa_check", "personalized_vs_generic", "retention_offer_holdout"}
+               for p in sent_people.values())
     delivered = fake.delivered(site.site_id)
     assert len(delivered) == events[live_brand] and set(delivered.values()) == {1}
     assert f"id:{erased_person}" in fake.suppressed(site.site_id)

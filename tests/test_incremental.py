@@ -9,64 +9,21 @@ zone. Every mart must be equal row for row, and each thing an incremental model 
 from __future__ import annotations
 
 import json
-import shutil
-from dataclasses import replace
-from datetime import date
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from ingestion.paths import DATA_DIR_ENV, DataPaths
+from ingestion.paths import DataPaths
 from ingestion.reconcile import reconcile
 from ingestion.sources import ALL_SOURCES
-from sample_data.append import append_days
-from sample_data.generator import generate
-from tests.conftest import SMALL
-from tests.orchestration.build import build_all
 
 # Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
-
-SCALE = replace(SMALL, members=600, days=21, as_of=date(2026, 11, 20))
+# The builds fixture (tests/conftest.py) builds the landing zone, appends a day and builds it again.
 # Stamped with the build that computed them, by design: a completion's detection time, and the merge
 # history (a build from scratch has merged nothing).
 RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"]}
-
-
-def landing_days(landing: Path) -> set[str]:
-    return {p.name for p in (landing / "app/action_logs").iterdir()}
-
-
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest) -> tuple[DataPaths, DataPaths, dict]:
-    """(incremental data dir, from-scratch data dir, what the appended day brought)."""
-    root = tmp_path_factory.mktemp("incremental")
-    incremental = DataPaths(root / "incremental" / "data")
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv("DAGSTER_HOME", str(root))
-    monkeypatch.setenv(DATA_DIR_ENV, str(incremental.root))
-    try:
-        generate(incremental.root, SCALE)
-        assert build_all(incremental).success
-        with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
-            before = {
-                "events": con.execute("SELECT count(*) FROM staging.stg_app__action_logs").fetchone()[0],
-                "profile_of": dict(con.execute("""SELECT r.record_id, r.profile_id FROM identity.record_profiles AS r
-                    WHERE r.source = 'action_log'""").fetchall()),
-                "days": landing_days(incremental.landing),
-            }
-        appended = append_days(incremental.root, 1)["appended_days"][-1]
-        assert build_all(incremental).success
-
-        scratch = DataPaths(root / "scratch" / "data")
-        shutil.copytree(incremental.landing, scratch.landing)
-        monkeypatch.setenv(DATA_DIR_ENV, str(scratch.root))
-        assert build_all(scratch).success
-    finally:
-        monkeypatch.undo()
-    return incremental, scratch, {"before": before, "appended": appended}
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:

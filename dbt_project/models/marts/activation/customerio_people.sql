@@ -32,6 +32,14 @@ achievements as (
     group by profile_id
 ),
 
+-- The member's arm in each running experiment, so campaigns can use the same split as the cards.
+experiments as (
+    select profile_id, {{ sorted_map('experiment_key', 'arm') }} as experiments
+    from {{ ref('experiment_assignments') }}
+    where is_active
+    group by profile_id
+),
+
 top_cards as (
     select profile_id, card_type as top_card_type
     from {{ ref('member_cards') }}
@@ -77,7 +85,8 @@ select
         'achievements_completed', coalesce(a.achievements_completed, 0),
         'achievements_in_progress', coalesce(a.achievements_in_progress, 0),
         'achievements_near_complete', coalesce(a.achievements_near_complete, 0),
-        'top_card_type', c.top_card_type
+        'top_card_type', c.top_card_type,
+        'experiments', coalesce(x.experiments, map())
     ) as attributes
 from members as m
 inner join features as f using (profile_id)
@@ -85,3 +94,4 @@ left join users as u on u.brand_id = m.brand_id and u.user_id = m.user_id
 left join wishlist as w using (profile_id)
 left join achievements as a using (profile_id)
 left join top_cards as c using (profile_id)
+left join experiments as x using (profile_id)

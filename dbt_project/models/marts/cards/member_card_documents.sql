@@ -55,6 +55,14 @@ cards as (
         {{ sorted_list(card_json, 'position') }} as cards
     from {{ ref('member_cards') }}
     group by all
+),
+
+-- The member's arm in each running experiment: the PWA logs these with every card impression.
+experiments as (
+    select profile_id, {{ sorted_list("json_object('key', experiment_key, 'arm', arm)", 'experiment_key') }} as arms
+    from {{ ref('experiment_assignments') }}
+    where is_active
+    group by all
 )
 
 select
@@ -62,7 +70,7 @@ select
     m.user_id,
     m.profile_id,
     json_object(
-        'schema_version', '2.0',
+        'schema_version', '2.1',
         'brand_id', m.brand_id,
         'user_id', m.user_id,
         'profile_id', m.profile_id,
@@ -73,9 +81,11 @@ select
                             'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0)),
         'wishlist_goals', coalesce(w.goals, []),
         'achievements', coalesce(a.progress, []),
-        'cards', c.cards
+        'cards', c.cards,
+        'experiments', coalesce(x.arms, [])
     ) as document
 from members as m
 left join wishlist as w using (profile_id)
 left join achievements as a using (profile_id)
 left join cards as c using (profile_id)
+left join experiments as x using (profile_id)

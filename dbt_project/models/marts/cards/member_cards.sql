@@ -2,7 +2,9 @@
 -- propensity x value (scaled to the brand's largest of that type) x brand weight, at most one
 -- per type, nothing the member dismissed recently, at most the brand's card cap. The
 -- explore_rewards fallback keeps every member's list non-empty. Each card gets its deep link and
--- image from the brand's card_actions templates and the text of its reason codes.
+-- image from the brand's card_actions templates and the text of its reason codes. A member in an
+-- experiment's control arm gets what that arm prescribes: only the generic fallback card, or no card
+-- of the withheld type (seeds/cards/card_experiments.csv).
 with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
@@ -12,6 +14,16 @@ dismissed as (
     from {{ ref('int_identity__profile_events') }}
     where action_type = 'card_dismissed' and profile_id is not null
     group by all
+),
+
+-- What the member's active experiment arms take away from their cards.
+policies as (
+    select profile_id,
+        bool_or(card_policy = 'generic_only') as generic_only,
+        list(withheld_card_type) filter (where card_policy = 'withhold_type') as withheld_types
+    from {{ ref('experiment_assignments') }}
+    where is_active
+    group by profile_id
 ),
 
 -- Selection runs on narrow rows (keys and numbers); the text of the few cards each member is shown
@@ -24,10 +36,13 @@ eligible as (
     inner join members as m using (profile_id)
     inner join {{ ref('int_cards__settings') }} as s on s.brand_id = m.brand_id and s.card_type = c.card_type
     left join dismissed as d on d.profile_id = c.profile_id and d.card_type = c.card_type
+    left join policies as p on p.profile_id = c.profile_id
     where (s.enabled or c.card_type = 'explore_rewards')
         and (c.card_type <> 'near_complete_achievement' or 100 * c.propensity >= coalesce(s.min_percent, 0))
         and (c.card_type <> 'retention_offer' or c.propensity >= coalesce(s.min_churn_probability, 0))
         and (d.last_dismissed_at is null or d.last_dismissed_at <= {{ as_of() }} - to_days(s.suppress_days))
+        and (c.card_type = 'explore_rewards' or not coalesce(p.generic_only, false))
+        and not coalesce(list_contains(p.withheld_types, c.card_type), false)
 ),
 
 largest_value as (  -- the brand's largest value of each card type scales its values to 0-1

@@ -1,0 +1,168 @@
+"""Experiments and card performance on generated data: a build publishes cards with their arms, the generator's
+next day plays the PWA on exactly those cards with known click and conversion rates per card type, and the
+marts built on it must find the injected effects (and no effect where none was injected).
+
+Uses the builds fixture (tests/conftest.py): the landing zone built, a day appended, built again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import duckdb
+import polars as pl
+import pytest
+from scipy.stats import binomtest, chi2_contingency
+from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
+
+from tests.readme_queries import readme_sql_statements
+
+# Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
+pytestmark = pytest.mark.slow
+
+
+def frame(paths, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        return pl.from_arrow(con.sql(sql).to_arrow_table())
+
+
+def test_assignment_is_the_documented_hash_split_by_traffic_and_independent_between_experiments(builds):
+    incremental, _, _ = builds
+    assigned = frame(incremental, "SELECT * FROM marts.experiment_assignments")
+    members = frame(incremental, "SELECT count(*) AS n FROM marts.member_features")["n"][0]
+    experiments = frame(incremental, "SELECT DISTINCT experiment_key FROM marts.experiment_assignments").height
+    assert assigned.height == members * experiments == assigned.select("profile_id", "experiment_key").n_unique()
+    # Anyone can recompute the bucket from the experiment key and the profile id (docs/experiments.md).
+    recomputed = [int(hashlib.md5(f"{k}:{p}".encode()).hexdigest()[:8], 16) % 10_000
+                  for k, p in zip(assigned["experiment_key"], assigned["profile_id"])]
+    assert assigned["bucket"].to_list() == recomputed
+    # The 20% generic control holds about 20% of the members (a binomial test at 0.1%).
+    split = assigned.filter(pl.col("experiment_key") == "personalized_vs_generic")
+    generic = int((split["arm"] == "generic").sum())
+    assert binomtest(generic, split.height, 0.2).pvalue > 0.001
+    # Arms of two experiments are independent: a member's arm in one says nothing about the other.
+    wide = assigned.pivot(on="experiment_key", index="profile_id", values="arm")
+    table = wide.group_by("personalized_vs_generic", "retention_offer_holdout").len().pivot(
+        on="retention_offer_holdout", index="personalized_vs_generic", values="len").drop("personalized_vs_generic")
+    assert chi2_contingency(table.to_numpy()).pvalue > 0.001
+
+
+def test_control_arms_change_the_cards_and_every_channel_carries_the_arm(builds):
+    incremental, _, _ = builds
+    cards = frame(incremental, """
+        SELECT c.card_type, a.arm, r.arm AS retention_arm FROM marts.member_cards AS c
+        JOIN marts.experiment_assignments AS a ON a.profile_id = c.profile_id AND a.experiment_key = 'personalized_vs_generic'
+        JOIN marts.experiment_assignments AS r ON r.profile_id = c.profile_id AND r.experiment_key = 'retention_offer_holdout'""")
+    generic = cards.filter(pl.col("arm") == "generic")
+    assert generic.height > 0 and set(generic["card_type"]) == {"explore_rewards"}
+    assert len(set(cards.filter(pl.col("arm") == "personalized")["card_type"])) >= 5
+    assert cards.filter((pl.col("retention_arm") == "holdout") & (pl.col("card_type") == "retention_offer")).height == 0
+    # The document and the Customer.io attributes carry the same arms as the mart.
+    arms = frame(incremental, """
+        SELECT a.user_id, a.experiment_key, a.arm, d.document, p.attributes
+        FROM marts.experiment_assignments AS a
+        JOIN marts.member_card_documents AS d USING (profile_id)
+        JOIN marts.customerio_people AS p ON p.brand_id = a.brand_id AND p.user_id = a.user_id""")
+    assert arms.height > 0
+    for key, arm, document, attributes in arms.select("experiment_key", "arm", "document", "attributes").iter_rows():
+        assert {"key": key, "arm": arm} in json.loads(document)["experiments"]
+        assert json.loads(attributes)["experiments"][key] == arm
+
+
+def test_the_appended_days_feedback_is_about_the_published_cards(builds):
+    incremental, _, seen = builds
+    day = seen["appended"]["day"]
+    # The feedback model is the pipeline's own (not in the analysts' snapshot): read it from the warehouse.
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        logged = pl.from_arrow(con.sql(f"""
+            SELECT f.event_id, x.key, x.arm, a.arm AS assigned_arm
+            FROM intermediate.int_cards__feedback AS f, unnest(f.experiments) AS t(x)
+            JOIN marts.experiment_assignments AS a ON a.profile_id = f.profile_id AND a.experiment_key = x.key
+            WHERE f.action_type = 'card_impression' AND CAST(f.occurred_at AS DATE) = DATE '{day}'""").to_arrow_table())
+    impressions = logged["event_id"].n_unique()
+    # Within a handful (a malformed line, an erased member), every impression generated is one in the warehouse.
+    assert 0 <= seen["appended"]["card_impressions"] - impressions <= 0.01 * impressions
+    # The arm a card was shown in is the arm the member is assigned: the assignment is stable across builds.
+    assert (logged["arm"] == logged["assigned_arm"]).mean() > 0.99
+
+
+def injected(incremental) -> pl.DataFrame:
+    """The generator's true rates, pooled over card types: per brand, experiment and arm."""
+    truth = pl.read_parquet(incremental.ground_truth / "card_feedback.parquet")
+    return truth.group_by("brand_id", "experiment_key", "arm").agg(
+        ctr=pl.col("click_probability_sum").sum() / pl.col("impressions").sum(),
+        conversion_rate=pl.col("conversion_probability_sum").sum() / pl.col("impressions").sum())
+
+
+def results(incremental) -> pl.DataFrame:
+    return frame(incremental, "SELECT * FROM marts.experiment_results WHERE card_type = 'all'")
+
+
+def true_uplift(truth: pl.DataFrame, row: dict) -> float:
+    rate = lambda arm: truth.filter((pl.col("brand_id") == row["brand_id"]) & (pl.col("experiment_key") == row["experiment_key"])  # noqa: E731
+                                    & (pl.col("arm") == arm))[row["metric"]].item()
+    return rate(row["arm"]) - rate(row["control_arm"])
+
+
+def test_the_injected_uplift_of_personalized_cards_lies_in_its_interval(builds):
+    incremental, _, _ = builds
+    truth = injected(incremental)
+    rows = results(incremental).filter(pl.col("experiment_key") == "personalized_vs_generic").to_dicts()
+    assert len(rows) == 4  # two brands, ctr and conversion_rate
+    for row in rows:
+        uplift = true_uplift(truth, row)
+        assert uplift > 0.03, row  # what the generator injected: personalized cards are clicked and converted more
+        assert row["uplift_lower"] <= uplift <= row["uplift_upper"], (uplift, row)
+    # The click-through effect is large enough to be significant in both brands on one day of data.
+    assert all(r["is_significant"] for r in rows if r["metric"] == "ctr")
+
+
+def test_a_zero_injected_effect_is_not_significant(builds):
+    incremental, _, _ = builds
+    truth = pl.read_parquet(incremental.ground_truth / "card_feedback.parquet")
+    # The A/A experiment's arms get the same cards at the same rates: the injected effect per card type is nil.
+    aa = truth.filter(pl.col("experiment_key") == "aa_check").with_columns(
+        ctr=(pl.col("click_probability_sum") / pl.col("impressions")).round(9))
+    assert aa.group_by("brand_id", "card_type").agg(pl.col("ctr").n_unique())["ctr"].max() == 1
+    rows = results(incremental).filter(pl.col("experiment_key") == "aa_check").to_dicts()
+    assert len(rows) == 4
+    assert [r for r in rows if r["is_significant"] or not r["uplift_lower"] <= 0 <= r["uplift_upper"]] == []
+
+
+def test_intervals_and_sample_sizes_are_statsmodels_figures(builds):
+    incremental, _, _ = builds
+    rows = frame(incremental, "SELECT * FROM marts.experiment_results").to_dicts()
+    assert len(rows) >= 20
+    for r in rows:
+        lower, upper = confint_proportions_2indep(r["treatment_successes"], r["treatment_impressions"],
+                                                  r["control_successes"], r["control_impressions"],
+                                                  method="newcomb", compare="diff")
+        assert (r["uplift_lower"], r["uplift_upper"]) == (pytest.approx(lower, abs=1e-6), pytest.approx(upper, abs=1e-6)), r
+        p0 = r["control_rate"]
+        p1 = min(p0 * (1 + r["min_detectable_uplift"]), 1)  # a rate cannot pass 1
+        if 0 < p0 < 1:
+            needed = samplesize_proportions_2indep_onetail(p1 - p0, p0, 0.8, ratio=1, alpha=0.05, alternative="two-sided")
+            # The mart computes from the exact counts, the test from the rounded rate: at most one impression apart.
+            assert abs(r["impressions_needed_per_arm"] - math.ceil(needed)) <= 1, r
+            assert r["control_impressions_still_needed"] == max(r["impressions_needed_per_arm"] - r["control_impressions"], 0)
+            assert r["treatment_impressions_still_needed"] == max(r["impressions_needed_per_arm"] - r["treatment_impressions"], 0)
+        else:  # no rate to improve on: no size, and nothing can be said to be still needed
+            assert (r["impressions_needed_per_arm"], r["treatment_impressions_still_needed"],
+                    r["control_impressions_still_needed"]) == (None, None, None), r
+
+
+def test_card_performance_adds_up_and_the_readme_queries_show_it(builds):
+    incremental, _, seen = builds
+    per_day = frame(incremental, f"""
+        SELECT experiment_key, sum(impressions) AS impressions FROM marts.card_performance
+        WHERE occurred_on = DATE '{seen["appended"]["day"]}' GROUP BY ALL""")
+    # Every impression counts once in each experiment its document carried.
+    assert per_day["impressions"].n_unique() == 1 and set(per_day["experiment_key"]) == {
+        "aa_check", "personalized_vs_generic", "retention_offer_holdout"}
+    # The README's experiment queries show something once impressions of published cards came in.
+    ours = [s for s in readme_sql_statements() if any(m in s for m in ("experiment_", "card_performance"))]
+    assert len(ours) >= 3
+    with duckdb.connect(str(incremental.analytics), read_only=True) as con:
+        assert [s for s in ours if not con.execute(s).fetchall()] == []
