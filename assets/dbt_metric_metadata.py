@@ -15,7 +15,7 @@ from ingestion.warehouse import connect
 # value is reported (a prediction date whose predictions were all of one class has no AUC).
 METRICS = {
     "program_kpis": ("day", ("dau_mau", "redemption_rate", "churn_rate", "revenue_per_member", "members",
-                             "daily_active", "monthly_active")),
+                             "daily_active", "monthly_active", "recommendation_ctr")),
     "prediction_quality": ("prediction_date", ("auc_roc", "precision_at_high", "recall_at_high", "brier_score",
                                                "predictions")),
 }

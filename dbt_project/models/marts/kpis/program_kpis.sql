@@ -60,6 +60,16 @@ running as (
     window cumulative as (partition by brand_id order by day rows between unbounded preceding and current row),
         recent as (partition by brand_id order by day
                      range between interval ({{ var('kpi_window_days') }} - 1) days preceding and current row)
+),
+
+-- Recommendation CTR: card impressions and the clicks they drew (int_cards__impression_outcomes: one row
+-- per impression, whatever experiments it carried), per brand-local day of the impression.
+card_days as (
+    select o.brand_id, {{ local_date('o.occurred_at', 'b.timezone') }} as day,
+        count(*) as card_impressions, count(*) filter (where o.clicked) as card_clicks
+    from {{ ref('int_cards__impression_outcomes') }} as o
+    inner join {{ ref('stg_app__brands') }} as b using (brand_id)
+    group by all
 )
 
 select
@@ -78,8 +88,10 @@ select
     -- Before that many days of actions, members who joined earlier look churned for want of history.
     r.day - min(r.day) over (partition by r.brand_id) >= {{ var('churn_inactive_days') }} as is_churn_observable,
     cast(round(r.revenue, 2) as double) as revenue,
-    round(r.revenue / nullif(r.members, 0), 4) as revenue_per_member
-    -- Recommendation CTR and the retention of at-risk members with a retention card against control come
-    -- from the card performance and experiment marts (issue 14, items 1 and 2), joined here by brand and day.
+    round(r.revenue / nullif(r.members, 0), 4) as revenue_per_member,
+    coalesce(c.card_impressions, 0) as card_impressions,
+    coalesce(c.card_clicks, 0) as card_clicks,
+    round(c.card_clicks / nullif(c.card_impressions, 0), 4) as recommendation_ctr
 from running as r
 inner join brand_days using (brand_id, day)
+left join card_days as c using (brand_id, day)
