@@ -166,3 +166,17 @@ def test_card_performance_adds_up_and_the_readme_queries_show_it(builds):
     assert len(ours) >= 3
     with duckdb.connect(str(incremental.analytics), read_only=True) as con:
         assert [s for s in ours if not con.execute(s).fetchall()] == []
+
+
+def test_the_program_kpis_carry_the_recommendation_ctr_of_every_impression(builds):
+    """Each impression of the appended day counts once in its brand's CTR, clicks over impressions."""
+    incremental, _, _ = builds
+    kpis = frame(incremental, """
+        SELECT brand_id, sum(card_impressions) AS impressions, sum(card_clicks) AS clicks,
+            max(recommendation_ctr) FILTER (WHERE card_impressions > 0) AS some_ctr
+        FROM marts.program_kpis GROUP BY ALL ORDER BY brand_id""")
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        expected = con.execute("""SELECT brand_id, count(*), count(*) FILTER (WHERE clicked)
+            FROM intermediate.int_cards__impression_outcomes GROUP BY ALL ORDER BY brand_id""").fetchall()
+    assert [(r["brand_id"], r["impressions"], r["clicks"]) for r in kpis.to_dicts() if r["impressions"]] == expected
+    assert all(0 < r["some_ctr"] <= 1 for r in kpis.to_dicts() if r["clicks"])
