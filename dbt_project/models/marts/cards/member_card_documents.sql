@@ -5,34 +5,42 @@ with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
 
-wishlist as (
-    select m.profile_id,
-        {{ sorted_list("json_object('reward_id', r.reward_id, 'reward_name', r.reward_name, 'points_cost', r.points_cost,
-                                        'points_away', greatest(r.points_cost - m.points_balance, 0))",
-                       '(r.points_cost, r.reward_id)') }} as goals
+wishlist_goals as (
+    select m.profile_id, r.points_cost, r.reward_id,
+        json_object('reward_id', r.reward_id, 'reward_name', r.reward_name, 'points_cost', r.points_cost,
+                    'points_away', greatest(r.points_cost - m.points_balance, 0)) as goal
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
-    group by all
 ),
 
-achievements as (
-    select profile_id,
-        {% set achievement_json %}json_object('key', p.achievement_key, 'name', p.achievement_name,
-                         'current', {{ progress_json('p.current_value', 'u.unit') }},
-                         'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
-                         'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label){% endset %}
-        {{ sorted_list(achievement_json, 'p.achievement_key') }} as progress
+wishlist as (
+    select profile_id, {{ sorted_list('goal', '(points_cost, reward_id)') }} as goals
+    from wishlist_goals
+    group by profile_id
+),
+
+achievement_items as (
+    select p.profile_id, p.achievement_key,
+        json_object('key', p.achievement_key, 'name', p.achievement_name,
+                    'current', {{ progress_json('p.current_value', 'u.unit') }},
+                    'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
+                    'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label) as item
     from {{ ref('achievement_progress') }} as p
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
     cross join lateral (select {{ achievement_unit('a.metric', 'a.streak_unit') }} as unit) as u
     where p.is_offered
-    group by all
 ),
 
-cards as (
-    select profile_id,
-        {% set card_json %}json_object(
+achievements as (
+    select profile_id, {{ sorted_list('item', 'achievement_key') }} as progress
+    from achievement_items
+    group by profile_id
+),
+
+card_items as (
+    select profile_id, position,
+        json_object(
             'id', card_id, 'type', card_type, 'position', position, 'score', score, 'title', title, 'body', body,
             'image_url', image_url,
             'action', json_object('kind', action_kind, 'label', cta, 'url', action_url, 'target', action_target),
@@ -51,10 +59,14 @@ cards as (
                 'reasons', list_transform(reason_codes, lambda code, i: json_object('code', code, 'text', reason_texts[i])),
                 'details', details),
             'valid_from', strftime(valid_from, '%Y-%m-%dT%H:%M:%SZ'),
-            'valid_until', strftime(valid_until, '%Y-%m-%dT%H:%M:%SZ')){% endset %}
-        {{ sorted_list(card_json, 'position') }} as cards
+            'valid_until', strftime(valid_until, '%Y-%m-%dT%H:%M:%SZ')) as item
     from {{ ref('member_cards') }}
-    group by all
+),
+
+cards as (
+    select profile_id, {{ sorted_list('item', 'position') }} as cards
+    from card_items
+    group by profile_id
 ),
 
 -- The member's arm in each running experiment: the PWA logs these with every card impression.
