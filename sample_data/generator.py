@@ -530,7 +530,9 @@ class Generator:
         member action (user_id, t)."""
         rng = self.rng
         scored, runs = predictions.churn_predictions(rng, members, activity, self.window_start, self.as_of, self.s.churn)
-        predicted = pl.concat([predictions.churn_bodies(scored, rng), predictions.other_bodies(rng, members, self.as_of)])
+        scored = predictions.with_other_scores(scored, rng)
+        self.latest_scores = predictions.latest_scores(scored)
+        predicted = pl.concat([predictions.churn_bodies(scored), predictions.other_bodies(rng, members, self.as_of)])
         users = members.select("user_id", "email").to_dicts()
         by_day: dict[str, list[dict]] = {}
         reporting = retries = 0
@@ -572,17 +574,18 @@ class Generator:
             "body": json.dumps(body, separators=(",", ":"))})
 
     def export(self, members: pl.DataFrame) -> None:
-        """A Customer.io people export (CSV, as the App API delivers it)."""
+        """A Customer.io people export (CSV, as the App API delivers it). Its prediction attributes are the
+        latest the webhooks delivered (empty for a member never scored), as Customer.io holds them."""
         rng = self.rng
         exported = members.filter(pl.Series(rng.random(members.height) < 0.6))
         n = exported.height
         segments = np.asarray(['["engaged"]', '["at_risk"]', '["vip","engaged"]', "[]"], dtype=object)[rng.integers(0, 4, n)]
+        scores = exported.select("user_id").join(self.latest_scores, on="user_id", how="left", maintain_order="left")
         frame = exported.select(
             pl.col("user_id").cast(pl.String).alias("id"), "email",
             pl.format("cio_{}", pl.col("user_id")).alias("cio_id"),
             pl.Series("segments", segments.tolist(), dtype=pl.String),
-            pl.Series("churn_probability", np.round(rng.beta(2, 5, n), 4)),
-            pl.Series("predicted_ltv", np.round(rng.lognormal(5, 0.8, n), 2)),
+            scores["churn_probability"], scores["predicted_ltv"],
             pl.Series("email_opens_30d", rng.poisson(3, n)),
             pl.Series("unsubscribed", rng.random(n) < 0.05))
         path = self.landing / "customerio" / "exports" / f"people-{self.stamp}.csv"

@@ -92,13 +92,23 @@ def _ground_truth(judged: pl.DataFrame) -> list[dict]:
     return rows
 
 
-def churn_bodies(scored: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Webhook rows (received_at, kind, body) of the churn predictions."""
+def with_other_scores(scored: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """The engagement score and predicted LTV a churn payload carries with its probability."""
     n = scored.height
-    p = pl.col("churn_probability")
-    high = p >= 0.6
     return scored.with_columns(engagement_score=pl.Series(np.round(rng.beta(3, 3, n), 4)),
-                               predicted_ltv=pl.Series(np.round(rng.lognormal(5, 0.8, n), 2))).select(
+                               predicted_ltv=pl.Series(np.round(rng.lognormal(5, 0.8, n), 2)))
+
+
+def latest_scores(scored: pl.DataFrame) -> pl.DataFrame:
+    """Each scored member's latest churn probability and predicted LTV: the attributes Customer.io holds, which
+    a people export carries."""
+    return scored.sort("t").group_by("user_id").agg(pl.col("churn_probability", "predicted_ltv").last())
+
+
+def churn_bodies(scored: pl.DataFrame) -> pl.DataFrame:
+    """Webhook rows (received_at, kind, body) of the churn predictions (scored with_other_scores)."""
+    high = pl.col("churn_probability") >= 0.6
+    return scored.select(
         pl.from_epoch("t", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("received_at"),
         pl.lit("prediction").alias("kind"),
         pl.struct("user_id", pl.struct(

@@ -1,12 +1,51 @@
--- Every Customer.io prediction kept as history: one row per member profile and prediction date (the
--- brand's calendar day it was received), each field the latest value received that day. A payload
--- carries only some fields (churn, affinity or purchase predictions), so each field keeps its own latest.
-with payloads as (
-    select m.profile_id, m.brand_id, w.user_id, w.webhook_id, w.received_at,
-        {{ local_date('w.received_at', 'b.timezone') }} as prediction_date,
-        w.churn_probability, w.engagement_score, w.predicted_ltv, w.purchase_probability,
-        w.predicted_purchase_value, w.recommended_segment, w.next_best_action
-    from {{ ref('stg_customerio__prediction_webhooks') }} as w
+-- Every Customer.io prediction kept as history: one row per member profile and prediction date (the brand's
+-- calendar day it was received), each field the latest value received that day. A payload carries only
+-- some fields (churn, affinity or purchase predictions), so each field keeps its own latest.
+with webhook_payloads as (
+    select user_id, received_at, webhook_id as payload_id, false as is_export,
+        churn_probability, engagement_score, predicted_ltv, purchase_probability, predicted_purchase_value,
+        recommended_segment, next_best_action
+    from {{ ref('stg_customerio__prediction_webhooks') }}
+),
+
+-- A people export carries the prediction attributes Customer.io holds: usually the values its webhooks
+-- already delivered, sometimes one the receiver missed. Only a value that differs from the member's latest
+-- webhook value of that field before the export is a prediction of its own, dated by the export (it was made
+-- no later than that).
+exported as (
+    select try_cast(customer_id as bigint) as user_id, exported_at as received_at,
+        person_key || '@' || strftime(exported_at, '%Y%m%dT%H%M%S') as payload_id,
+        try_cast(attributes ->> '$.churn_probability' as double) as churn_probability,
+        try_cast(attributes ->> '$.predicted_ltv' as double) as predicted_ltv
+    from {{ ref('stg_customerio__exports') }}
+),
+
+received_churn as (
+    select user_id, received_at, churn_probability from webhook_payloads where churn_probability is not null
+),
+
+received_ltv as (
+    select user_id, received_at, predicted_ltv from webhook_payloads where predicted_ltv is not null
+),
+
+export_payloads as (
+    select e.user_id, e.received_at, e.payload_id, true as is_export,
+        case when e.churn_probability is distinct from c.churn_probability then e.churn_probability end
+            as churn_probability,
+        case when e.predicted_ltv is distinct from l.predicted_ltv then e.predicted_ltv end as predicted_ltv
+    from exported as e
+    asof left join received_churn as c on c.user_id = e.user_id and c.received_at <= e.received_at
+    asof left join received_ltv as l on l.user_id = e.user_id and l.received_at <= e.received_at
+),
+
+payloads as (
+    select m.profile_id, m.brand_id, p.*,
+        {{ local_date('p.received_at', 'b.timezone') }} as prediction_date
+    from (
+        select * from webhook_payloads
+        union all by name
+        select * from export_payloads where churn_probability is not null or predicted_ltv is not null
+    ) as p
     inner join {{ ref('int_features__members') }} as m using (user_id)
     inner join {{ ref('stg_app__brands') }} as b on b.brand_id = m.brand_id
 )
@@ -17,19 +56,20 @@ select
     any_value(user_id) as user_id,
     prediction_date,
     count(*) as payloads,
+    count(*) filter (where is_export) as export_payloads,
     max(received_at) as last_received_at,
-    arg_max(churn_probability, (received_at, webhook_id)) filter (where churn_probability is not null) as churn_probability,
+    arg_max(churn_probability, (received_at, payload_id)) filter (where churn_probability is not null) as churn_probability,
     max(received_at) filter (where churn_probability is not null) as churn_predicted_at,
-    {{ churn_risk_level("arg_max(churn_probability, (received_at, webhook_id)) filter (where churn_probability is not null)") }}
+    {{ churn_risk_level("arg_max(churn_probability, (received_at, payload_id)) filter (where churn_probability is not null)") }}
         as churn_risk_level,
-    arg_max(engagement_score, (received_at, webhook_id)) filter (where engagement_score is not null) as engagement_score,
-    arg_max(predicted_ltv, (received_at, webhook_id)) filter (where predicted_ltv is not null) as predicted_ltv,
-    arg_max(purchase_probability, (received_at, webhook_id)) filter (where purchase_probability is not null)
+    arg_max(engagement_score, (received_at, payload_id)) filter (where engagement_score is not null) as engagement_score,
+    arg_max(predicted_ltv, (received_at, payload_id)) filter (where predicted_ltv is not null) as predicted_ltv,
+    arg_max(purchase_probability, (received_at, payload_id)) filter (where purchase_probability is not null)
         as purchase_probability,
-    arg_max(predicted_purchase_value, (received_at, webhook_id)) filter (where predicted_purchase_value is not null)
+    arg_max(predicted_purchase_value, (received_at, payload_id)) filter (where predicted_purchase_value is not null)
         as predicted_purchase_value,
-    arg_max(recommended_segment, (received_at, webhook_id)) filter (where recommended_segment is not null)
+    arg_max(recommended_segment, (received_at, payload_id)) filter (where recommended_segment is not null)
         as recommended_segment,
-    arg_max(next_best_action, (received_at, webhook_id)) filter (where next_best_action is not null) as next_best_action
+    arg_max(next_best_action, (received_at, payload_id)) filter (where next_best_action is not null) as next_best_action
 from payloads
 group by profile_id, brand_id, prediction_date
