@@ -1,45 +1,58 @@
 """Numeric metadata on the materializations of the metric marts, per brand, so the Dagster UI plots each
 metric over the builds (the asset's Plots tab): the program KPIs of each brand's latest day, the churn
-model's quality on its latest judged prediction date."""
+model's quality on its latest judged prediction date, each experiment's effect on at-risk members' retention."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assets.dbt_row_counts import model_node
 from ingestion.warehouse import connect
 
-# model -> (date column, metric columns): each brand's row of its latest date where the first metric has a
-# value is reported (a prediction date whose predictions were all of one class has no AUC).
+
+@dataclass(frozen=True)
+class MetricMart:
+    """Each brand's (and key's) row of its latest date where the first metric has a value is reported (a
+    prediction date whose predictions were all of one class has no AUC), as `brand_<id>[/<key>...]/<metric>`."""
+    date_column: str
+    metrics: tuple[str, ...]
+    keys: tuple[str, ...] = ()  # one series per value of these, besides the brand
+
+
 METRICS = {
-    "program_kpis": ("day", ("dau_mau", "redemption_rate", "churn_rate", "revenue_per_member", "members",
-                             "daily_active", "monthly_active", "recommendation_ctr")),
-    "prediction_quality": ("prediction_date", ("auc_roc", "precision_at_high", "recall_at_high", "brier_score",
-                                               "predictions")),
+    "program_kpis": MetricMart("day", ("dau_mau", "redemption_rate", "churn_rate", "revenue_per_member", "members",
+                                       "daily_active", "monthly_active", "recommendation_ctr")),
+    "prediction_quality": MetricMart("prediction_date", ("auc_roc", "precision_at_high", "recall_at_high",
+                                                         "brier_score", "predictions")),
+    "at_risk_retention_results": MetricMart(
+        "through_cohort_date", ("uplift", "uplift_lower", "uplift_upper", "treatment_retention_rate",
+                                "control_retention_rate", "treatment_members", "control_members"),
+        keys=("experiment_key", "arm")),
 }
 
 
 def with_metric_metadata(events: Iterable, manifest: Mapping[str, Any], warehouse: Path) -> Iterator:
-    """The events, the metric marts' materializations with `brand_<id>/<metric>` values. Call it on events
-    yielded after dbt finished (with_row_counts holds them back until then): it reads the warehouse."""
+    """The events, the metric marts' materializations with their metric values. Call it on events yielded after
+    dbt finished (with_row_counts holds them back until then): it reads the warehouse."""
     for event in events:
         node = model_node(manifest, event)
         if node is not None and node["name"] in METRICS:
-            event = event.with_metadata({**event.metadata, **latest_metrics(warehouse, node["relation_name"],
-                                                                             *METRICS[node["name"]])})
+            event = event.with_metadata({**event.metadata,
+                                         **latest_metrics(warehouse, node["relation_name"], METRICS[node["name"]])})
         yield event
 
 
-def latest_metrics(warehouse: Path, relation: str, date_column: str, columns: Iterable[str]) -> dict[str, float]:
-    columns = list(columns)
+def latest_metrics(warehouse: Path, relation: str, mart: MetricMart) -> dict[str, float]:
+    series = ("brand_id", *mart.keys)
     con = connect(warehouse, read_only=True)
     try:
-        rows = con.execute(f"""select brand_id, {', '.join(columns)} from {relation}
-            where {columns[0]} is not null
-            qualify row_number() over (partition by brand_id order by {date_column} desc) = 1""").fetchall()
+        rows = con.execute(f"""select {', '.join(series)}, {', '.join(mart.metrics)} from {relation}
+            where {mart.metrics[0]} is not null
+            qualify row_number() over (partition by {', '.join(series)} order by {mart.date_column} desc) = 1""").fetchall()
     finally:
         con.close()
-    return {f"brand_{row[0]}/{name}": float(value) for row in rows for name, value in zip(columns, row[1:])
-            if value is not None}
+    return {"/".join((f"brand_{row[0]}", *map(str, row[1:len(series)]), name)): float(value)
+            for row in rows for name, value in zip(mart.metrics, row[len(series):]) if value is not None}

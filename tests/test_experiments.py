@@ -166,7 +166,9 @@ def test_card_performance_adds_up_and_the_readme_queries_show_it(builds):
     assert per_day["impressions"].n_unique() == 1 and set(per_day["experiment_key"]) == {
         "aa_check", "personalized_vs_generic", "retention_offer_holdout"}
     # The README's experiment queries show something once impressions of published cards came in.
-    ours = [s for s in readme_sql_statements() if any(m in s for m in ("experiment_", "card_performance"))]
+    # (The at-risk retention queries need judged predictions: tests/test_prediction_quality.py runs them.)
+    ours = [s for s in readme_sql_statements()
+            if any(m in s for m in ("experiment_", "card_performance")) and "at_risk_retention" not in s]
     assert len(ours) >= 3
     with duckdb.connect(str(incremental.analytics), read_only=True) as con:
         assert [s for s in ours if not con.execute(s).fetchall()] == []
@@ -184,3 +186,18 @@ def test_the_program_kpis_carry_the_recommendation_ctr_of_every_impression(build
             FROM intermediate.int_cards__impression_outcomes GROUP BY ALL ORDER BY brand_id""").fetchall()
     assert [(r["brand_id"], r["impressions"], r["clicks"]) for r in kpis.to_dicts() if r["impressions"]] == expected
     assert all(0 < r["some_ctr"] <= 1 for r in kpis.to_dicts() if r["clicks"])
+
+
+def test_only_arms_that_offer_retention_cards_show_them_to_at_risk_members(builds):
+    """The appended day's impressions reach the at-risk members of the offer arm, never the holdout's, which
+    withholds retention cards: what at_risk_retention_results rescales its effect by."""
+    incremental, _, _ = builds
+    shown = dict(frame(incremental, """
+        SELECT arm, sum(shown_retention_card) AS shown FROM marts.at_risk_retention
+        WHERE experiment_key = 'retention_offer_holdout' GROUP BY ALL""").iter_rows())
+    assert shown["holdout"] == 0 and shown["offer"] > 0
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        (impressions,) = con.execute("""SELECT count(*) FROM intermediate.int_cards__feedback AS f
+            JOIN marts.experiment_assignments AS a ON a.profile_id = f.profile_id AND a.experiment_key = 'retention_offer_holdout'
+            WHERE f.card_type = 'retention_offer' AND f.action_type = 'card_impression' AND a.arm = 'holdout'""").fetchone()
+    assert impressions == 0

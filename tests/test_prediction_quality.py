@@ -7,8 +7,11 @@ degraded model (AUC 0.70 instead of 0.85), which the NFR9 check must catch for b
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 from itertools import groupby
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -17,12 +20,15 @@ import polars as pl
 import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, precision_score, recall_score, roc_auc_score
+from statsmodels.stats.proportion import confint_proportions_2indep
 
+from assets.dbt_project import DBT_PROJECT_DIR
 from ingestion.paths import DATA_DIR_ENV, DataPaths
 from sample_data.generator import Scale, generate
 from sample_data.predictions import ChurnModel
 from tests.conftest import AS_OF
 from tests.orchestration.build import build_all
+from tests.readme_queries import readme_sql_statements
 
 pytestmark = pytest.mark.slow
 
@@ -169,3 +175,64 @@ def test_kpis_and_quality_are_plotted_per_brand(built):
     for brand, auc in query(paths, """select brand_id, auc_roc from marts.prediction_quality
                                       qualify row_number() over (partition by brand_id order by prediction_date desc) = 1"""):
         assert meta["marts/prediction_quality"][f"brand_{brand}/auc_roc"].value == pytest.approx(auc)
+    retention = query(paths, "select brand_id, experiment_key, arm, uplift, treatment_members from marts.at_risk_retention_results")
+    assert retention
+    for brand, key, arm, uplift, members in retention:
+        assert meta["marts/at_risk_retention_results"][f"brand_{brand}/{key}/{arm}/uplift"].value == pytest.approx(uplift)
+        assert meta["marts/at_risk_retention_results"][f"brand_{brand}/{key}/{arm}/treatment_members"].value == members
+
+
+def experiment_arm(experiment_key: str, profile_id: str) -> str:
+    """The documented assignment (docs/experiments.md), from the default experiments seed: arms in name order
+    on consecutive bucket ranges as wide as their traffic."""
+    with open(DBT_PROJECT_DIR / "seeds" / "cards" / "card_experiments.csv") as f:
+        arms = sorted((r["arm"], float(r["traffic_percent"])) for r in csv.DictReader(f)
+                      if r["experiment_key"] == experiment_key and not r["brand_id"])
+    bucket = int(hashlib.md5(f"{experiment_key}:{profile_id}".encode()).hexdigest()[:8], 16) % 10_000
+    upper = 0
+    for arm, traffic in arms:
+        upper += round(100 * traffic)
+        if bucket < upper:
+            return arm
+    raise AssertionError(f"bucket {bucket} outside every arm of {experiment_key}")
+
+
+def test_at_risk_retention_follows_each_flagged_member_from_the_ground_truth(built):
+    """Recounted from the generator's own predictions and outcomes: each member at their first HIGH risk
+    prediction (the experiments ran through the whole sample), in the arm the documented hash gives, on the
+    brand-local day; then each experiment's pooled comparison is statsmodels' Newcombe interval."""
+    paths, _ = built
+    truth = pl.read_parquet(paths.ground_truth / "churn_predictions.parquet")
+    erased = [u for (u,) in query(paths, "select user_id from staging.stg_app__erasure_requests", "warehouse")]
+    zones = dict(query(paths, "select brand_id, timezone from staging.stg_app__brands", "warehouse"))
+    profile_of = dict(query(paths, "select distinct user_id, profile_id from marts.churn_prediction_outcomes"))
+    first_flags = (truth.filter(~pl.col("user_id").is_in(erased) & (pl.col("churn_probability") >= HIGH))
+                   .sort("predicted_at").group_by("user_id", maintain_order=True).first())
+    expected: dict[tuple, list[int]] = {}
+    for r in first_flags.iter_rows(named=True):
+        day = r["predicted_at"].astimezone(ZoneInfo(zones[r["brand_id"]])).date()
+        for key in ("aa_check", "personalized_vs_generic", "retention_offer_holdout"):
+            counts = expected.setdefault((r["brand_id"], key, experiment_arm(key, profile_of[r["user_id"]]), day), [0, 0, 0])
+            counts[0] += 1
+            counts[1] += r["judged"]
+            counts[2] += r["judged"] and not r["churned"]
+    actual = {(b, k, a, d): [n, j, kept] for b, k, a, d, n, j, kept in query(paths, """
+        select brand_id, experiment_key, arm, cohort_date, at_risk_members, judged_members, retained_members
+        from marts.at_risk_retention""")}
+    assert actual == expected
+    judged = sum(c[1] for c in expected.values())
+    assert judged >= 300 and sum(c[2] for c in expected.values()) < judged  # both outcomes occur
+
+    results = query(paths, """select brand_id, experiment_key, arm, treatment_members, treatment_retained,
+        control_members, control_retained, uplift_lower, uplift_upper from marts.at_risk_retention_results""")
+    assert len(results) == 2 * 3
+    for brand, key, arm, n1, x1, n0, x0, lower, upper in results:
+        control = next(a for (b, k, a, _), _c in expected.items() if (b, k) == (brand, key) and a != arm)
+        pooled = {a: [sum(c[i] for (b, k, aa, _), c in expected.items() if (b, k, aa) == (brand, key, a)) for i in (1, 2)]
+                  for a in (arm, control)}
+        assert [n1, x1, n0, x0] == [*pooled[arm], *pooled[control]]
+        reference = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff")
+        assert (lower, upper) == (pytest.approx(reference[0], abs=1e-6), pytest.approx(reference[1], abs=1e-6))
+    # The README's retention queries show it.
+    ours = [s for s in readme_sql_statements() if "at_risk_retention" in s]
+    assert len(ours) == 2 and all(query(paths, s) for s in ours)

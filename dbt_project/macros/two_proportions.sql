@@ -31,3 +31,28 @@
            + {{ z_power() }} * sqrt({{ p0 }} * (1 - {{ p0 }}) + {{ p1 }} * (1 - {{ p1 }})))
           / nullif({{ p1 }} - {{ p0 }}, 0)) ^ 2)
 {%- endmacro %}
+
+{#- A treatment (x1 of n1) against its control (x0 of n0), for a select over rows holding those four and
+    min_detectable_uplift: the difference of the rates, its interval, and the size each arm needs to detect
+    the relative uplift, before rounding (two_proportion_comparison reads these). -#}
+{% macro two_proportion_estimates() -%}
+    x1 / n1 - x0 / n0 as uplift,
+    {{ newcombe_bound('x1', 'n1', 'x0', 'n0', -1) }} as uplift_lower,
+    {{ newcombe_bound('x1', 'n1', 'x0', 'n0', 1) }} as uplift_upper,
+    {{ two_proportion_sample_size('x0 / n0', 'least(x0 / n0 * (1 + min_detectable_uplift), 1)') }} as needed
+{%- endmacro %}
+
+{#- The comparison's published columns over two_proportion_estimates; `unit` names what the arms count
+    (impressions, members). -#}
+{% macro two_proportion_comparison(unit) -%}
+    round(uplift, 6) as uplift,
+    round(uplift_lower, 6) as uplift_lower,
+    round(uplift_upper, 6) as uplift_upper,
+    round(uplift / nullif(x0 / n0, 0), 6) as relative_uplift,
+    uplift_lower > 0 or uplift_upper < 0 as is_significant,
+    min_detectable_uplift,
+    cast(needed as bigint) as {{ unit }}_needed_per_arm,
+    -- greatest() skips nulls: without a size there is nothing still needed to say.
+    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_{{ unit }}_still_needed,
+    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_{{ unit }}_still_needed
+{%- endmacro %}

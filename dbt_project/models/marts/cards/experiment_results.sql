@@ -33,11 +33,7 @@ pairs as (
 ),
 
 compared as (
-    select *,
-        x1 / n1 - x0 / n0 as uplift,
-        {{ newcombe_bound('x1', 'n1', 'x0', 'n0', -1) }} as uplift_lower,
-        {{ newcombe_bound('x1', 'n1', 'x0', 'n0', 1) }} as uplift_upper,
-        {{ two_proportion_sample_size('x0 / n0', 'least(x0 / n0 * (1 + min_detectable_uplift), 1)') }} as needed
+    select *, {{ two_proportion_estimates() }}
     from pairs
 )
 
@@ -54,14 +50,5 @@ select
     cast(n0 as bigint) as control_impressions,
     cast(x0 as bigint) as control_successes,
     round(x0 / n0, 6) as control_rate,
-    round(uplift, 6) as uplift,
-    round(uplift_lower, 6) as uplift_lower,
-    round(uplift_upper, 6) as uplift_upper,
-    round(uplift / nullif(x0 / n0, 0), 6) as relative_uplift,
-    uplift_lower > 0 or uplift_upper < 0 as is_significant,
-    min_detectable_uplift,
-    cast(needed as bigint) as impressions_needed_per_arm,
-    -- greatest() skips nulls: without a size there is nothing still needed to say.
-    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_impressions_still_needed,
-    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_impressions_still_needed
+    {{ two_proportion_comparison('impressions') }}
 from compared
