@@ -42,17 +42,23 @@
     {{ two_proportion_sample_size('x0 / n0', 'least(x0 / n0 * (1 + min_detectable_uplift), 1)') }} as needed
 {%- endmacro %}
 
-{#- The comparison's published columns over two_proportion_estimates; `unit` names what the arms count
-    (impressions, members). -#}
-{% macro two_proportion_comparison(unit) -%}
+{#- The comparison's published columns over two_proportion_estimates: each arm's trials, successes and rate,
+    named treatment_<trials> and so on (impressions, members), then the uplift and the sizes. -#}
+{% macro two_proportion_comparison(trials, successes, rate) -%}
+    cast(n1 as bigint) as treatment_{{ trials }},
+    cast(x1 as bigint) as treatment_{{ successes }},
+    round(x1 / n1, 6) as treatment_{{ rate }},
+    cast(n0 as bigint) as control_{{ trials }},
+    cast(x0 as bigint) as control_{{ successes }},
+    round(x0 / n0, 6) as control_{{ rate }},
     round(uplift, 6) as uplift,
     round(uplift_lower, 6) as uplift_lower,
     round(uplift_upper, 6) as uplift_upper,
     round(uplift / nullif(x0 / n0, 0), 6) as relative_uplift,
     uplift_lower > 0 or uplift_upper < 0 as is_significant,
     min_detectable_uplift,
-    cast(needed as bigint) as {{ unit }}_needed_per_arm,
+    cast(needed as bigint) as {{ trials }}_needed_per_arm,
     -- greatest() skips nulls: without a size there is nothing still needed to say.
-    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_{{ unit }}_still_needed,
-    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_{{ unit }}_still_needed
+    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_{{ trials }}_still_needed,
+    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_{{ trials }}_still_needed
 {%- endmacro %}

@@ -44,11 +44,5 @@ select
     control_arm,
     card_type,
     metric,
-    cast(n1 as bigint) as treatment_impressions,
-    cast(x1 as bigint) as treatment_successes,
-    round(x1 / n1, 6) as treatment_rate,
-    cast(n0 as bigint) as control_impressions,
-    cast(x0 as bigint) as control_successes,
-    round(x0 / n0, 6) as control_rate,
-    {{ two_proportion_comparison('impressions') }}
+    {{ two_proportion_comparison('impressions', 'successes', 'rate') }}
 from compared

@@ -34,13 +34,7 @@ select
     arm,
     control_arm,
     through_cohort_date,
-    cast(n1 as bigint) as treatment_members,
-    cast(x1 as bigint) as treatment_retained,
-    round(x1 / n1, 6) as treatment_retention_rate,
-    cast(n0 as bigint) as control_members,
-    cast(x0 as bigint) as control_retained,
-    round(x0 / n0, 6) as control_retention_rate,
+    {{ two_proportion_comparison('members', 'retained', 'retention_rate') }},
     round(shown_rate, 6) as shown_rate,
-    round(uplift / nullif(shown_rate, 0), 6) as effect_on_shown,
-    {{ two_proportion_comparison('members') }}
+    round(uplift / nullif(shown_rate, 0), 6) as effect_on_shown
 from compared
