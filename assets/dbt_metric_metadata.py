@@ -1,6 +1,7 @@
 """Numeric metadata on the materializations of the metric marts, per brand, so the Dagster UI plots each
 metric over the builds (the asset's Plots tab): the program KPIs of each brand's latest day, the churn
-model's quality on its latest judged prediction date, each experiment's effect on at-risk members' retention."""
+model's quality on its latest judged prediction date, each experiment's effect on at-risk members' retention and
+on revenue per member."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ingestion.warehouse import connect
 class MetricMart:
     """Each brand's (and key's) row of its latest date where the first metric has a value is reported (a
     prediction date whose predictions were all of one class has no AUC), as `brand_<id>[/<key>...]/<metric>`."""
-    date_column: str
+    date_column: str | None  # None: the mart holds one row per brand and key
     metrics: tuple[str, ...]
     keys: tuple[str, ...] = ()  # one series per value of these, besides the brand
 
@@ -31,6 +32,9 @@ METRICS = {
         "through_cohort_date", ("uplift", "uplift_lower", "uplift_upper", "treatment_retention_rate",
                                 "control_retention_rate", "treatment_members", "control_members"),
         keys=("experiment_key", "arm")),
+    "experiment_revenue": MetricMart(
+        None, ("relative_uplift", "uplift", "uplift_lower", "uplift_upper", "treatment_revenue_per_member",
+               "control_revenue_per_member"), keys=("experiment_key", "arm")),
 }
 
 
@@ -47,11 +51,12 @@ def with_metric_metadata(events: Iterable, manifest: Mapping[str, Any], warehous
 
 def latest_metrics(warehouse: Path, relation: str, mart: MetricMart) -> dict[str, float]:
     series = ("brand_id", *mart.keys)
+    latest = f" order by {mart.date_column} desc" if mart.date_column else ""
     con = connect(warehouse, read_only=True)
     try:
         rows = con.execute(f"""select {', '.join(series)}, {', '.join(mart.metrics)} from {relation}
             where {mart.metrics[0]} is not null
-            qualify row_number() over (partition by {', '.join(series)} order by {mart.date_column} desc) = 1""").fetchall()
+            qualify row_number() over (partition by {', '.join(series)}{latest}) = 1""").fetchall()
     finally:
         con.close()
     return {"/".join((f"brand_{row[0]}", *map(str, row[1:len(series)]), name)): float(value)

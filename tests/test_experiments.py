@@ -15,7 +15,9 @@ import duckdb
 import polars as pl
 import pytest
 from scipy.stats import binomtest, chi2_contingency
+from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from tests.readme_queries import readme_sql_statements
 
@@ -201,3 +203,30 @@ def test_only_arms_that_offer_retention_cards_show_them_to_at_risk_members(build
             JOIN marts.experiment_assignments AS a ON a.profile_id = f.profile_id AND a.experiment_key = 'retention_offer_holdout'
             WHERE f.card_type = 'retention_offer' AND f.action_type = 'card_impression' AND a.arm = 'holdout'""").fetchone()
     assert impressions == 0
+
+
+def test_revenue_per_member_by_arm_is_statsmodels_welch_comparison(builds):
+    """Every assigned member counts once, with their revenue over the experiment or nothing; the interval is
+    statsmodels' Welch interval of the two means and the size its normal power solution."""
+    incremental, _, _ = builds
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        revenue = pl.from_arrow(con.sql("""
+            SELECT a.brand_id, a.experiment_key, a.arm, a.profile_id, coalesce(sum(d.revenue), 0)::DOUBLE AS revenue
+            FROM marts.experiment_assignments AS a
+            LEFT JOIN intermediate.int_kpis__member_days AS d
+                ON d.profile_id = a.profile_id AND d.day >= a.starts_on AND d.day < a.ends_on
+            GROUP BY ALL""").to_arrow_table())
+    rows = frame(incremental, "SELECT * FROM marts.experiment_revenue").to_dicts()
+    assert len(rows) == 2 * 3 and any(r["treatment_revenue"] > 0 for r in rows)
+    for r in rows:
+        arm = revenue.filter((pl.col("brand_id") == r["brand_id"]) & (pl.col("experiment_key") == r["experiment_key"]))
+        treated = arm.filter(pl.col("arm") == r["arm"])["revenue"].to_numpy()
+        control = arm.filter(pl.col("arm") == r["control_arm"])["revenue"].to_numpy()
+        assert (r["treatment_members"], r["control_members"]) == (len(treated), len(control))
+        assert len(treated) + len(control) == arm["profile_id"].n_unique()
+        assert r["uplift"] == pytest.approx(treated.mean() - control.mean(), abs=1e-6)
+        lower, upper = CompareMeans(DescrStatsW(treated), DescrStatsW(control)).zconfint_diff(usevar="unequal")
+        assert (r["uplift_lower"], r["uplift_upper"]) == (pytest.approx(lower, abs=1e-6), pytest.approx(upper, abs=1e-6))
+        effect = r["min_detectable_uplift"] * control.mean() / control.std(ddof=1)
+        needed = NormalIndPower().solve_power(effect_size=effect, alpha=0.05, power=0.8, ratio=1)
+        assert r["members_needed_per_arm"] == math.ceil(needed)

@@ -180,6 +180,10 @@ def test_kpis_and_quality_are_plotted_per_brand(built):
     for brand, key, arm, uplift, members in retention:
         assert meta["marts/at_risk_retention_results"][f"brand_{brand}/{key}/{arm}/uplift"].value == pytest.approx(uplift)
         assert meta["marts/at_risk_retention_results"][f"brand_{brand}/{key}/{arm}/treatment_members"].value == members
+    revenue = query(paths, "select brand_id, experiment_key, arm, relative_uplift from marts.experiment_revenue")
+    assert len(revenue) == 2 * 3
+    for brand, key, arm, relative in revenue:
+        assert meta["marts/experiment_revenue"][f"brand_{brand}/{key}/{arm}/relative_uplift"].value == pytest.approx(relative)
 
 
 def experiment_arm(experiment_key: str, profile_id: str) -> str:

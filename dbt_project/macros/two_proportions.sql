@@ -51,14 +51,5 @@
     cast(n0 as bigint) as control_{{ trials }},
     cast(x0 as bigint) as control_{{ successes }},
     round(x0 / n0, 6) as control_{{ rate }},
-    round(uplift, 6) as uplift,
-    round(uplift_lower, 6) as uplift_lower,
-    round(uplift_upper, 6) as uplift_upper,
-    round(uplift / nullif(x0 / n0, 0), 6) as relative_uplift,
-    uplift_lower > 0 or uplift_upper < 0 as is_significant,
-    min_detectable_uplift,
-    cast(needed as bigint) as {{ trials }}_needed_per_arm,
-    -- greatest() skips nulls: without a size there is nothing still needed to say.
-    cast(case when needed is not null then greatest(needed - n1, 0) end as bigint) as treatment_{{ trials }}_still_needed,
-    cast(case when needed is not null then greatest(needed - n0, 0) end as bigint) as control_{{ trials }}_still_needed
+    {{ arm_comparison(trials, 'x0 / n0') }}
 {%- endmacro %}
