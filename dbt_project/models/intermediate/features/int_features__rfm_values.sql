@@ -13,6 +13,7 @@ select
     m.user_id,
     m.profile_id,
     {{ local_days_between('max(p.occurred_at)', as_of(), "coalesce(b.timezone, 'UTC')") }} as recency_days,
+    max(p.occurred_at) as last_purchase_at,
     count(p.occurred_at) as frequency,
     cast(coalesce(sum(p.purchase_value), 0) as double) as monetary
 from {{ ref('int_features__members') }} as m

@@ -62,7 +62,9 @@ select
         'rank_name', m.rank_name,
         'next_rank_key', m.next_rank_key,
         'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0),
-        'rfm_recency_days', f.recency_days,
+        -- A timestamp, not days since: Customer.io segments on "more than N days ago" themselves, and a day
+        -- count would change every member's attributes, and so resend them, every day.
+        'last_purchase_at', epoch(f.last_purchase_at)::bigint,
         'rfm_frequency', f.frequency,
         'rfm_monetary', f.monetary,
         'rfm_r_score', f.r_score,

@@ -93,12 +93,15 @@ select
     c.reason_codes,
     list_transform(c.reason_codes, lambda code: t.text_of[code]) as reason_texts,
     c.details,
-    -- The day of the as-of time, not the instant: rebuilds within a day leave unchanged cards
-    -- byte-identical, so publishing rewrites only the members whose cards really changed.
-    date_trunc('day', {{ as_of() }}) as valid_from,
-    date_trunc('day', {{ as_of() }}) + to_days(valid_days) as valid_until
+    -- Days, not the as-of instant, in staggered periods (macros/card_validity.sql): rebuilds leave unchanged
+    -- cards byte-identical, so publishing rewrites only the members whose cards really changed.
+    v.valid_from,
+    v.valid_from + to_days(2 * greatest(r.valid_days, 1)) as valid_until
 from ranked as r
 inner join {{ ref('int_cards__candidates') }} as c using (profile_id, card_type, card_key)
 cross join reason_texts as t
+cross join lateral (
+    select {{ card_valid_from("date_trunc('day', " ~ as_of() ~ ")", 'r.profile_id', 'r.valid_days') }} as valid_from
+) as v
 left join {{ ref('int_cards__actions') }} as a on a.brand_id = r.brand_id and a.action_kind = c.action_kind
 where r.position <= r.card_cap and (r.card_type <> 'explore_rewards' or r.real_cards = 0)

@@ -13,6 +13,7 @@ select
     m.lifetime_points,
     m.current_rank_key,
     r.recency_days,
+    r.last_purchase_at,
     r.frequency,
     r.monetary,
     r.r_score,

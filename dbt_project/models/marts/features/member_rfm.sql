@@ -32,6 +32,7 @@ select
     s.user_id,
     s.profile_id,
     s.recency_days,
+    s.last_purchase_at,
     s.frequency,
     s.monetary,
     cast(s.r_score as integer) as r_score,
