@@ -24,6 +24,7 @@ from typing import Self
 
 import jsonschema_rs
 import orjson
+from isal import igzip
 
 from ingestion.paths import PROJECT_ROOT
 from publishing.streams import chunks
@@ -64,7 +65,9 @@ def problem(brand_id: int, user_id: int, body: bytes) -> str | None:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         return f"not JSON: {error}"
-    error = next(card_document_validator().iter_errors(document), None)
+    validator = card_document_validator()
+    # is_valid stops at the first failure and builds no error: a quarter cheaper for the valid majority.
+    error = None if validator.is_valid(document) else next(validator.iter_errors(document), None)
     if error is not None:
         where = "/".join(str(part) for part in error.instance_path)
         return f"{where or 'document'}: {error.message}"
@@ -73,8 +76,10 @@ def problem(brand_id: int, user_id: int, body: bytes) -> str | None:
     return None
 
 
-def problems(chunk: list[tuple[int, int, bytes]]) -> list[str | None]:
+def problems(chunk: list[tuple[int, int, bytes]], gzipped: bool) -> list[str | None]:
     """problem() of every document of a chunk (runs in a worker process)."""
+    if gzipped:
+        return [problem(brand_id, user_id, igzip.decompress(body)) for brand_id, user_id, body in chunk]
     return [problem(brand_id, user_id, body) for brand_id, user_id, body in chunk]
 
 
@@ -96,9 +101,10 @@ class BackgroundValidator:
     def __exit__(self, *exc_info) -> None:
         self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, documents: list[tuple[int, int, bytes]]) -> None:
+    def submit(self, documents: list[tuple[int, int, bytes]], *, gzipped: bool = False) -> None:
+        """Queue (brand_id, user_id, body) for checking; `gzipped` bodies are checked once decompressed."""
         for chunk in chunks(documents, CHUNK_DOCUMENTS):
-            self._pending.append((chunk, self._pool.submit(problems, chunk)))
+            self._pending.append((chunk, self._pool.submit(problems, chunk, gzipped)))
         while len(self._pending) > CHUNKS_IN_FLIGHT:  # bounds memory: wait for the oldest verdicts
             self._found.record(*_verdict(self._pending.popleft()))
 
