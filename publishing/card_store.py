@@ -88,7 +88,7 @@ def database_path(root: Path) -> Path:
 class DocumentValidator(Protocol):
     """Checks the documents a publish stores (publishing.validation.BackgroundValidator)."""
 
-    def submit(self, documents: list[tuple[int, int, bytes]], *, gzipped: bool = False) -> None: ...
+    def submit(self, documents: list[tuple[int, int, bytes]]) -> None: ...
 
     def finish(self) -> int: ...
 
@@ -361,25 +361,22 @@ class CardStoreWriter:
             for batch in changed:
                 brands, users = batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()
                 bodies = batch.column("document").to_pylist()
+                if validator is not None:
+                    validator.submit(list(zip(brands, users, bodies)))
                 halves = [bodies[:len(bodies) // 2], bodies[len(bodies) // 2:]]
                 in_flight.append((batch, bodies, [pool.submit(_gzip_all, half) for half in halves]))
                 if len(in_flight) > COMPRESSION_THREADS:
-                    bytes_written += self._write_chunk(version, *in_flight.popleft(), validator)
+                    bytes_written += self._write_chunk(version, *in_flight.popleft())
                 count += len(bodies)
             while in_flight:
-                bytes_written += self._write_chunk(version, *in_flight.popleft(), validator)
+                bytes_written += self._write_chunk(version, *in_flight.popleft())
         return count, bytes_written
 
-    def _write_chunk(self, version: int, batch: pa.RecordBatch, bodies: list[bytes], compressing: list,
-                     validator: DocumentValidator | None) -> int:
+    def _write_chunk(self, version: int, batch: pa.RecordBatch, bodies: list[bytes], compressing: list) -> int:
         store = self._connection
         hashed = [pair for future in compressing for pair in future.result()]
         digests = [digest for digest, _ in hashed]
         keys = list(zip(batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()))
-        if validator is not None:
-            # The stored bytes, gzipped: a third of the documents' size to pass to the validating process,
-            # and what the validator checks is exactly what will be served.
-            validator.submit([(b, u, body_gzip) for (b, u), (_, body_gzip) in zip(keys, hashed)], gzipped=True)
         # In key order: B-tree pages are filled one after another instead of at random.
         store.executemany("INSERT OR IGNORE INTO documents VALUES (?, ?, ?)",
                           sorted((digest, body_gzip, len(body)) for (digest, body_gzip), body in zip(hashed, bodies)))

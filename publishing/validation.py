@@ -24,7 +24,6 @@ from typing import Self
 
 import jsonschema_rs
 import orjson
-from isal import igzip
 
 from ingestion.paths import PROJECT_ROOT
 from publishing.streams import chunks
@@ -76,10 +75,8 @@ def problem(brand_id: int, user_id: int, body: bytes) -> str | None:
     return None
 
 
-def problems(chunk: list[tuple[int, int, bytes]], gzipped: bool) -> list[str | None]:
+def problems(chunk: list[tuple[int, int, bytes]]) -> list[str | None]:
     """problem() of every document of a chunk (runs in a worker process)."""
-    if gzipped:
-        return [problem(brand_id, user_id, igzip.decompress(body)) for brand_id, user_id, body in chunk]
     return [problem(brand_id, user_id, body) for brand_id, user_id, body in chunk]
 
 
@@ -101,10 +98,9 @@ class BackgroundValidator:
     def __exit__(self, *exc_info) -> None:
         self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, documents: list[tuple[int, int, bytes]], *, gzipped: bool = False) -> None:
-        """Queue (brand_id, user_id, body) for checking; `gzipped` bodies are checked once decompressed."""
+    def submit(self, documents: list[tuple[int, int, bytes]]) -> None:
         for chunk in chunks(documents, CHUNK_DOCUMENTS):
-            self._pending.append((chunk, self._pool.submit(problems, chunk, gzipped)))
+            self._pending.append((chunk, self._pool.submit(problems, chunk)))
         while len(self._pending) > CHUNKS_IN_FLIGHT:  # bounds memory: wait for the oldest verdicts
             self._found.record(*_verdict(self._pending.popleft()))
 

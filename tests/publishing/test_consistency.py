@@ -92,7 +92,7 @@ def test_a_publisher_killed_mid_publish_leaves_the_previous_version_serving(card
         class StopMidway:
             submitted = 0
 
-            def submit(self, documents, gzipped=False):
+            def submit(self, documents):
                 self.submitted += len(documents)
                 if self.submitted >= 3000:
                     print("midway", flush=True)

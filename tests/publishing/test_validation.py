@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -110,21 +109,6 @@ def test_validated_lists_the_first_offenders_after_checking_everything():
     with BackgroundValidator() as validator:
         validator.submit([d for i, d in enumerate(documents) if i not in broken])
         assert validator.finish() == 20 - len(broken)
-
-
-def test_gzipped_documents_are_checked_once_decompressed():
-    # The publisher hands the validator the gzipped bytes it stores: the verdict must be on their content.
-    documents = list(member_documents(6))
-    documents[2] = (documents[2][0], documents[2][1], orjson.dumps({**member_document(1, 1), "cards": "none"}))
-    stored = [(brand_id, user_id, gzip.compress(body)) for brand_id, user_id, body in documents]
-    with BackgroundValidator() as validator, pytest.raises(InvalidDocumentsError) as raised:
-        validator.submit(stored, gzipped=True)
-        validator.finish()
-    assert [(o.brand_id, o.user_id) for o in raised.value.offenders] == [documents[2][:2]]
-    assert "cards" in raised.value.offenders[0].reason
-    with BackgroundValidator() as validator:
-        validator.submit([entry for index, entry in enumerate(stored) if index != 2], gzipped=True)
-        assert validator.finish() == 5
 
 
 def test_validation_workers_exit_when_the_publisher_is_killed():
