@@ -376,10 +376,10 @@ class CardStoreWriter:
         store = self._connection
         hashed = [pair for future in compressing for pair in future.result()]
         digests = [digest for digest, _ in hashed]
-        keys = list(zip(batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()))
         # In key order: B-tree pages are filled one after another instead of at random.
         store.executemany("INSERT OR IGNORE INTO documents VALUES (?, ?, ?)",
                           sorted((digest, body_gzip, len(body)) for (digest, body_gzip), body in zip(hashed, bodies)))
+        keys = list(zip(batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()))
         had_entry = batch.column("had_entry").to_pylist()
         store.executemany("UPDATE entries SET to_version = ? WHERE brand_id = ? AND user_id = ? AND to_version IS NULL",
                           [(version, b, u) for (b, u), had in zip(keys, had_entry) if had])
