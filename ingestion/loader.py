@@ -49,6 +49,9 @@ LINEAGE_DDL = """_file_id VARCHAR NOT NULL,
 EXPANSION = {".gz": 8}
 BATCH_BYTES = 384 * 2**20
 TEMP_TABLES = ("staged", "classified", "batch_files")
+# A row's place in its batch: file * 2^32 + position, as positions (lines, rows) stay within the reader's limit.
+ROW_PLACE_FILE_STEP = 2**32
+assert readers.MAX_FILE_ROWS + 1 < ROW_PLACE_FILE_STEP
 
 
 @dataclass
@@ -331,20 +334,23 @@ class Loader:
         else:
             existing, existing_hash = "", "NULL"
         # Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins;
-        # a later row with the same content is a duplicate, with other content a conflict.
+        # a later row with the same content is a duplicate, with other content a conflict. A row's place
+        # in the batch is one integer (file, then line: lines stay below 2^32), far cheaper to take the
+        # minimum of than a (file, position) struct.
         con.execute(f"""
             CREATE TEMP TABLE classified AS
             WITH hashed AS (
-                SELECT _file, position, {key}, hash({', '.join(compared)}) AS _row_hash FROM staged WHERE reason IS NULL
+                SELECT _file, position, {key}, hash({', '.join(compared)}) AS _row_hash,
+                    _file * {ROW_PLACE_FILE_STEP} + position AS place
+                FROM staged WHERE reason IS NULL
             ), firsts AS (
-                SELECT {key}, min((_file, position)) AS first_row, arg_min(_row_hash, (_file, position)) AS first_hash
-                FROM hashed GROUP BY ALL
+                SELECT {key}, min(place) AS first_place, arg_min(_row_hash, place) AS first_hash FROM hashed GROUP BY ALL
             )
             SELECT h._file, h.position, h._row_hash, CASE
                 WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
                 WHEN {existing_hash} IS NOT NULL THEN 'conflict'
-                WHEN (h._file, h.position) <> f.first_row AND f.first_hash = h._row_hash THEN 'duplicate'
-                WHEN (h._file, h.position) <> f.first_row THEN 'conflict'
+                WHEN h.place <> f.first_place AND f.first_hash = h._row_hash THEN 'duplicate'
+                WHEN h.place <> f.first_place THEN 'conflict'
                 ELSE 'load' END AS outcome
             FROM hashed h JOIN firsts f USING ({key}) {existing}""")
 

@@ -8,7 +8,6 @@ Positions are 1-based line numbers (NDJSON, CSV) or row numbers (Parquet).
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import math
 import re
@@ -20,6 +19,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from isal import igzip, isal_zlib
 
 from ingestion.landing_files import LandingFile
 from ingestion.schema_sql import RecordSchema, sql_str
@@ -73,9 +73,10 @@ def _bytes(f: LandingFile, content: bytes) -> bytes:
     if f.path.name.lower().endswith(".gz"):
         limit = min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * len(content)))
         try:
-            with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            # ISA-L's gzip: the same format, inflated about twice as fast as zlib.
+            with igzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
                 data = stream.read(limit + 1)  # decompressed while read: never more than the limit
-        except (OSError, EOFError, zlib.error) as exc:
+        except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
             raise UnreadableFile("corrupt_compression", str(exc)) from exc
         if len(data) > limit:
             raise UnreadableFile("file_too_large", f"{len(content)} compressed bytes expand past {limit} bytes "

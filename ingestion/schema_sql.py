@@ -164,7 +164,8 @@ class RecordSchema:
                            "timestamp_in_future", f"{sql_str(name + ' is in the future: ')} || {text}"))
         nested = field.spec.get("properties")
         if nested:
-            # One level of typed sub-properties (e.g. identifiers): one extra parse per row.
+            # One level of typed sub-properties (e.g. identifiers): one extra parse per row. Their texts
+            # are normalized JSON, so a string starts with a quote and null with n.
             sub_paths = ", ".join(sql_str("$." + json.dumps(k)) for k in nested)
             sub_types = {k: s["type"] for k, s in nested.items()}
             if any(Field(k, s, False).json_type != "string" for k, s in nested.items()):
@@ -172,7 +173,7 @@ class RecordSchema:
             unsupported = {kw for s in nested.values() for kw in s} - {"type", "description"}
             if unsupported:
                 raise ValueError(f"{name}: sub-properties support only type and description, got {sorted(unsupported)}")
-            bad = f"list_filter(json_extract({v}, [{sub_paths}]), lambda x: x IS NOT NULL AND json_type(x) NOT IN ('VARCHAR', 'NULL'))"
+            bad = f"list_filter(json_extract({v}, [{sub_paths}]), lambda x: ascii(x) NOT IN (34, 110))"
             checks.append((f"{present} AND {t} = 'OBJECT' AND len({bad}) > 0", "wrong_type",
                            sql_str(f"{name}: every value must be a string")))
         if field.spec.get("contentMediaType") == "application/json":
@@ -200,6 +201,15 @@ class RecordSchema:
                 f"WHEN 116 THEN 'BOOLEAN' WHEN 102 THEN 'BOOLEAN' WHEN 110 THEN 'NULL' "
                 f"ELSE CASE WHEN {v} IS NOT NULL THEN {number} END END")
 
+    def _string_sql(self, i: int) -> str:
+        """The string value of a scalar property (NULL for objects, arrays and null), from its JSON text.
+
+        A string without a backslash is its text between the quotes (no escaped quote inside it either);
+        only one with an escape is decoded by a JSON parse of its own. A number or boolean is its text."""
+        v, t = self._value(i), self._type(i)
+        return (f"CASE {t} WHEN 'VARCHAR' THEN CASE WHEN contains({v}, '\\') THEN json_extract_string({v}, '$') "
+                f"ELSE trim({v}, '\"') END WHEN 'OBJECT' THEN NULL WHEN 'ARRAY' THEN NULL WHEN 'NULL' THEN NULL ELSE {v} END")
+
     def validate_sql(self, rows: str, max_line_bytes: int, max_future: str) -> str:
         """SELECT <every column of rows>, reason, detail, <typed columns> FROM rows.
 
@@ -223,12 +233,12 @@ class RecordSchema:
         fields = range(len(self.fields))
         values = ", ".join(f"v[{i + 1}] AS {self._value(i)}" for i in fields)
         kinds = ", ".join(f"{self._kind_sql(i)} AS {self._type(i)}" for i in fields)
-        texts = ", ".join(f"CASE WHEN {self._type(i)} NOT IN ('OBJECT', 'ARRAY') THEN strings[{i + 1}] END AS {self._text(i)}"
-                          for i in fields)
+        texts = ", ".join(f"{self._string_sql(i)} AS {self._text(i)}" for i in fields)
         casts = ", ".join(f"TRY_CAST({self._text(i)} AS {f.duckdb_type}) AS {self._cast(i)}"
                           for i, f in enumerate(self.fields) if self._is_cast(f))
-        internal = ", ".join(["is_object", "v", "strings", "failed"] + [f"{kind}_{i + 1}" for i in fields for kind in "vts"]
+        internal = ", ".join(["v", "failed"] + [f"{kind}_{i + 1}" for i in fields for kind in "vts"]
                              + [self._cast(i) for i, f in enumerate(self.fields) if self._is_cast(f)])
+        # Only the first failing check's reason and detail are built, and only for failing rows.
         return f"""
 WITH checked AS MATERIALIZED (
   SELECT *, {failed} AS failed FROM (
@@ -236,14 +246,17 @@ WITH checked AS MATERIALIZED (
       SELECT *, {texts} FROM (
         SELECT *, {kinds} FROM (
           SELECT *, {values} FROM (
-            SELECT *, CASE WHEN is_object THEN CAST({self.extract_sql()} AS VARCHAR[]) END AS v,
-              CASE WHEN is_object THEN {self.extract_sql("raw", "json_extract_string")} END AS strings FROM (
-              -- Valid JSON text that starts with a brace is an object: no third parse for json_type.
-              SELECT *, strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw)
-                  AND starts_with(ltrim(raw, ' \t\r\n'), '{{') AS is_object
-              FROM {rows}))))))
+            -- The one parse of the row. Valid JSON text whose first character (after blanks) is a brace is
+            -- an object; only a line that starts with a blank is trimmed (a copy of the row) to see it.
+            SELECT *, CASE WHEN strlen(raw) <= {int(max_line_bytes)} AND json_valid(raw) AND CASE ascii(raw)
+                  WHEN 123 THEN true WHEN 32 THEN starts_with(ltrim(raw, ' \t\r\n'), '{{')
+                  WHEN 9 THEN starts_with(ltrim(raw, ' \t\r\n'), '{{') WHEN 13 THEN starts_with(ltrim(raw, ' \t\r\n'), '{{')
+                  WHEN 10 THEN starts_with(ltrim(raw, ' \t\r\n'), '{{') ELSE false END
+                THEN CAST({self.extract_sql()} AS VARCHAR[]) END AS v
+            FROM {rows})))))
 )
-SELECT * EXCLUDE ({internal}), {codes}[failed] AS reason, {detail} AS detail,
+SELECT * EXCLUDE ({internal}), CASE WHEN failed IS NOT NULL THEN {codes}[failed] END AS reason,
+  CASE WHEN failed IS NOT NULL THEN {detail} END AS detail,
   {typed}
 FROM checked"""
 
