@@ -212,7 +212,10 @@ all_cards as (
     union all by name select * from fallback_cards
 )
 
--- Progress numbers are points, counts or amounts: decimal(18, 2) holds each exactly.
-select * replace (cast(progress_current as decimal(18, 2)) as progress_current,
-                  cast(progress_target as decimal(18, 2)) as progress_target)
-from all_cards
+-- Progress numbers are points, counts or amounts: decimal(18, 2) holds each exactly. The member's brand comes
+-- along so member_cards meets the brand's settings on (brand, type): joined on the type alone, DuckDB paired
+-- every candidate with every brand's settings first (3x the rows, out of memory at 1M members).
+select m.brand_id, c.* replace (cast(c.progress_current as decimal(18, 2)) as progress_current,
+                                cast(c.progress_target as decimal(18, 2)) as progress_target)
+from all_cards as c
+inner join members as m using (profile_id)
