@@ -9,7 +9,7 @@ from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 from dbt.cli.main import dbtRunner
 
-from ingestion.paths import PROJECT_ROOT
+from ingestion.paths import PROJECT_ROOT, DataPaths
 from ingestion.warehouse import MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, duckdb_settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -18,20 +18,20 @@ WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def prepare_dbt_manifest() -> None:
-    """`dbt parse`: writes target/manifest.json, which the Definitions read at import time."""
-    result = dbtRunner().invoke(
-        ["parse", "--quiet", "--project-dir", os.fspath(DBT_PROJECT_DIR), "--profiles-dir", os.fspath(DBT_PROJECT_DIR)]
-    )
+def prepare_dbt_manifest(warehouse: Path | None = None) -> None:
+    """`dbt parse`: writes target/manifest.json, which the Definitions read at import time. It parses with the
+    environment the dbt steps will have (the warehouse's path and DuckDB settings, which profiles.yml renders):
+    with another, every step finds the profile changed and parses the whole project again."""
+    saved = dict(os.environ)
+    os.environ.update(dbt_environment(warehouse or DataPaths.from_env().warehouse))
+    try:
+        result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", os.fspath(DBT_PROJECT_DIR),
+                                     "--profiles-dir", os.fspath(DBT_PROJECT_DIR)])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
-
-
-# Under `dagster dev` the manifest is parsed anew on every load, as dbt_project.prepare_if_dev() would, but
-# in this interpreter: prepare_if_dev() runs the `dbt` found on PATH, which is not there unless the
-# virtualenv is activated.
-if using_dagster_dev():
-    prepare_dbt_manifest()
 
 
 def dbt_environment(warehouse: Path) -> dict[str, str]:
@@ -39,6 +39,13 @@ def dbt_environment(warehouse: Path) -> dict[str, str]:
     settings = duckdb_settings(warehouse)
     return {WAREHOUSE_PATH_ENV: os.fspath(warehouse), MEMORY_LIMIT_ENV: settings["memory_limit"],
             THREADS_ENV: settings["threads"], TEMP_DIR_ENV: settings["temp_directory"]}
+
+
+# Under `dagster dev` the manifest is parsed anew on every load, as dbt_project.prepare_if_dev() would, but
+# in this interpreter: prepare_if_dev() runs the `dbt` found on PATH, which is not there unless the
+# virtualenv is activated.
+if using_dagster_dev():
+    prepare_dbt_manifest()
 
 
 # What an invocation's folder keeps once it finished: dbt's timings, which benchmarks/pipeline.py reads.

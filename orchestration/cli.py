@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
     from assets.dbt_project import prepare_dbt_manifest
 
     started = time.monotonic()
-    prepare_dbt_manifest()
+    prepare_dbt_manifest(paths.warehouse)
     console.print(f"dbt manifest parsed in {time.monotonic() - started:.1f} s")
     import dagster as dg
 
