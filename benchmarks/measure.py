@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -18,8 +19,11 @@ import psutil
 from ingestion.paths import PROJECT_ROOT
 
 
-def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout."""
+def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: bool = False) -> dict:
+    """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout.
+
+    With `timeline`, also the samples themselves (`rss_timeline`: epoch seconds and MB of the whole
+    tree) and the processes at the peak (`at_peak`), so a caller can say which step the peak was in."""
     # Output goes to files, not pipes: a child that prints more than a pipe buffer while
     # nobody reads would block forever.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -27,34 +31,72 @@ def run_measured(args: list[str], env: dict[str, str] | None = None) -> dict:
         proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
                                 stdout=out, stderr=err, text=True)
         load_before = os.getloadavg()[0]
-        peak, loads = _watch(proc)
+        watched = _watch(proc)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-4000:]}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1), "stdout": stdout,
-            "machine_load": {"load_1m_before": round(load_before, 2), "load_1m_max": round(max(loads, default=0), 2),
-                             "load_1m_mean": round(sum(loads) / len(loads), 2) if loads else None}}
+    loads = watched.loads
+    result = {"seconds": round(seconds, 2), "peak_rss_mb": round(watched.peak / 2**20, 1), "stdout": stdout,
+              "machine_load": {"load_1m_before": round(load_before, 2), "load_1m_max": round(max(loads, default=0), 2),
+                               "load_1m_mean": round(sum(loads) / len(loads), 2) if loads else None}}
+    if timeline:
+        result["rss_timeline"] = watched.timeline
+        result["at_peak"] = watched.at_peak
+    return result
 
 
-def _watch(proc: subprocess.Popen) -> tuple[int, list[float]]:
-    """Peak RSS of the process and its children, sampled every 50 ms until it exits, and the
-    machine's 1-minute load average, sampled every second (the harness's own children included)."""
+@dataclass
+class _Watched:
+    peak: int = 0
+    loads: list[float] = field(default_factory=list)
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (epoch seconds, MB of the tree)
+    at_peak: list[dict] = field(default_factory=list)  # each process of the tree at the peak: pid, command, MB
+
+
+def _watch(proc: subprocess.Popen) -> _Watched:
+    """RSS of the process and its children, sampled every 50 ms until it exits, and the machine's
+    1-minute load average, sampled every second (the harness's own children included)."""
     handle = psutil.Process(proc.pid)
-    peak, loads, samples = 0, [], 0
+    watched, samples = _Watched(), 0
     while proc.poll() is None:
-        try:
-            rss = handle.memory_info().rss + sum(c.memory_info().rss for c in handle.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.NoSuchProcess:
-            pass
+        sizes = _sizes(handle)
+        if sizes:
+            rss = sum(size for _, size in sizes)
+            watched.timeline.append((round(time.time(), 2), round(rss / 2**20, 1)))
+            if rss > watched.peak:
+                watched.peak = rss
+                watched.at_peak = [{"pid": p.pid, "command": _command(p), "rss_mb": round(size / 2**20, 1)}
+                                   for p, size in sizes]
         if samples % 20 == 0:
-            loads.append(os.getloadavg()[0])
+            watched.loads.append(os.getloadavg()[0])
         samples += 1
         time.sleep(0.05)
-    return peak, loads
+    return watched
+
+
+def _sizes(handle: psutil.Process) -> list[tuple[psutil.Process, int]]:
+    """Each live process of the tree with its RSS; one that exits while sampled is left out."""
+    try:
+        tree = [handle, *handle.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+    sizes = []
+    for process in tree:
+        try:
+            sizes.append((process, process.memory_info().rss))
+        except psutil.NoSuchProcess:
+            pass
+    return sizes
+
+
+def _command(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())[:160]
+    except psutil.Error:
+        return "?"
 
 
 def machine() -> dict:

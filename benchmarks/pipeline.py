@@ -5,8 +5,8 @@ Dagster instance: generate the sample data (timed on its own), time `synergy run
 and activate, dry-run sync), then append one more day of data (new files in a new dt= folder, some
 late files for older days, new members, merges and erasures) and time the incremental `synergy run`.
 Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
-every Dagster step's time (from the instance's run records) and the slowest dbt models (from dbt's
-run_results.json). Results print as one table and are saved under benchmarks/results/.
+every Dagster step's time (from the instance's run records) with the peak RSS sampled while it ran,
+the steps and processes at the run's peak, and the slowest dbt models (from dbt's run_results.json). Results print as one table and are saved under benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -44,20 +44,38 @@ def append_day(data: Path) -> dict:
 
 def synergy_run(data: Path, dagster_home: Path) -> dict:
     measured = run_measured(["-m", "orchestration.cli", "run", "--data-dir", str(data)],
-                            env={"DAGSTER_HOME": str(dagster_home)})
+                            env={"DAGSTER_HOME": str(dagster_home)}, timeline=True)
     run_ids = [m.group(1) for line in measured.pop("stdout").splitlines() if (m := RUN_LINE.match(line))]
-    return {**measured, "runs": run_ids, "steps": step_seconds(dagster_home, run_ids),
+    windows = step_windows(dagster_home, run_ids)
+    timeline = measured.pop("rss_timeline")
+    return {**measured, "runs": run_ids,
+            "steps": {step: round(end - start, 2) for step, (start, end) in windows.items()},
+            "step_peak_rss_mb": step_peaks(timeline, windows),
+            "steps_at_peak": steps_at(max(timeline, key=lambda s: s[1])[0], windows) if timeline else [],
             "slowest_dbt_models": slowest_models(run_ids)}
 
 
-def step_seconds(dagster_home: Path, run_ids: list[str]) -> dict[str, float]:
-    """Every step of the runs, in the order they started, from the instance's event log."""
+def step_windows(dagster_home: Path, run_ids: list[str]) -> dict[str, tuple[float, float]]:
+    """Every step of the runs with its start and end (epoch seconds), in the order they started,
+    from the instance's event log."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         stats = [s for run_id in run_ids for s in instance.get_run_step_stats(run_id)]
     stats.sort(key=lambda s: s.start_time or 0)
-    return {s.step_key: round((s.end_time or 0) - (s.start_time or 0), 2) for s in stats}
+    return {s.step_key: (s.start_time or 0, s.end_time or s.start_time or 0) for s in stats}
+
+
+def step_peaks(timeline: list[tuple[float, float]], windows: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """The highest RSS (MB, the whole process tree) sampled while each step ran. A run executes its
+    steps in one process, so a step's figure includes what earlier steps left allocated in it."""
+    return {step: max((mb for t, mb in timeline if start <= t <= end), default=None)
+            for step, (start, end) in windows.items()}
+
+
+def steps_at(moment: float, windows: dict[str, tuple[float, float]]) -> list[str]:
+    """The steps running at a moment (epoch seconds): where the run's peak happened."""
+    return [step for step, (start, end) in windows.items() if start <= moment <= end]
 
 
 def slowest_models(run_ids: list[str]) -> list[dict]:
@@ -117,10 +135,18 @@ def table(results: list[dict]) -> str:
             lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days: {phase} run "
                          f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
                          f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
-            lines += [f"    {seconds:>8.1f} s  {step}" for step, seconds in run["steps"].items()]
+            peaks = run.get("step_peak_rss_mb", {})
+            lines += [f"    {seconds:>8.1f} s  {_mb(peaks.get(step)):>9s}  {step}" for step, seconds in run["steps"].items()]
+            if run.get("steps_at_peak"):
+                lines.append("    the peak came during: " + ", ".join(run["steps_at_peak"]) + "; processes then: "
+                             + ", ".join(f"{p['command'][:60]} {p['rss_mb']:.0f} MB" for p in run["at_peak"]))
             lines.append("    slowest dbt models: " + ", ".join(f"{m['model']} {m['seconds']:.1f}"
                                                                 for m in run["slowest_dbt_models"]))
     return "\n".join(lines)
+
+
+def _mb(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f} MB"
 
 
 def main() -> None:
