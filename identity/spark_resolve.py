@@ -173,10 +173,10 @@ def find_merges(spark: SparkSession, graph: LinkGraph, node_profile: DataFrame, 
         join {{claims}} as c on c.profile = p.profile and c.prev_id = r.profile_id
         left join (select distinct prev_id as retired_id from {{retired}}) as x on x.retired_id = c.prev_id
         where r.links_profiles""", node_profile=node_profile, groups=groups, nodes=graph.nodes, claims=claims,
-                         retired=retired)
+                         retired=retired).localCheckpoint()
     applied = (graph.edges.join(unmade, ["rec", "node"], "left_anti")
                .join(node_profile.select(F.col("node").alias("anchor"), "profile"), "anchor").join(groups, "profile")
-               .select("grp", "rec", "anchor", "node", "priority"))
+               .select("grp", "rec", "anchor", "node", "priority").localCheckpoint())  # own lineage: cogroup needs two
     causes = applied.groupBy("grp").cogroup(previous.groupBy("grp")).applyInPandas(
         lambda links, prev: merge_causes(links, prev), CAUSE_SCHEMA)
     return retired.join(causes, "prev_id", "left").select(
