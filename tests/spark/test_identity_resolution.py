@@ -13,11 +13,18 @@ import duckdb
 import pytest
 
 from benchmarks import identity_links
+import identity.spark_resolve
+import identity.spark_tables
 from identity.connected_components import connected_components
 from identity.resolve import resolve as resolve_in_duckdb
 from identity.spark_resolve import TABLES, resolve as resolve_on_spark
 from tests.identity.links import add_observations, observation as o
+from pyspark.sql import functions as F
+
 from tests.spark.tables import copy_from_duckdb, duckdb_rows, spark_rows
+
+# Each test resolves on a real cluster several times: minutes, not seconds.
+pytestmark = pytest.mark.slow
 
 INPUTS = ["intermediate.int_identity__links", "intermediate.int_identity__observations",
           "intermediate.int_identity__identifiers"]
@@ -111,6 +118,47 @@ def test_later_resolutions_after_new_links_stay_the_same_on_both_engines(clean_s
     assert (day3.merges, day3.review_queue) == (4, 0), day3
     assert same_counts(day3, summary), (day3, summary)
     assert_same_tables(clean_spark, path)
+
+
+def test_an_interrupted_write_leaves_the_previous_tables_or_is_finished(clean_spark, tmp_path, monkeypatch):
+    spark, path = clean_spark, tmp_path / "w.duckdb"
+    add_observations(path, DAY1)
+    resolve_both(spark, path, datetime(2026, 11, 1, 23, tzinfo=UTC))
+    before = {name: spark_rows(spark, f"identity.{name}") for name in TABLES}
+    add_observations(path, DAY2)
+    copy_from_duckdb(spark, path, INPUTS)
+    day2 = datetime(2026, 11, 2, 23, tzinfo=UTC)
+
+    # A failure while the new tables are written (the second one fails in Spark, after the first was written).
+    real_output_tables = identity.spark_resolve.output_tables
+
+    def failing_output_tables(*args, **kwargs):
+        frames = real_output_tables(*args, **kwargs)
+        frames["record_profiles"] = frames["record_profiles"].withColumn(
+            "matched_by", F.raise_error(F.concat(F.lit("injected failure on "), F.col("record_id"))))
+        return frames
+
+    monkeypatch.setattr(identity.spark_resolve, "output_tables", failing_output_tables)
+    with pytest.raises(Exception, match="injected failure"):
+        resolve_on_spark(spark, now=day2)
+    assert {name: spark_rows(spark, f"identity.{name}") for name in TABLES} == before
+    monkeypatch.undo()
+
+    # A crash after every new table was written, when one table had been swapped in and the others not.
+    def crash(*args):
+        raise RuntimeError("crashed before swapping")
+
+    monkeypatch.setattr(identity.spark_tables, "_swap", crash)
+    with pytest.raises(RuntimeError, match="crashed before swapping"):
+        resolve_on_spark(spark, now=day2)
+    monkeypatch.undo()
+    spark.sql("drop table identity.identifier_profiles")
+    spark.sql("alter table identity.identifier_profiles__next rename to identity.identifier_profiles")
+    identity.spark_tables.recover(spark, "identity", TABLES)  # what the next resolution does first
+    with duckdb.connect(str(path)) as con:
+        resolve_in_duckdb(con, now=day2)
+    assert_same_tables(spark, path)
+    assert not [t.name for t in spark.catalog.listTables("identity") if t.name.endswith("__next") or t.name == "_swap_ready"]
 
 
 def test_rounds_grow_with_the_log_of_the_diameter(spark):
