@@ -174,3 +174,25 @@ def test_rounds_grow_with_the_log_of_the_diameter(spark):
         diameter = n - 1
         assert math.log2(diameter) / 2 <= result.rounds <= math.log2(diameter) + 2, rounds
     assert rounds[16] < rounds[256] < rounds[4096], rounds
+
+
+def test_the_dagster_asset_resolves_on_spark_when_spark_is_selected(clean_spark, tmp_path, monkeypatch, dbt_manifest):
+    import dagster as dg
+
+    from assets.identity import identity_resolution
+    from orchestration.resources import WarehouseResource
+
+    path = tmp_path / "w.duckdb"
+    add_observations(path, DAY1)
+    copy_from_duckdb(clean_spark, path, INPUTS)
+    monkeypatch.setenv("SYNERGY_ENGINE", "spark")
+    # The DuckDB warehouse it is given is empty: whatever it reports comes from Spark.
+    result = dg.materialize([identity_resolution], resources={"warehouse": WarehouseResource(data_dir=str(tmp_path / "data"))})
+    assert result.success
+    metadata = {m.asset_key.path[-1]: m.metadata for m in result.asset_materializations_for_node("identity_resolution")}
+    with duckdb.connect(str(path)) as con:
+        expected = resolve_in_duckdb(con)
+    assert metadata["identifier_profiles"]["profiles"].value == expected.profiles
+    assert {name: metadata[name]["dagster/row_count"].value for name in TABLES} == {
+        name: sum(duckdb_rows(path, f"identity.{name}")[1].values()) for name in TABLES}
+    assert_same_tables(clean_spark, path)  # no merges on a first build, so no detection time differs
