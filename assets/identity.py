@@ -1,11 +1,13 @@
 """Identity resolution as Dagster assets: the identity.* tables and the super-node alarm."""
 
+from collections.abc import Callable
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
 from assets import OWNER
 from assets.dbt_models import synergy_dbt_models
+from engine.settings import engine
 from identity.resolve import resolve
 from orchestration.resources import WarehouseResource
 
@@ -21,6 +23,18 @@ LARGEST_PROFILE_WITHIN_BOUND = "largest_profile_within_bound"
 # What resolution reads; keys come from the dbt manifest so they follow the dbt schemas.
 UPSTREAM = [get_asset_key_for_model([synergy_dbt_models], name) for name in (
     "int_identity__links", "int_identity__observations", "int_identity__identifiers", "identity_merge_approvals")]
+
+
+def _figures(query: Callable[[str], list[tuple]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Profile size distribution and row counts, in SQL both engines read the same way."""
+    sizes = dict(query("""
+        select bucket, count(*) from (
+            select case when n = 1 then '1' when n <= 3 then '2-3' when n <= 10 then '4-10' else '>10' end as bucket
+            from (select profile_id, count(*) as n from identity.identifier_profiles group by profile_id) as per_profile
+        ) as buckets
+        group by bucket order by 1"""))
+    counts = {name: query(f"select count(*) from identity.{name}")[0][0] for name in IDENTITY_TABLES}
+    return sizes, counts
 
 
 class IdentityConfig(dg.Config):
@@ -44,15 +58,18 @@ class IdentityConfig(dg.Config):
     name="identity_resolution",
 )
 def identity_resolution(context: dg.AssetExecutionContext, config: IdentityConfig, warehouse: WarehouseResource):
-    """Stitch identifier links into profiles with stable ids (identity.stitch, identity.resolve)."""
-    with warehouse.connect() as con:
-        summary = resolve(con, max_merge=config.max_merge_profiles)
-        sizes = dict(con.execute("""
-            select bucket, count(*) from (
-                select case when n = 1 then '1' when n <= 3 then '2-3' when n <= 10 then '4-10' else '>10' end as bucket
-                from (select profile_id, count(*) as n from identity.identifier_profiles group by all))
-            group by all order by 1""").fetchall())
-        counts = {name: con.execute(f"select count(*) from identity.{name}").fetchall()[0][0] for name in IDENTITY_TABLES}
+    """Stitch identifier links into profiles with stable ids (identity.stitch, identity.resolve), on the selected engine."""
+    if engine() == "spark":
+        from engine.spark import build_session
+        from identity.spark_resolve import resolve as resolve_on_spark
+
+        spark = build_session()
+        summary = resolve_on_spark(spark, max_merge=config.max_merge_profiles)
+        sizes, counts = _figures(lambda sql: [tuple(row) for row in spark.sql(sql).collect()])
+    else:
+        with warehouse.connect() as con:
+            summary = resolve(con, max_merge=config.max_merge_profiles)
+            sizes, counts = _figures(lambda sql: con.execute(sql).fetchall())
     context.log.info(f"identity resolution: {summary}")
     shared = {
         "profiles": summary.profiles,

@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from identity.merge_causes import first_merge_causes
 from identity.stitch import Graph, StitchResult, stitch
 
 LINKS = "intermediate.int_identity__links"
@@ -151,40 +152,11 @@ def _merge_causes(con: duckdb.DuckDBPyConnection, result: StitchResult) -> list[
         join _claims as c on c.profile = p.profile and c.prev_id = r.profile_id
         where r.links_profiles and p.profile in (select unnest(?))""", [sorted(profiles)]).fetchall()
     node_prev = {node: (created, prev_id) for node, prev_id, created in prev}
-    # Union-find starting from the previous profiles; each set remembers its oldest previous id.
-    parent: dict[int, int] = {}
-    oldest: dict[int, tuple] = {}
-    first_node: dict[str, int] = {}
-    for node, key in node_prev.items():
-        anchor = first_node.setdefault(key[1], node)
-        parent[node] = anchor
-        oldest[anchor] = min(oldest.get(anchor, key), key)
-
-    def find(x: int) -> int:
-        parent.setdefault(x, x)
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    wanted = {row[1] for row in retired}
-    causes: dict[str, tuple[int, int, int]] = {}
     profile_of = result.profile
     in_scope = np.isin(profile_of[result.edge_anchor], list(profiles)) & result.edge_made
-    for e in np.flatnonzero(in_scope)[np.argsort(result.edge_record[in_scope], kind="stable")]:
-        a, b = find(int(result.edge_anchor[e])), find(int(result.edge_node[e]))
-        if a == b:
-            continue
-        oa, ob = oldest.get(a), oldest.get(b)
-        if oa is not None and ob is not None:
-            younger = max(oa, ob)
-            if younger[1] in wanted and younger[1] not in causes:
-                causes[younger[1]] = (int(result.edge_record[e]), int(result.edge_anchor[e]), int(result.edge_node[e]))
-        parent[b] = a
-        if ob is not None:
-            oldest[a] = min(oa, ob) if oa is not None else ob
+    order = np.flatnonzero(in_scope)[np.argsort(result.edge_record[in_scope], kind="stable")]
+    links = zip(result.edge_record[order].tolist(), result.edge_anchor[order].tolist(), result.edge_node[order].tolist())
+    causes = first_merge_causes(node_prev, links, {row[1] for row in retired})
     rows = []
     for _, prev_id, _, survivor in retired:
         record, anchor, node = causes.get(prev_id, (-1, -1, -1))

@@ -62,7 +62,7 @@ class StitchResult:
     replayed_records: int = 0
 
 
-def _record_order(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+def record_order(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (record, node) pairs sorted by record, then priority, then node (one integer sort)."""
     record, node = graph.obs_record, graph.obs_node
     n_nodes = max(graph.n_nodes, 1)
@@ -76,7 +76,7 @@ def _record_order(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
 def star_edges(record: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each record, an edge from its anchor (strongest identifier) to each other identifier.
 
-    Takes the pairs in _record_order, so each record's anchor comes first."""
+    Takes the pairs in record_order, so each record's anchor comes first."""
     first = np.ones(len(record), dtype=bool)
     first[1:] = record[1:] != record[:-1]
     anchor = node[np.maximum.accumulate(np.where(first, np.arange(len(record)), 0))]
@@ -174,8 +174,41 @@ class _Replay:
             made.add((record, n))
 
 
+@dataclass
+class Replayed:
+    root: np.ndarray  # per replayed node, in the order given: the node number of its profile's root
+    made: set[tuple[int, int]]  # (record, node) links applied
+    review: list[tuple[int, list[int]]]
+    rejected: list[tuple[int, int, int]]
+    records: int
+
+
+def replay(graph: Graph, nodes: np.ndarray, ordered_record: np.ndarray, ordered_node: np.ndarray) -> Replayed:
+    """Apply the records of whole components one at a time with the rules.
+
+    `nodes` are every node of those components, ascending; `ordered_record`/`ordered_node` their
+    pairs in record_order. Components are independent, so this may run on one or on many at once."""
+    state = _Replay(graph, nodes)
+    rec, node = ordered_record.tolist(), ordered_node.tolist()
+    approved = set() if graph.approved_records is None else set(graph.approved_records.tolist())
+    review: list = []
+    rejected: list = []
+    made: set = set()
+    records = 0
+    start = 0
+    while start < len(rec):
+        end = start
+        while end < len(rec) and rec[end] == rec[start]:
+            end += 1
+        state.apply(rec[start], node[start:end], rec[start] in approved, review, rejected, made)
+        records += 1
+        start = end
+    root = nodes[np.array([state.find(i) for i in range(len(nodes))], dtype=np.int64)] if len(nodes) else nodes
+    return Replayed(root=root.astype(np.int64), made=made, review=review, rejected=rejected, records=records)
+
+
 def stitch(graph: Graph) -> StitchResult:
-    ordered_record, ordered_node = _record_order(graph)
+    ordered_record, ordered_node = record_order(graph)
     edge_record, edge_anchor, edge_node = star_edges(ordered_record, ordered_node)
     first = np.r_[True, ordered_record[1:] != ordered_record[:-1]] if len(ordered_record) else np.zeros(0, bool)
     record_anchor = np.full(int(graph.obs_record.max()) + 1 if len(graph.obs_record) else 0, -1, dtype=np.int64)
@@ -184,30 +217,17 @@ def stitch(graph: Graph) -> StitchResult:
     flagged = _needs_replay(graph, component)
     profile = component.copy()
     made = np.ones(len(edge_record), dtype=bool)
-    review: list = []
-    rejected: list = []
     replay_nodes = np.flatnonzero(flagged[component])
-    replayed_records = 0
+    replayed = Replayed(root=replay_nodes, made=set(), review=[], rejected=[], records=0)
     if len(replay_nodes):
-        replay = _Replay(graph, replay_nodes)
         in_replay = flagged[component[ordered_node]]
-        rec, node = ordered_record[in_replay].tolist(), ordered_node[in_replay].tolist()
-        approved = set() if graph.approved_records is None else set(graph.approved_records.tolist())
-        made_pairs: set = set()
-        start = 0
-        while start < len(rec):
-            end = start
-            while end < len(rec) and rec[end] == rec[start]:
-                end += 1
-            replay.apply(rec[start], node[start:end], rec[start] in approved, review, rejected, made_pairs)
-            replayed_records += 1
-            start = end
-        # Replayed nodes get profile numbers after all plain components.
-        roots = np.array([replay.find(i) for i in range(len(replay_nodes))], dtype=np.int64)
-        profile[replay_nodes] = component.max() + 1 + roots
+        replayed = replay(graph, replay_nodes, ordered_record[in_replay], ordered_node[in_replay])
+        # Replayed nodes get profile numbers after all plain components, in the order of their roots.
+        profile[replay_nodes] = component.max() + 1 + replayed.root
         replayed_edges = np.flatnonzero(flagged[component[edge_anchor]])
-        made[replayed_edges] = [(int(edge_record[e]), int(edge_node[e])) in made_pairs for e in replayed_edges]
+        made[replayed_edges] = [(int(edge_record[e]), int(edge_node[e])) in replayed.made for e in replayed_edges]
     _, dense = np.unique(profile, return_inverse=True)
     return StitchResult(profile=dense.astype(np.int64), edge_record=edge_record, edge_anchor=edge_anchor,
-                        edge_node=edge_node, edge_made=made, review=review, rejected=rejected, record_anchor=record_anchor,
-                        replayed_components=int(flagged.sum()), replayed_records=replayed_records)
+                        edge_node=edge_node, edge_made=made, review=replayed.review, rejected=replayed.rejected,
+                        record_anchor=record_anchor, replayed_components=int(flagged.sum()),
+                        replayed_records=replayed.records)

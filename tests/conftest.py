@@ -96,3 +96,36 @@ def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest) -> tuple[Data
     finally:
         monkeypatch.undo()
     return incremental, scratch, {"before": before, "appended": appended}
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A Spark standalone master and two workers (1 core, 1 GB each) on loopback; stopped at the end,
+    whatever the tests did. Its logs stay in the session's temporary directory."""
+    from engine.spark_cluster import start_cluster
+
+    with start_cluster(workers=2, cores=1, memory="1g", log_dir=tmp_path_factory.mktemp("spark-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def spark(spark_cluster, tmp_path_factory: pytest.TempPathFactory):
+    """A session on the test cluster with its own warehouse and metastore, configured through the
+    environment like in production (so code that builds its own session gets this one)."""
+    from engine.settings import MASTER_ENV, METASTORE_ENV, WAREHOUSE_ENV
+    from engine.spark import build_session
+
+    root = tmp_path_factory.mktemp("spark")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv(MASTER_ENV, spark_cluster.master_url)
+    monkeypatch.setenv(WAREHOUSE_ENV, str(root / "warehouse"))
+    monkeypatch.setenv(METASTORE_ENV, str(root / "metastore"))
+    # Small data on a small cluster: few shuffle partitions, executors within the workers' memory.
+    session = build_session(conf={"spark.executor.memory": "768m", "spark.executor.cores": "1",
+                                  "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"})
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+        monkeypatch.undo()

@@ -1,0 +1,1 @@
+"""Which engine runs the warehouse (DuckDB or Spark) and how Spark is reached."""

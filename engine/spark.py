@@ -1,0 +1,59 @@
+"""The one place that builds a SparkSession, from engine.settings.
+
+Hive support with the embedded Derby metastore is what dbt-spark's `session` method uses, so the
+models and the Python stages of one process see the same catalog (getOrCreate returns this session
+to dbt-spark). Derby admits one process at a time: one pipeline process owns the metastore.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from urllib.parse import urlparse
+
+from pyspark.sql import SparkSession
+
+from engine.settings import SparkSettings
+
+APP_NAME = "synergy"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _on_this_machine(master: str) -> bool:
+    return master.startswith("local") or urlparse(master).hostname in LOOPBACK
+
+
+def session_conf(settings: SparkSettings) -> dict[str, str]:
+    settings.metastore.mkdir(parents=True, exist_ok=True)
+    settings.warehouse.mkdir(parents=True, exist_ok=True)
+    # UTC everywhere: Spark SQL's session zone and the JVMs' own, so timestamps convert the same in Python.
+    java_options = f"-Dderby.system.home={settings.metastore} -Duser.timezone=UTC"
+    conf = {
+        "spark.sql.warehouse.dir": str(settings.warehouse),
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            f"jdbc:derby:;databaseName={settings.metastore / 'metastore_db'};create=true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",  # progress bars would garble the pipeline's own progress lines
+    }
+    if _on_this_machine(settings.master):
+        # Executors on this machine call back to the driver over loopback and run this interpreter.
+        conf |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
+                 "spark.pyspark.python": sys.executable}
+    return conf
+
+
+def build_session(settings: SparkSettings | None = None, *, app_name: str = APP_NAME,
+                  conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A Hive-enabled session on the configured master; `conf` adds or overrides settings (sizes, partitions)."""
+    settings = settings or SparkSettings.from_env()
+    if _on_this_machine(settings.master):
+        # PySpark names the executors' Python from this variable, not from spark.pyspark.python.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name).master(settings.master).enableHiveSupport()
+    for key, value in (session_conf(settings) | dict(conf or {})).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

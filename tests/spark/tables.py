@@ -1,0 +1,42 @@
+"""Moving test tables from DuckDB to Spark, and comparing tables of both engines row for row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from pyspark.sql import SparkSession
+
+
+def copy_from_duckdb(spark: SparkSession, path: Path, tables: list[str]) -> None:
+    """Each `schema.table` of the DuckDB file becomes the Spark table of the same name (replaced)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in tables:
+            frame = con.sql(f"select * from {table}").to_arrow_table().to_pandas()
+            spark.sql(f"create database if not exists {table.split('.')[0]}")
+            spark.createDataFrame(frame).write.mode("overwrite").saveAsTable(table)
+
+
+def _value(v):
+    if isinstance(v, datetime):  # both engines' instants, compared in UTC
+        return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC)
+    if isinstance(v, list):
+        return tuple(_value(x) for x in v)
+    return v
+
+
+def rows(table: pa.Table) -> tuple[list[str], Counter]:
+    """Column names and the multiset of rows: tables have no row order in Spark."""
+    return table.column_names, Counter(tuple(_value(v) for v in row.values()) for row in table.to_pylist())
+
+
+def duckdb_rows(path: Path, table: str) -> tuple[list[str], Counter]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return rows(con.sql(f"select * from {table}").to_arrow_table())
+
+
+def spark_rows(spark: SparkSession, table: str) -> tuple[list[str], Counter]:
+    return rows(spark.table(table).toArrow())
