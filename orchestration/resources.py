@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -9,7 +10,9 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 
-from ingestion.paths import DataPaths
+from engine.settings import SparkSettings, engine
+from engine.spark_views import create_views
+from ingestion.paths import DATA_DIR_ENV, DataPaths
 from ingestion.warehouse import connect
 
 
@@ -30,7 +33,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.paths.warehouse)
+        """The DuckDB warehouse; with SYNERGY_ENGINE=spark, it also reads every Spark table through a view
+        (engine/spark_views.py), so the stages after the models read them the same way on both engines."""
+        paths = self.paths
+        con = connect(paths.warehouse)
+        if engine() == "spark":  # the Spark warehouse's default place follows this resource's data directory
+            create_views(con, SparkSettings.from_env({**os.environ, DATA_DIR_ENV: str(paths.root)}).warehouse)
         try:
             yield con
         finally:

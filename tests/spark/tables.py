@@ -23,8 +23,10 @@ def copy_from_duckdb(spark: SparkSession, path: Path, tables: list[str]) -> None
 def _value(v):
     if isinstance(v, datetime):  # both engines' instants, compared in UTC
         return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC)
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):  # lists, and a map's (key, value) pairs
         return tuple(_value(x) for x in v)
+    if isinstance(v, dict):  # a struct
+        return tuple(sorted((k, _value(x)) for k, x in v.items()))
     return v
 
 
