@@ -14,19 +14,19 @@
 {% macro default__days_interval(days) -%} to_days({{ days }}) {%- endmacro %}
 {% macro spark__days_interval(days) -%} make_dt_interval({{ days }}) {%- endmacro %}
 
-{#- Whole days from the date of `start` to the date of `end`. -#}
+{#- Whole days from the date of `start` to the date of `end`, a bigint as DuckDB's date_diff gives. -#}
 {% macro days_between(start, end) -%}
     {{ return(adapter.dispatch('days_between', 'synergy')(start, end)) }}
 {%- endmacro %}
 {% macro default__days_between(start, end) -%} date_diff('day', {{ start }}, {{ end }}) {%- endmacro %}
-{% macro spark__days_between(start, end) -%} datediff({{ end }}, {{ start }}) {%- endmacro %}
+{% macro spark__days_between(start, end) -%} cast(datediff({{ end }}, {{ start }}) as bigint) {%- endmacro %}
 
-{#- Seconds (with fractions) from instant `start` to instant `end`. -#}
+{#- Seconds (with fractions, a double) from instant `start` to instant `end`. -#}
 {% macro seconds_between(start, end) -%}
     {{ return(adapter.dispatch('seconds_between', 'synergy')(start, end)) }}
 {%- endmacro %}
 {% macro default__seconds_between(start, end) -%} epoch({{ end }} - {{ start }}) {%- endmacro %}
-{% macro spark__seconds_between(start, end) -%} ((unix_micros({{ end }}) - unix_micros({{ start }})) / 1000000.0) {%- endmacro %}
+{% macro spark__seconds_between(start, end) -%} ((unix_micros({{ end }}) - unix_micros({{ start }})) / 1e6) {%- endmacro %}
 
 {#- The wall-clock time of an instant in a time zone (a timestamp without zone). On Spark the result is
     a timestamp whose UTC reading is that wall-clock time: the session time zone is UTC. -#}
