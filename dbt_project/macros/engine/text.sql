@@ -7,10 +7,8 @@
 {% macro default__full_match(value, pattern, flags) -%}
     regexp_full_match({{ value }}, {{ pattern }}{% if flags %}, '{{ flags }}'{% endif %})
 {%- endmacro %}
-{#- Spark's string literals take backslash escapes: a literal pattern's backslashes are doubled so the
-    expression keeps its own (\s). -#}
 {% macro spark__full_match(value, pattern, flags) -%}
-    ({{ value }} rlike concat('{% if flags %}(?{{ flags }}){% endif %}^(?:', {{ pattern | replace('\\', '\\\\') }}, ')$'))
+    ({{ value }} rlike concat('{% if flags %}(?{{ flags }}){% endif %}^(?:', {{ pattern }}, ')$'))
 {%- endmacro %}
 
 {#- An instant as text in the session time zone (UTC), in a strftime format. Spark's patterns are
