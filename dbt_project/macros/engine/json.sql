@@ -33,3 +33,14 @@
 {% macro spark__json_texts(document, paths) -%}
     array({% for path in paths %}get_json_object({{ document }}, '{{ path }}'){{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
+
+{#- A JSON array of objects as a list of records whose `fields` are all text; null when it is not one. -#}
+{% macro json_text_records(document, fields) -%}
+    {{ return(adapter.dispatch('json_text_records', 'synergy')(document, fields)) }}
+{%- endmacro %}
+{% macro default__json_text_records(document, fields) -%}
+    from_json({{ document }}, '[{ {%- for field in fields %}"{{ field }}": "VARCHAR"{{ ", " if not loop.last }}{% endfor -%} }]')
+{%- endmacro %}
+{% macro spark__json_text_records(document, fields) -%}
+    from_json({{ document }}, 'array<struct<{% for field in fields %}{{ field }}:string{{ "," if not loop.last }}{% endfor %}>>')
+{%- endmacro %}

@@ -30,3 +30,9 @@
 {% macro spark__count_matching(list, element, predicate) -%}
     size(filter({{ list }}, {{ element }} -> {{ predicate }}))
 {%- endmacro %}
+
+{% macro empty_list() -%}
+    {{ return(adapter.dispatch('empty_list', 'synergy')()) }}
+{%- endmacro %}
+{% macro default__empty_list() -%} [] {%- endmacro %}
+{% macro spark__empty_list() -%} array() {%- endmacro %}
