@@ -70,6 +70,8 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
 
 
 def dbt_resource() -> DbtCliResource:
-    # The dbt installed beside this interpreter, so a venv works without being activated.
-    beside = Path(sys.executable).with_name("dbt")
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(beside) if beside.exists() else "dbt")
+    # The dbt installed beside this interpreter, so a venv works without being activated. On Spark, its wrapper
+    # that first registers the identity functions in the Spark session dbt-spark will use (docs/spark.md).
+    command = "synergy-dbt-spark" if os.environ.get("SYNERGY_ENGINE") == "spark" else "dbt"
+    beside = Path(sys.executable).with_name(command)
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(beside) if beside.exists() else command)

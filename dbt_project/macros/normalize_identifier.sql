@@ -3,11 +3,11 @@
     case
         when nullif(trim({{ raw }}), '') is null then null
         when {{ id_type }} = 'email' then
-            case when regexp_full_match(lower(trim({{ raw }})), '[^@\s]+@[^@\s]+\.[^@\s]+')
+            case when {{ full_match('lower(trim(' ~ raw ~ '))', "'[^@\\s]+@[^@\\s]+\\.[^@\\s]+'") }}
                  then lower(trim({{ raw }})) end
         when {{ id_type }} in ('phone', 'whatsapp') then phone_e164({{ raw }}, {{ timezone }})
         when {{ id_type }} = 'card_last4' then
-            case when regexp_full_match(trim({{ raw }}), '[0-9]{4}') then trim({{ raw }}) end
+            case when {{ full_match('trim(' ~ raw ~ ')', "'[0-9]{4}'") }} then trim({{ raw }}) end
         else trim({{ raw }})
     end
 {%- endmacro %}

@@ -4,12 +4,10 @@
     `with records as (...), {{ observe_identifiers('records') }}`. -#}
 {% macro observe_identifiers(records, keep=[]) -%}
 unpivoted as (
-    select * from (
-        unpivot (select * exclude (user_id), cast(user_id as varchar) as user_id_raw from {{ records }})
-        on user_id_raw, email_raw, phone_raw, loyalty_id_raw, device_id_raw, cookie_id_raw, whatsapp_raw, qr_id_raw,
-            card_last4_raw
-        into name id_column value raw_value
-    )
+    select * from {{ unpivot(records, replaced={'user_id': 'user_id_raw'},
+        columns=['user_id_raw', 'email_raw', 'phone_raw', 'loyalty_id_raw', 'device_id_raw', 'cookie_id_raw',
+                 'whatsapp_raw', 'qr_id_raw', 'card_last4_raw'],
+        name='id_column', value='raw_value') }}
 ),
 
 typed as (

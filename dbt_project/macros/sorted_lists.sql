@@ -19,3 +19,12 @@
 {% macro default__sorted_map(key, value) -%}
     map_from_entries(list_sort(list(({{ key }}, {{ value }}))))
 {%- endmacro %}
+
+{#- Spark: collect_list skips nulls, so entries are structs (never null) whatever their value. -#}
+{% macro spark__sorted_list(value, by) -%}
+    transform(array_sort(collect_list(struct({{ by }} as sort_key, {{ value }} as value))), entry -> entry.value)
+{%- endmacro %}
+
+{% macro spark__sorted_map(key, value) -%}
+    map_from_entries(array_sort(collect_list(struct({{ key }}, {{ value }}))))
+{%- endmacro %}

@@ -7,10 +7,10 @@ select
     e.profile_id,
     e.action_type,
     e.occurred_at,
-    e.context ->> '$.card_id' as card_id,
-    e.context ->> '$.card_type' as card_type,
-    coalesce(from_json(e.context -> '$.experiments', '[{"key": "VARCHAR", "arm": "VARCHAR"}]'), []) as experiments
+    {{ json_text('e.context', '$.card_id') }} as card_id,
+    {{ json_text('e.context', '$.card_type') }} as card_type,
+    coalesce({{ json_text_records(json_value('e.context', '$.experiments'), ['key', 'arm']) }}, {{ empty_list() }}) as experiments
 from {{ ref('int_identity__profile_events') }} as e
 where e.action_type in ('card_impression', 'card_clicked', 'card_dismissed')
     and e.profile_id is not null
-    and e.context ->> '$.card_id' is not null
+    and {{ json_text('e.context', '$.card_id') }} is not null

@@ -3,15 +3,15 @@
 -- product exploration, category and time-of-day preferences, feature affinities.
 -- The window's events are read once into a narrow table, then summarised four ways (by action type,
 -- by product, by local day, by part of day); shares divide by the member's total, not a window function.
-with events as materialized (
+with events as {{ materialized_cte() }} (
     select e.profile_id, e.brand_id, e.action_type, e.product_id,
-        timezone(b.timezone, e.occurred_at) as local_time,
-        case when e.action_type = 'user_session_ended' then try_cast(e.context ->> '$.duration_seconds' as double) end
+        {{ local_timestamp('e.occurred_at', 'b.timezone') }} as local_time,
+        case when e.action_type = 'user_session_ended' then try_cast({{ json_text('e.context', '$.duration_seconds') }} as double) end
             as session_seconds
     from {{ ref('int_identity__profile_events') }} as e
     inner join {{ ref('stg_app__brands') }} as b using (brand_id)
     where e.profile_id is not null
-        and e.occurred_at > {{ as_of() }} - to_days({{ var('engagement_window_days') }})
+        and e.occurred_at > {{ as_of() }} - {{ days_interval(var('engagement_window_days')) }}
         and e.occurred_at <= {{ as_of() }}
 ),
 
@@ -45,7 +45,7 @@ diversity as (
 consistency as (
     select profile_id, case when count(gap) >= 2 then 1 / (1 + coalesce(stddev_pop(gap) / nullif(avg(gap), 0), 0)) end
         as time_consistency
-    from (select profile_id, date_diff('day', lag(day) over (partition by profile_id order by day), day) as gap
+    from (select profile_id, {{ days_between('lag(day) over (partition by profile_id order by day)', 'day') }} as gap
           from (select distinct profile_id, cast(local_time as date) as day from events))
     group by all
 ),
@@ -104,7 +104,7 @@ select
     m.profile_id,
     coalesce(t.sessions, 0) as sessions,
     t.avg_session_seconds,
-    round(coalesce(t.sessions, 0) / (m.observed_days / 7.0), 3) as sessions_per_week,
+    round(coalesce(t.sessions, 0) / {{ ratio('m.observed_days', '7.0') }}, 3) as sessions_per_week,
     round(coalesce(d.action_diversity, 0), 4) as action_diversity,
     round(c.time_consistency, 4) as time_consistency,
     round(coalesce(x.product_exploration, 0), 4) as product_exploration,

@@ -18,8 +18,8 @@ days as (
 select
     m.profile_id,
     cast(greatest(count(d.purchase_date) - 1, 0) as integer) as btyd_frequency,
-    coalesce(date_diff('day', min(d.purchase_date), max(d.purchase_date)), 0) as btyd_recency,
-    date_diff('day', min(d.purchase_date), m.as_of_date) as btyd_t,
+    coalesce({{ days_between('min(d.purchase_date)', 'max(d.purchase_date)') }}, 0) as btyd_recency,
+    {{ days_between('min(d.purchase_date)', 'm.as_of_date') }} as btyd_t,
     cast(coalesce(avg(d.day_value) filter (where d.day_number > 1), 0) as double) as btyd_monetary_value
 from members as m
 left join days as d using (profile_id)

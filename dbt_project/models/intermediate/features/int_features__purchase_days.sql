@@ -4,7 +4,7 @@ select
     p.brand_id,
     m.user_id,
     p.profile_id,
-    cast(timezone(b.timezone, p.occurred_at) as date) as purchase_date,
+    {{ local_date('p.occurred_at', 'b.timezone') }} as purchase_date,
     count(*) as purchases,
     sum(coalesce(p.purchase_value, 0)) as day_value,
     max(p.occurred_at) as last_purchase_at

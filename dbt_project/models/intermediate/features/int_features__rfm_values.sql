@@ -4,7 +4,7 @@
 with purchases as (
     select p.profile_id, p.occurred_at, coalesce(p.purchase_value, 0) as purchase_value
     from {{ ref('int_customer_360__purchases') }} as p
-    where p.occurred_at > {{ as_of() }} - to_days({{ var('rfm_window_days') }})
+    where p.occurred_at > {{ as_of() }} - {{ days_interval(var('rfm_window_days')) }}
         and p.occurred_at <= {{ as_of() }}
 )
 

@@ -11,9 +11,9 @@ with identifiers as (
         -- A record carries one value of a type: each observation is a record of its own.
         count(*) as records,
         -- Flags, not a distinct list: cheap at tens of millions of observations.
-        list_filter(['action_log', 'app_user', 'customerio_export', 'customerio_webhook'],
-            lambda seen_in, i: [bool_or(source = 'action_log'), bool_or(source = 'app_user'),
-                               bool_or(source = 'customerio_export'), bool_or(source = 'customerio_webhook')][i])
+        {{ names_flagged(['action_log', 'app_user', 'customerio_export', 'customerio_webhook'],
+            ["bool_or(source = 'action_log')", "bool_or(source = 'app_user')",
+             "bool_or(source = 'customerio_export')", "bool_or(source = 'customerio_webhook')"]) }}
             as sources
     from {{ ref('int_identity__observations') }}
     where value is not null
@@ -35,7 +35,7 @@ blocked_patterns as (
     select i.brand_id, i.id_type, i.value, b.reason
     from {{ ref('identity_blocklist') }} as b
     inner join identifiers as i on b.id_type is null or b.id_type = i.id_type
-    where b.pattern is not null and regexp_full_match(i.value, b.pattern, 'i')
+    where b.pattern is not null and {{ full_match('i.value', 'b.pattern', 'i') }}
 ),
 
 blocked as (

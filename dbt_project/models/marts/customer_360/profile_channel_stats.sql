@@ -23,7 +23,7 @@ top_category as (
     select profile_id,
         {{ sorted_map('channel', 'product_form') }} as category_affinity_by_channel
     from (
-        select profile_id, channel, arg_max(product_form, (n, product_form)) as product_form
+        select profile_id, channel, {{ arg_max('product_form', ['n', 'product_form']) }} as product_form
         from category_by_channel group by all
     )
     group by all
@@ -40,7 +40,7 @@ totals as (
 ),
 
 channels as (
-    select c.profile_id, arg_max(c.channel, (c.events, c.channel)) as preferred_channel,
+    select c.profile_id, {{ arg_max('c.channel', ['c.events', 'c.channel']) }} as preferred_channel,
         {{ sorted_map('c.channel', 'c.events') }} as events_by_channel,
         {{ sorted_map('c.channel', 'round(c.events / t.total_events, 4)') }} as share_by_channel
     from by_channel as c

@@ -3,7 +3,7 @@
 select
     e.profile_id,
     e.brand_id,
-    row_number() over (partition by e.profile_id order by e.occurred_at, e.event_id) as step,
+    {{ row_number('partition by e.profile_id order by e.occurred_at, e.event_id') }} as step,
     e.occurred_at,
     e.channel,
     e.action_type,

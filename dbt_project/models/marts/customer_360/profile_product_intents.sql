@@ -35,7 +35,7 @@ select
     greatest(s.wishlist_net, 0) > 0 as on_wishlist,
     s.intent_score,
     s.last_signal_at,
-    row_number() over (partition by s.profile_id order by s.intent_score desc, s.last_signal_at desc, s.product_id)
+    {{ row_number('partition by s.profile_id order by s.intent_score desc, s.last_signal_at desc, s.product_id') }}
         as intent_rank
 from scored as s
 left join {{ ref('stg_app__products') }} as p using (product_id)

@@ -2,7 +2,7 @@
 -- on one local day (the brand's time zone) make one visit.
 with store_events as (
     select e.profile_id, e.brand_id, e.occurred_at, e.action_type, e.amount,
-        cast(timezone(b.timezone, e.occurred_at) as date) as visit_date
+        {{ local_date('e.occurred_at', 'b.timezone') }} as visit_date
     from {{ ref('int_identity__profile_events') }} as e
     inner join {{ ref('stg_app__brands') }} as b using (brand_id)
     where e.profile_id is not null and e.action_type in ('store_visit', 'pos_transaction', 'qr_scan')

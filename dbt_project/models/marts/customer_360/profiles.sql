@@ -23,10 +23,10 @@ summary as (
         profile_id,
         any_value(brand_id) as brand_id,
         try_cast(max(value) filter (where id_type = 'user_id') as bigint) as user_id,
-        arg_max(value, (last_seen_at, value)) filter (where id_type = 'email') as email,
-        arg_max(value, (last_seen_at, value)) filter (where id_type = 'phone') as phone,
+        {{ arg_max('value', ['last_seen_at', 'value']) }} filter (where id_type = 'email') as email,
+        {{ arg_max('value', ['last_seen_at', 'value']) }} filter (where id_type = 'phone') as phone,
         count(*) as identifier_count,
-        list_sort(list(distinct id_type)) as identifier_types,
+        {{ sorted_distinct_list('id_type') }} as identifier_types,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at
     from identifiers

@@ -1,0 +1,51 @@
+"""`synergy-dbt-spark`: dbt on the Spark profile, in a Spark session that already knows the identity functions.
+
+dbt-spark's session method takes the process's Spark session (builder.getOrCreate() with the profile's
+server_side_parameters), and SQL cannot register a Python function. So this creates that session first, with
+the settings the profile renders, registers phone_e164() in it, then runs the dbt command line unchanged."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from dbt.cli.main import cli
+from dbt.config.profile import Profile, read_profile
+from dbt.config.renderer import ProfileRenderer
+from dbt_common.context import set_invocation_context
+from pyspark.sql import SparkSession
+
+from assets.dbt_project import DBT_PROJECT_DIR
+from identity.spark_functions import register_functions
+
+SPARK_TARGET = "spark"
+
+
+def profile_spark_settings(profiles_dir: str = os.fspath(DBT_PROJECT_DIR)) -> dict[str, str]:
+    """The Spark settings of the profile's spark output, rendered from the environment as dbt renders them."""
+    set_invocation_context(os.environ)  # what env_var() reads
+    raw = read_profile(profiles_dir)["synergy"]
+    target, rendered = Profile.render_profile(raw, "synergy", SPARK_TARGET, ProfileRenderer({}))
+    # The adapter's credentials, so the settings it adds itself (spark.sql.ansi.enabled) are there too.
+    return dict(Profile._credentials_from_profile(rendered, "synergy", target).server_side_parameters)
+
+
+def start_session(settings: dict[str, str]) -> SparkSession:
+    # Python functions run in this interpreter's environment unless PYSPARK_PYTHON names another.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    register_functions(spark)
+    return spark
+
+
+def main() -> None:
+    os.environ.setdefault("SYNERGY_ENGINE", SPARK_TARGET)
+    start_session(profile_spark_settings())
+    cli()
+
+
+if __name__ == "__main__":
+    main()

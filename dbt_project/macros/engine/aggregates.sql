@@ -1,0 +1,46 @@
+{#- Aggregates whose names or arguments differ. -#}
+
+{#- `value` of the row where the ordering columns `by` (a list, compared in order) are largest / smallest. -#}
+{% macro arg_max(value, by) -%}
+    {{ return(adapter.dispatch('arg_max', 'synergy')(value, by)) }}
+{%- endmacro %}
+{% macro default__arg_max(value, by) -%} arg_max({{ value }}, {{ synergy.ordering_key(by) }}) {%- endmacro %}
+{% macro spark__arg_max(value, by) -%} max_by({{ value }}, {{ synergy.ordering_key(by) }}) {%- endmacro %}
+
+{% macro arg_min(value, by) -%}
+    {{ return(adapter.dispatch('arg_min', 'synergy')(value, by)) }}
+{%- endmacro %}
+{% macro default__arg_min(value, by) -%} arg_min({{ value }}, {{ synergy.ordering_key(by) }}) {%- endmacro %}
+{% macro spark__arg_min(value, by) -%} min_by({{ value }}, {{ synergy.ordering_key(by) }}) {%- endmacro %}
+
+{#- One column as itself, several as a row compared column by column. -#}
+{% macro ordering_key(by) -%}
+    {{ return(adapter.dispatch('ordering_key', 'synergy')(by)) }}
+{%- endmacro %}
+{% macro default__ordering_key(by) -%}
+    {%- if by is string -%}{{ by }}{%- else -%}({{ by | join(', ') }}){%- endif -%}
+{%- endmacro %}
+{% macro spark__ordering_key(by) -%}
+    {%- if by is string -%}{{ by }}{%- else -%}struct({{ by | join(', ') }}){%- endif -%}
+{%- endmacro %}
+
+{#- Continuous quantiles (linear interpolation) of `value` at each of `fractions`, as a list. -#}
+{% macro quantiles(value, fractions) -%}
+    {{ return(adapter.dispatch('quantiles', 'synergy')(value, fractions)) }}
+{%- endmacro %}
+{% macro default__quantiles(value, fractions) -%} quantile_cont({{ value }}, [{{ fractions | join(', ') }}]) {%- endmacro %}
+{% macro spark__quantiles(value, fractions) -%} percentile({{ value }}, array({{ fractions | join(', ') }})) {%- endmacro %}
+
+{#- The distinct non-null values of a group, sorted. -#}
+{% macro sorted_distinct_list(value) -%}
+    {{ return(adapter.dispatch('sorted_distinct_list', 'synergy')(value)) }}
+{%- endmacro %}
+{% macro default__sorted_distinct_list(value) -%} list_sort(list(distinct {{ value }})) {%- endmacro %}
+{% macro spark__sorted_distinct_list(value) -%} array_sort(collect_set({{ value }})) {%- endmacro %}
+
+{#- row_number() over (`window`), a bigint as on DuckDB (Spark's is an int). -#}
+{% macro row_number(window) -%}
+    {{ return(adapter.dispatch('row_number', 'synergy')(window)) }}
+{%- endmacro %}
+{% macro default__row_number(window) -%} row_number() over ({{ window }}) {%- endmacro %}
+{% macro spark__row_number(window) -%} cast(row_number() over ({{ window }}) as bigint) {%- endmacro %}

@@ -1,0 +1,38 @@
+{#- Lists. DuckDB counts list positions from 1, Spark's subscript from 0; lambdas differ in syntax. -#}
+
+{#- The element at a 1-based position. -#}
+{% macro list_at(list, position) -%}
+    {{ return(adapter.dispatch('list_at', 'synergy')(list, position)) }}
+{%- endmacro %}
+{% macro default__list_at(list, position) -%} {{ list }}[{{ position }}] {%- endmacro %}
+{% macro spark__list_at(list, position) -%} {{ list }}[{{ position }} - 1] {%- endmacro %}
+
+{#- The names whose flag is true, in the order given: a list of flags turned into a list of names. -#}
+{% macro names_flagged(names, flags) -%}
+    {{ return(adapter.dispatch('names_flagged', 'synergy')(names, flags)) }}
+{%- endmacro %}
+{% macro default__names_flagged(names, flags) -%}
+    list_filter([{% for name in names %}'{{ name }}'{{ ', ' if not loop.last }}{% endfor %}],
+            lambda name, i: [{{ flags | join(', ') }}][i])
+{%- endmacro %}
+{% macro spark__names_flagged(names, flags) -%}
+    filter(array({% for name in names %}'{{ name }}'{{ ', ' if not loop.last }}{% endfor %}),
+            (name, i) -> array({{ flags | join(', ') }})[i])
+{%- endmacro %}
+
+{#- How many elements of a list satisfy `predicate`, an expression of `element`. -#}
+{% macro count_matching(list, element, predicate) -%}
+    {{ return(adapter.dispatch('count_matching', 'synergy')(list, element, predicate)) }}
+{%- endmacro %}
+{% macro default__count_matching(list, element, predicate) -%}
+    len(list_filter({{ list }}, lambda {{ element }}: {{ predicate }}))
+{%- endmacro %}
+{% macro spark__count_matching(list, element, predicate) -%}
+    size(filter({{ list }}, {{ element }} -> {{ predicate }}))
+{%- endmacro %}
+
+{% macro empty_list() -%}
+    {{ return(adapter.dispatch('empty_list', 'synergy')()) }}
+{%- endmacro %}
+{% macro default__empty_list() -%} [] {%- endmacro %}
+{% macro spark__empty_list() -%} array() {%- endmacro %}

@@ -1,0 +1,33 @@
+{#- Text functions whose names or pattern syntax differ. -#}
+
+{#- Whether the whole of `value` matches the regular expression; flags 'i' ignores case. -#}
+{% macro full_match(value, pattern, flags='') -%}
+    {{ return(adapter.dispatch('full_match', 'synergy')(value, pattern, flags)) }}
+{%- endmacro %}
+{% macro default__full_match(value, pattern, flags) -%}
+    regexp_full_match({{ value }}, {{ pattern }}{% if flags %}, '{{ flags }}'{% endif %})
+{%- endmacro %}
+{% macro spark__full_match(value, pattern, flags) -%}
+    ({{ value }} rlike concat('{% if flags %}(?{{ flags }}){% endif %}^(?:', {{ pattern }}, ')$'))
+{%- endmacro %}
+
+{#- An instant as text in the session time zone (UTC), in a strftime format. Spark's patterns are
+    derived from it: %Y %m %d %H %M %S, other letters quoted. -#}
+{% macro format_instant(instant, format) -%}
+    {{ return(adapter.dispatch('format_instant', 'synergy')(instant, format)) }}
+{%- endmacro %}
+{% macro default__format_instant(instant, format) -%} strftime({{ instant }}, '{{ format }}') {%- endmacro %}
+{% macro spark__format_instant(instant, format) -%}
+    {%- set fields = {'%Y': 'yyyy', '%m': 'MM', '%d': 'dd', '%H': 'HH', '%M': 'mm', '%S': 'ss'} -%}
+    {%- set pattern = namespace(text='', rest=format) -%}
+    {%- for _ in range(format | length) if pattern.rest -%}
+        {%- if pattern.rest[:2] in fields -%}
+            {%- set pattern.text = pattern.text ~ fields[pattern.rest[:2]] -%}{%- set pattern.rest = pattern.rest[2:] -%}
+        {%- elif pattern.rest[0] in '-:. ' -%}
+            {%- set pattern.text = pattern.text ~ pattern.rest[0] -%}{%- set pattern.rest = pattern.rest[1:] -%}
+        {%- else -%}
+            {%- set pattern.text = pattern.text ~ "'" ~ pattern.rest[0] ~ "'" -%}{%- set pattern.rest = pattern.rest[1:] -%}
+        {%- endif -%}
+    {%- endfor -%}
+    date_format({{ instant }}, "{{ pattern.text }}")
+{%- endmacro %}

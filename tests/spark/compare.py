@@ -1,0 +1,83 @@
+"""Row-for-row comparison of a DuckDB relation with the same relation built on Spark (exported to Parquet).
+
+Both sides are brought to the DuckDB column's type, JSON is compared parsed (keys sorted) and doubles
+rounded to FLOAT_DECIMALS places, then EXCEPT ALL runs both ways: any row one side has more often than the
+other is a difference."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Doubles summed in another order differ in their last bits; 6 decimals is far above that and far below
+# any figure the marts publish (their own rounding is at most 6 places).
+FLOAT_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Difference:
+    relation: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.relation}: {self.detail}"
+
+
+def canonical_json(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return json.dumps(_rounded(json.loads(text)), sort_keys=True, separators=(",", ":"))
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, FLOAT_DECIMALS)
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def comparison_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{warehouse}' as duck (read_only)")
+    con.create_function("canonical_json", canonical_json, ["VARCHAR"], "VARCHAR", null_handling="special")
+    return con
+
+
+def _comparable(column: str, duckdb_type: str) -> str:
+    quoted = f'"{column}"'
+    if duckdb_type == "JSON":
+        return f"canonical_json(cast({quoted} as varchar)) as {quoted}"
+    if duckdb_type in ("DOUBLE", "FLOAT"):
+        return f"round(cast({quoted} as double), {FLOAT_DECIMALS}) as {quoted}"
+    return f"cast({quoted} as {duckdb_type}) as {quoted}"
+
+
+def compare_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str, spark_files: Path) -> list[Difference]:
+    """The differences between duck.<schema>.<name> and the Parquet files Spark wrote for it."""
+    relation = f"{schema}.{name}"
+    duck_columns = con.execute("""select column_name, data_type from information_schema.columns
+        where table_catalog = 'duck' and table_schema = ? and table_name = ? order by ordinal_position""",
+                               [schema, name]).fetchall()
+    if not duck_columns:
+        return [Difference(relation, "not in the DuckDB build")]
+    spark = f"read_parquet('{spark_files}/*.parquet')"
+    spark_columns = [c for (c,) in con.execute(f"select column_name from (describe select * from {spark})").fetchall()]
+    if sorted(spark_columns) != sorted(c for c, _ in duck_columns):
+        return [Difference(relation, f"columns differ: duckdb {[c for c, _ in duck_columns]}, spark {spark_columns}")]
+    select = ", ".join(_comparable(column, kind) for column, kind in duck_columns)
+    duck_side = f'select {select} from duck."{schema}"."{name}"'
+    spark_side = f"select {select} from {spark}"
+    found = []
+    for label, left, right in (("only in duckdb", duck_side, spark_side), ("only in spark", spark_side, duck_side)):
+        rows = con.execute(f"select * from ({left} except all {right}) limit 3").fetchall()
+        if rows:
+            count = con.execute(f"select count(*) from ({left} except all {right})").fetchone()[0]
+            found.append(Difference(relation, f"{count} rows {label}, e.g. {rows}"))
+    return found
