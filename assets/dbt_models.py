@@ -15,6 +15,7 @@ from assets.dbt_project import dbt_environment, dbt_project, tidy_invocation_tar
 from assets.dbt_metric_metadata import with_metric_metadata
 from assets.dbt_row_counts import with_row_counts
 from assets.dbt_test_descriptions import describe_test
+from engine.settings import engine
 from orchestration.resources import WarehouseResource
 
 
@@ -72,6 +73,6 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
 def dbt_resource() -> DbtCliResource:
     # The dbt installed beside this interpreter, so a venv works without being activated. On Spark, its wrapper
     # that first registers the identity functions in the Spark session dbt-spark will use (docs/spark.md).
-    command = "synergy-dbt-spark" if os.environ.get("SYNERGY_ENGINE") == "spark" else "dbt"
+    command = "synergy-dbt-spark" if engine() == "spark" else "dbt"
     beside = Path(sys.executable).with_name(command)
     return DbtCliResource(project_dir=dbt_project, dbt_executable=os.fspath(beside) if beside.exists() else command)

@@ -7,7 +7,6 @@ the settings the profile renders, registers phone_e164() in it, then runs the db
 from __future__ import annotations
 
 import os
-import sys
 
 from dbt.cli.main import cli
 from dbt.config.profile import Profile, read_profile
@@ -16,6 +15,7 @@ from dbt_common.context import set_invocation_context
 from pyspark.sql import SparkSession
 
 from assets.dbt_project import DBT_PROJECT_DIR
+from engine.spark import build_session
 from identity.spark_functions import register_functions
 
 SPARK_TARGET = "spark"
@@ -31,12 +31,8 @@ def profile_spark_settings(profiles_dir: str = os.fspath(DBT_PROJECT_DIR)) -> di
 
 
 def start_session(settings: dict[str, str]) -> SparkSession:
-    # Python functions run in this interpreter's environment unless PYSPARK_PYTHON names another.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.enableHiveSupport()
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    """The platform's session (engine/spark.py) with the profile's settings on top, and the identity functions."""
+    spark = build_session(conf=settings)
     register_functions(spark)
     return spark
 
