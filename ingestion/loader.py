@@ -143,6 +143,54 @@ def batches(files: list[LandingFile], limit: int = BATCH_BYTES) -> Iterator[list
         yield batch
 
 
+def classify_files(source: Source, batch: list[ReadFile], known: list[tuple[str, str, str]]) -> tuple[list[FileResult], list[int]]:
+    """What becomes of each file of a batch before its rows are looked at, from the ledger entries (path,
+    file_id, status) of the same contents: the results so far, and the indexes of the files whose rows load.
+    Both engines' loaders decide with this."""
+    results = [FileResult(source.name, item.file.relative, "loaded", partition=partition_of(source, item.file))
+               for item in batch]
+    same_path = {(path, file_id) for path, file_id, _ in known}
+    # An unchanged table extracted again is a new extract (its stamp matters), so content
+    # deduplication applies to append sources only.
+    first_path = {}
+    if source.mode == "append":
+        first_path = {file_id: path for path, file_id, status in sorted(known) if status in ("loaded", "superseded")}
+    to_load: list[int] = []
+    for index, item in enumerate(batch):
+        result = results[index]
+        if (item.file.relative, item.file_id) in same_path:
+            # Touched or copied over with identical bytes: already accounted for.
+            result.status = "already_loaded"
+        elif item.file_id in first_path:
+            result.status, result.detail = "duplicate_content", f"same content as {first_path[item.file_id]}"
+        elif item.unreadable is not None:
+            result.status, result.detail = "rejected", item.unreadable.detail
+            result.rows_read = result.rows_quarantined = 1
+        else:
+            to_load.append(index)
+            if source.mode == "append":
+                first_path[item.file_id] = item.file.relative  # the same bytes again later in the batch
+    return results, to_load
+
+
+def ledger_row(source: Source, item: ReadFile, result: FileResult, now: datetime) -> list:
+    """A file's audit.ingested_files entry, its columns in table order."""
+    f = item.file
+    duplicate_of = result.detail.removeprefix("same content as ") if result.status == "duplicate_content" else None
+    return [
+        source.name, f.relative, item.file_id, partition_of(source, f), f.size, f.modified_ns,
+        f.stamp if source.mode == "snapshot" else None, result.status, result.detail, duplicate_of,
+        result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
+        datetime.fromtimestamp(f.changed_ns / 1e9, UTC), now, result.seconds,
+    ]
+
+
+def raw_table_ddl(source: Source) -> str:
+    """The raw table of a source in DuckDB; the Spark raw layer takes its columns from this too."""
+    derived = "".join(f",\n  {quote(name)} VARCHAR" for name in source.derived)
+    return f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
+
+
 class Loader:
     def __init__(
         self,
@@ -165,10 +213,7 @@ class Loader:
 
     # --- tables -------------------------------------------------------------------------
     def ensure_table(self, source: Source) -> None:
-        derived = "".join(f",\n  {quote(name)} VARCHAR" for name in source.derived)
-        self.con.execute(
-            f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
-        )
+        self.con.execute(raw_table_ddl(source))
         # Tables of warehouses built before rows could be redacted.
         self.con.execute(f"ALTER TABLE {source.table} ADD COLUMN IF NOT EXISTS _erased_at TIMESTAMPTZ")
 
@@ -261,37 +306,18 @@ class Loader:
 
     def _load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
         con = self.con
-        results = [FileResult(source.name, item.file.relative, "loaded", partition=partition_of(source, item.file))
-                   for item in batch]
         known = con.execute(
             "SELECT path, file_id, status FROM audit.ingested_files WHERE source = ? AND file_id IN (SELECT unnest(?))",
             [source.name, sorted({item.file_id for item in batch})]).fetchall()
-        same_path = {(path, file_id) for path, file_id, _ in known}
-        # An unchanged table extracted again is a new extract (its stamp matters), so content
-        # deduplication applies to append sources only.
-        first_path = {}
-        if source.mode == "append":
-            first_path = {file_id: path for path, file_id, status in sorted(known) if status in ("loaded", "superseded")}
-        to_load: list[int] = []
-        for index, item in enumerate(batch):
-            result = results[index]
-            if (item.file.relative, item.file_id) in same_path:
-                # Touched or copied over with identical bytes: already accounted for.
-                result.status = "already_loaded"
+        results, to_load = classify_files(source, batch, known)
+        for item, result in zip(batch, results):
+            if result.status == "already_loaded":
                 con.execute("UPDATE audit.ingested_files SET size_bytes = ?, modified_ns = ? "
                             "WHERE source = ? AND path = ? AND file_id = ?",
                             [item.file.size, item.file.modified_ns, source.name, item.file.relative, item.file_id])
-            elif item.file_id in first_path:
-                result.status, result.detail = "duplicate_content", f"same content as {first_path[item.file_id]}"
-            elif item.unreadable is not None:
-                result.status, result.detail = "rejected", item.unreadable.detail
-                result.rows_read = result.rows_quarantined = 1
+            elif result.status == "rejected":
                 reject = readers.Reject(0, "", item.file.size, item.unreadable.reason, item.unreadable.detail)
                 self._quarantine_rejects(source, item, [reject])
-            else:
-                to_load.append(index)
-                if source.mode == "append":
-                    first_path[item.file_id] = item.file.relative  # the same bytes again later in the batch
         if to_load:
             self._load_rows(source, [batch[i] for i in to_load], [results[i] for i in to_load])
         return results
@@ -312,14 +338,13 @@ class Loader:
             for i, item in enumerate(batch)])
         con.register("incoming_arrow", incoming)
 
-        max_future = f"TIMESTAMPTZ '{(self.now + self.future_tolerance).isoformat()}'"
-        derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived.items())
+        derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived_sql("duckdb").items())
         kept = self.raw_kept_bytes
         # The text of a valid row is not kept: only quarantined rows need it.
         con.execute(
             f"CREATE TEMP TABLE staged AS SELECT * EXCLUDE (raw), CASE WHEN reason IS NOT NULL THEN left(raw, {kept}) END AS raw,"
             f" CASE WHEN reason IS NOT NULL THEN strlen(raw) END AS raw_bytes{derived}, f._extracted_at FROM ("
-            f"{source.schema.validate_sql('incoming_arrow', source.max_row_bytes or self.max_row_bytes, max_future)}) s"
+            f"{source.schema.validate_sql('incoming_arrow', source.max_row_bytes or self.max_row_bytes, self.now + self.future_tolerance)}) s"
             f" JOIN batch_files AS f USING (_file)"
         )
         for condition, reason, detail in source.rules:
@@ -423,18 +448,7 @@ class Loader:
             self.con.unregister("reject_arrow")
 
     def _ledger(self, source: Source, batch: list[ReadFile], results: list[FileResult]) -> None:
-        rows = []
-        for item, r in zip(batch, results):
-            if r.status == "already_loaded":
-                continue
-            f = item.file
-            duplicate_of = r.detail.removeprefix("same content as ") if r.status == "duplicate_content" else None
-            rows.append([
-                source.name, f.relative, item.file_id, partition_of(source, f), f.size, f.modified_ns,
-                f.stamp if source.mode == "snapshot" else None, r.status, r.detail, duplicate_of,
-                r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate,
-                datetime.fromtimestamp(f.changed_ns / 1e9, UTC), self.now, r.seconds,
-            ])
+        rows = [ledger_row(source, item, r, self.now) for item, r in zip(batch, results) if r.status != "already_loaded"]
         if rows:
             self.con.executemany(
                 "INSERT OR REPLACE INTO audit.ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
