@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from ingestion import readers
 from ingestion.landing_files import LandingFile, discover, entry_kind
+from ingestion.schema_sql import DUCKDB, Dialect
 from ingestion.sources import Source
 from ingestion.warehouse import ensure_audit_tables
 
@@ -183,6 +184,38 @@ def ledger_row(source: Source, item: ReadFile, result: FileResult, now: datetime
         result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
         datetime.fromtimestamp(f.changed_ns / 1e9, UTC), now, result.seconds,
     ]
+
+
+def classify_rows_sql(source: Source, dialect: Dialect) -> str:
+    """(_file, position, _row_hash, outcome) of the valid rows of `staged`: load, duplicate or conflict.
+
+    Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins; a later row
+    with the same content is a duplicate, with other content a conflict, and so is a row whose key an earlier
+    load holds (append sources). A row's place in the batch is one integer (file, then line: lines stay below
+    2^32), far cheaper to take the minimum of than a (file, position) struct."""
+    key = ", ".join(dialect.ident(k) for k in source.key)
+    data_columns = [dialect.ident(n) for n in [*source.schema.field_names, *source.derived]]
+    compared = [dialect.ident(c) for c in source.compare] if source.compare else data_columns
+    if source.mode == "append":
+        existing = f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) AS e USING ({key})"
+        existing_hash = "e.existing_hash"
+    else:
+        existing, existing_hash = "", "NULL"
+    return f"""
+        WITH hashed AS (
+            SELECT _file, position, {key}, {dialect.row_hash(compared)} AS _row_hash,
+                _file * {ROW_PLACE_FILE_STEP} + position AS place
+            FROM staged WHERE reason IS NULL
+        ), firsts AS (
+            SELECT {key}, min(place) AS first_place, min_by(_row_hash, place) AS first_hash FROM hashed GROUP BY ALL
+        )
+        SELECT h._file, h.position, h._row_hash, CASE
+            WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
+            WHEN {existing_hash} IS NOT NULL THEN 'conflict'
+            WHEN h.place <> f.first_place AND f.first_hash = h._row_hash THEN 'duplicate'
+            WHEN h.place <> f.first_place THEN 'conflict'
+            ELSE 'load' END AS outcome
+        FROM hashed AS h JOIN firsts AS f USING ({key}) {existing}"""
 
 
 def raw_table_ddl(source: Source) -> str:
@@ -351,33 +384,7 @@ class Loader:
             con.execute(f"UPDATE staged SET reason = '{reason}', detail = {detail} WHERE reason IS NULL AND ({condition})")
 
         columns = self._data_columns(source)
-        key = ", ".join(quote(k) for k in source.key)
-        compared = [quote(c) for c in source.compare] if source.compare else columns
-        if source.mode == "append":
-            existing = f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) e USING ({key})"
-            existing_hash = "e.existing_hash"
-        else:
-            existing, existing_hash = "", "NULL"
-        # Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins;
-        # a later row with the same content is a duplicate, with other content a conflict. A row's place
-        # in the batch is one integer (file, then line: lines stay below 2^32), far cheaper to take the
-        # minimum of than a (file, position) struct.
-        con.execute(f"""
-            CREATE TEMP TABLE classified AS
-            WITH hashed AS (
-                SELECT _file, position, {key}, hash({', '.join(compared)}) AS _row_hash,
-                    _file * {ROW_PLACE_FILE_STEP} + position AS place
-                FROM staged WHERE reason IS NULL
-            ), firsts AS (
-                SELECT {key}, min(place) AS first_place, arg_min(_row_hash, place) AS first_hash FROM hashed GROUP BY ALL
-            )
-            SELECT h._file, h.position, h._row_hash, CASE
-                WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
-                WHEN {existing_hash} IS NOT NULL THEN 'conflict'
-                WHEN h.place <> f.first_place AND f.first_hash = h._row_hash THEN 'duplicate'
-                WHEN h.place <> f.first_place THEN 'conflict'
-                ELSE 'load' END AS outcome
-            FROM hashed h JOIN firsts f USING ({key}) {existing}""")
+        con.execute(f"CREATE TEMP TABLE classified AS {classify_rows_sql(source, DUCKDB)}")
 
         counts = con.execute("""
             SELECT _file, count(*) FILTER (WHERE outcome = 'load'), count(*) FILTER (WHERE outcome = 'duplicate'),

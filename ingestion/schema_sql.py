@@ -131,6 +131,10 @@ class Dialect:
         """The stored JSON text of an object or array property."""
         raise NotImplementedError
 
+    def row_hash(self, columns: list[str]) -> str:
+        """A 64-bit hash of a row's values, equal exactly for equal values (NULLs included, in place)."""
+        raise NotImplementedError
+
     def except_columns(self, internal: list[str]) -> str:
         raise NotImplementedError
 
@@ -181,6 +185,9 @@ class DuckDBDialect(Dialect):
 
     def json_column(self, i: int, field: Field) -> str:
         return f"CAST(v_{i} AS JSON)"
+
+    def row_hash(self, columns: list[str]) -> str:
+        return f"hash({', '.join(columns)})"
 
     def except_columns(self, internal: list[str]) -> str:
         return f"* EXCLUDE ({', '.join(internal)})"
@@ -254,9 +261,6 @@ class SparkDialect(Dialect):
     def json_valid(self, text: str) -> str:
         return f"(try_parse_json({text}) IS NOT NULL)"
 
-    def row_json_type(self) -> str:
-        return self._kind_sql("try_parse_json(raw)", "raw")
-
     def regexp_matches(self, text: str, pattern: str) -> str:
         # Java's $ also matches before a final line break; \z is the end of the text, as $ is in DuckDB (RE2).
         return f"regexp_like({text}, {self.lit(pattern.removesuffix('$') + chr(92) + 'z')})"
@@ -284,11 +288,15 @@ class SparkDialect(Dialect):
     def except_columns(self, internal: list[str]) -> str:
         return f"* EXCEPT ({', '.join(internal)})"
 
-    def _kind_sql(self, value: str, token: str) -> str:
-        """DuckDB's json_type() name of a VARIANT. Spark keeps integers within 64 bits as BIGINT and other
-        numbers as DECIMAL or DOUBLE (5.0 as DECIMAL(1,0)); only the number's own text (`token`) tells an
-        integer above 2^63 - 1 (DuckDB's UBIGINT) from a fraction."""
-        kind = f"schema_of_variant({value})"
+    def row_hash(self, columns: list[str]) -> str:
+        # xxhash64 skips NULL arguments, so (NULL, 'x') would hash as ('x', NULL): hash the named values instead.
+        named = ", ".join(f"{self.lit(c.strip('`'))}, {c}" for c in columns)
+        return f"xxhash64(to_json(named_struct({named})))"
+
+    def _kind_sql(self, value: str, kind: str, token: str) -> str:
+        """DuckDB's json_type() name of a VARIANT `value` whose schema_of_variant is `kind`. Spark keeps integers
+        within 64 bits as BIGINT and other numbers as DECIMAL or DOUBLE (5.0 as DECIMAL(1,0)); only the number's
+        own text (`token`) tells an integer above 2^63 - 1 (DuckDB's UBIGINT) from a fraction."""
         unsigned = (f"{kind} LIKE 'DECIMAL(%,0)' AND NOT regexp_like({token}, '[.eE]') "
                     f"AND TRY_CAST({token} AS DECIMAL(20,0)) BETWEEN 0 AND {UBIGINT_MAX}")
         return (f"CASE WHEN {value} IS NULL THEN NULL WHEN {kind} = 'STRING' THEN 'VARCHAR' "
@@ -296,22 +304,30 @@ class SparkDialect(Dialect):
                 f"WHEN {kind} LIKE 'OBJECT%' THEN 'OBJECT' WHEN {kind} LIKE 'ARRAY%' THEN 'ARRAY' "
                 f"WHEN {unsigned} THEN 'UBIGINT' ELSE 'DOUBLE' END")
 
+    def row_json_type(self) -> str:
+        return self._kind_sql("try_parse_json(raw)", "schema_of_variant(try_parse_json(raw))", "raw")
+
+    def internal_columns(self, schema: "RecordSchema") -> list[str]:
+        return super().internal_columns(schema) + [f"k_{i + 1}" for i in range(len(schema.fields))]
+
     def parse(self, schema: "RecordSchema", rows: str, max_line_bytes: int) -> str:
         fields = list(enumerate(schema.fields, start=1))
         values = ", ".join(f"variant_get(v, {self._path(f.name)}) AS v_{i}" for i, f in fields)
-        kinds = ", ".join(f"{self._kind_sql(f'v_{i}', f'get_json_object(raw, {self._path(f.name)})')} AS t_{i}"
+        schemas = ", ".join(f"schema_of_variant(v_{i}) AS k_{i}" for i, f in fields)
+        kinds = ", ".join(f"{self._kind_sql(f'v_{i}', f'k_{i}', f'get_json_object(raw, {self._path(f.name)})')} AS t_{i}"
                           for i, f in fields)
         texts = ", ".join(f"CASE t_{i} WHEN 'VARCHAR' THEN variant_get(v_{i}, '$', 'string') WHEN 'OBJECT' THEN NULL "
                           f"WHEN 'ARRAY' THEN NULL WHEN 'NULL' THEN NULL ELSE CAST(v_{i} AS STRING) END AS s_{i}"
                           for i, f in fields)
         return f"""SELECT *, {texts} FROM (
         SELECT *, {kinds} FROM (
-          SELECT *, {values} FROM (
-            -- The one parse of the row; an object is valid JSON whose first character after blanks is a brace.
-            SELECT *, CASE WHEN octet_length(raw) <= {int(max_line_bytes)}
-                  AND startswith(TRIM(LEADING {self.lit(' ' + chr(9) + chr(13) + chr(10))} FROM raw), '{{')
-                THEN try_parse_json(raw) END AS v
-            FROM {rows})))"""
+          SELECT *, {schemas} FROM (
+            SELECT *, {values} FROM (
+              -- The one parse of the row; an object is valid JSON whose first character after blanks is a brace.
+              SELECT *, CASE WHEN octet_length(raw) <= {int(max_line_bytes)}
+                    AND startswith(TRIM(LEADING {self.lit(' ' + chr(9) + chr(13) + chr(10))} FROM raw), '{{')
+                  THEN try_parse_json(raw) END AS v
+              FROM {rows}))))"""
 
 
 DUCKDB = DuckDBDialect()
