@@ -144,6 +144,28 @@ def batches(files: list[LandingFile], limit: int = BATCH_BYTES) -> Iterator[list
         yield batch
 
 
+def unaccounted(files: list[LandingFile], known: set[tuple[str, int, int]], refused: set[str]) -> list[LandingFile]:
+    """The files the ledger has not accounted for: not known by (path, size, mtime), and not an entry refused
+    before by its path (a refused entry is refused once: a FIFO's mtime moves whenever someone writes to it)."""
+    return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
+            and not (f.refusal is not None and f.relative in refused)]
+
+
+def load_isolated(source: Source, batch: list, load: Callable[[list], list[FileResult]],
+                  landing_file: Callable[[object], LandingFile]) -> list[FileResult]:
+    """`load` the batch; if it fails with an unexpected error, each file on its own, so one broken file never
+    blocks the others. A file that still fails is not written to the ledger, so the next run tries it again;
+    callers fail the run when any result has status "failed"."""
+    try:
+        return load(batch)
+    except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
+        if len(batch) > 1:
+            return [r for one in batch for r in load_isolated(source, [one], load, landing_file)]
+        f = landing_file(batch[0])
+        return [FileResult(source.name, f.relative, "failed", detail=f"{type(exc).__name__}: {exc}"[:2000],
+                           partition=partition_of(source, f))]
+
+
 def classify_files(source: Source, batch: list[ReadFile], known: list[tuple[str, str, str]]) -> tuple[list[FileResult], list[int]]:
     """What becomes of each file of a batch before its rows are looked at, from the ledger entries (path,
     file_id, status) of the same contents: the results so far, and the indexes of the files whose rows load.
@@ -224,10 +246,11 @@ def raw_table_ddl(source: Source) -> str:
     return f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
 
 
-class Loader:
+class LoadSettings:
+    """What a load of the landing zone is tuned by, on either engine."""
+
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
         landing: Path,
         now: datetime | None = None,
         max_row_bytes: int = 1_000_000,
@@ -235,13 +258,18 @@ class Loader:
         raw_kept_bytes: int = 65_536,
         batch_bytes: int = BATCH_BYTES,
     ):
-        self.con = con
         self.landing = landing
         self.now = now or datetime.now(UTC)
         self.max_row_bytes = max_row_bytes
         self.future_tolerance = future_tolerance
         self.raw_kept_bytes = raw_kept_bytes
         self.batch_bytes = batch_bytes
+
+
+class Loader(LoadSettings):
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, **settings):
+        super().__init__(landing, **settings)
+        self.con = con
         ensure_audit_tables(con)
 
     # --- tables -------------------------------------------------------------------------
@@ -261,13 +289,10 @@ class Loader:
                 "SELECT path, size_bytes, modified_ns FROM audit.ingested_files WHERE source = ?", [source.name]
             ).fetchall()
         )
-        # A refused entry is refused once by its path: a FIFO's mtime moves whenever someone writes to it.
         refused = {path for (path,) in self.con.execute(
             "SELECT path FROM audit.ingested_files WHERE source = ? AND status = 'rejected' "
             "AND status_detail LIKE 'not a regular file%'", [source.name]).fetchall()}
-        files = discover(self.landing, source.folder, partitions)
-        return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
-                and not (f.refusal is not None and f.relative in refused)]
+        return unaccounted(discover(self.landing, source.folder, partitions), known, refused)
 
     def load_source(
         self,
@@ -301,15 +326,7 @@ class Loader:
         return result
 
     def _load_isolated(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
-        try:
-            return self.load_batch(source, batch)
-        except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
-            if len(batch) > 1:
-                return [r for one in batch for r in self._load_isolated(source, [one])]
-            # Not written to the ledger, so the next run tries the file again; callers
-            # fail the run when any result has status "failed".
-            return [FileResult(source.name, batch[0].file.relative, "failed",
-                               detail=f"{type(exc).__name__}: {exc}"[:2000], partition=partition_of(source, batch[0].file))]
+        return load_isolated(source, batch, lambda part: self.load_batch(source, part), lambda item: item.file)
 
     # --- one batch, one transaction -------------------------------------------------------
     def load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:

@@ -27,7 +27,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -37,8 +37,8 @@ from pyspark.sql import types as T
 
 from ingestion import readers
 from ingestion.landing_files import LandingFile, discover
-from ingestion.loader import (BATCH_BYTES, FileResult, ReadFile, batches, classify_files, classify_rows_sql, ledger_row,
-                              not_read, partition_of)
+from ingestion.loader import (FileResult, LoadSettings, ReadFile, batches, classify_files, classify_rows_sql, ledger_row,
+                              load_isolated, not_read, partition_of, unaccounted)
 from ingestion.schema_sql import SPARK
 from ingestion.sources import ALL_SOURCES, Source
 from ingestion.spark_store import BATCH, LEDGER_COLUMNS, ROWS_BATCH, STORE_DB, SparkStore, raw_columns
@@ -77,27 +77,12 @@ def micros_to_datetime(micros: int | None) -> datetime | None:
     return None if micros is None else datetime.fromtimestamp(micros / 1e6, UTC)
 
 
-class SparkLoader:
-    def __init__(
-        self,
-        spark: SparkSession,
-        landing: Path,
-        store: SparkStore,
-        now: datetime | None = None,
-        max_row_bytes: int = 1_000_000,
-        future_tolerance: timedelta = timedelta(days=1),
-        raw_kept_bytes: int = 65_536,
-        batch_bytes: int = BATCH_BYTES,
-        before_commit: Callable[[str, list[FileResult]], None] | None = None,
-    ):
+class SparkLoader(LoadSettings):
+    def __init__(self, spark: SparkSession, landing: Path, store: SparkStore,
+                 before_commit: Callable[[str, list[FileResult]], None] | None = None, **settings):
+        super().__init__(landing, **settings)
         self.spark = spark
-        self.landing = landing
         self.store = store
-        self.now = now or datetime.now(UTC)
-        self.max_row_bytes = max_row_bytes
-        self.future_tolerance = future_tolerance
-        self.raw_kept_bytes = raw_kept_bytes
-        self.batch_bytes = batch_bytes
         # Called with a batch's id and results once its files are written, just before its commit point.
         self.before_commit = before_commit
 
@@ -118,9 +103,7 @@ class SparkLoader:
         known = {(e["path"], e["size_bytes"], e["modified_ns"]) for e in entries}
         refused = {e["path"] for e in entries
                    if e["status"] == "rejected" and (e["status_detail"] or "").startswith("not a regular file")}
-        files = discover(self.landing, source.folder, partitions)
-        return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
-                and not (f.refusal is not None and f.relative in refused)]
+        return unaccounted(discover(self.landing, source.folder, partitions), known, refused)
 
     def load_source(self, source: Source, partitions: set[str] | None = None,
                     on_file: Callable[[FileResult], None] | None = None) -> list[FileResult]:
@@ -135,14 +118,7 @@ class SparkLoader:
         return results
 
     def _load_isolated(self, source: Source, group: list[LandingFile]) -> list[FileResult]:
-        try:
-            return self.load_batch(source, group)
-        except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
-            if len(group) > 1:
-                return [r for f in group for r in self._load_isolated(source, [f])]
-            # Not in the ledger: retried on the next run.
-            return [FileResult(source.name, group[0].relative, "failed", detail=f"{type(exc).__name__}: {exc}"[:2000],
-                               partition=partition_of(source, group[0]))]
+        return load_isolated(source, group, lambda part: self.load_batch(source, part), lambda f: f)
 
     # --- one batch, one commit ------------------------------------------------------------------------
     def load_batch(self, source: Source, group: list[LandingFile]) -> list[FileResult]:

@@ -4,7 +4,6 @@ quarantined rows with their reasons, and ledger, row for row; reruns and late fi
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 from pathlib import Path
 
