@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from ingestion import readers
 from ingestion.landing_files import LandingFile, discover, entry_kind
+from ingestion.schema_sql import DUCKDB, Dialect
 from ingestion.sources import Source
 from ingestion.warehouse import ensure_audit_tables
 
@@ -143,10 +144,113 @@ def batches(files: list[LandingFile], limit: int = BATCH_BYTES) -> Iterator[list
         yield batch
 
 
-class Loader:
+def unaccounted(files: list[LandingFile], known: set[tuple[str, int, int]], refused: set[str]) -> list[LandingFile]:
+    """The files the ledger has not accounted for: not known by (path, size, mtime), and not an entry refused
+    before by its path (a refused entry is refused once: a FIFO's mtime moves whenever someone writes to it)."""
+    return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
+            and not (f.refusal is not None and f.relative in refused)]
+
+
+def load_isolated(source: Source, batch: list, load: Callable[[list], list[FileResult]],
+                  landing_file: Callable[[object], LandingFile]) -> list[FileResult]:
+    """`load` the batch; if it fails with an unexpected error, each file on its own, so one broken file never
+    blocks the others. A file that still fails is not written to the ledger, so the next run tries it again;
+    callers fail the run when any result has status "failed"."""
+    try:
+        return load(batch)
+    except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
+        if len(batch) > 1:
+            return [r for one in batch for r in load_isolated(source, [one], load, landing_file)]
+        f = landing_file(batch[0])
+        return [FileResult(source.name, f.relative, "failed", detail=f"{type(exc).__name__}: {exc}"[:2000],
+                           partition=partition_of(source, f))]
+
+
+def classify_files(source: Source, batch: list[ReadFile], known: list[tuple[str, str, str]]) -> tuple[list[FileResult], list[int]]:
+    """What becomes of each file of a batch before its rows are looked at, from the ledger entries (path,
+    file_id, status) of the same contents: the results so far, and the indexes of the files whose rows load.
+    Both engines' loaders decide with this."""
+    results = [FileResult(source.name, item.file.relative, "loaded", partition=partition_of(source, item.file))
+               for item in batch]
+    same_path = {(path, file_id) for path, file_id, _ in known}
+    # An unchanged table extracted again is a new extract (its stamp matters), so content
+    # deduplication applies to append sources only.
+    first_path = {}
+    if source.mode == "append":
+        first_path = {file_id: path for path, file_id, status in sorted(known) if status in ("loaded", "superseded")}
+    to_load: list[int] = []
+    for index, item in enumerate(batch):
+        result = results[index]
+        if (item.file.relative, item.file_id) in same_path:
+            # Touched or copied over with identical bytes: already accounted for.
+            result.status = "already_loaded"
+        elif item.file_id in first_path:
+            result.status, result.detail = "duplicate_content", f"same content as {first_path[item.file_id]}"
+        elif item.unreadable is not None:
+            result.status, result.detail = "rejected", item.unreadable.detail
+            result.rows_read = result.rows_quarantined = 1
+        else:
+            to_load.append(index)
+            if source.mode == "append":
+                first_path[item.file_id] = item.file.relative  # the same bytes again later in the batch
+    return results, to_load
+
+
+def ledger_row(source: Source, item: ReadFile, result: FileResult, now: datetime) -> list:
+    """A file's audit.ingested_files entry, its columns in table order."""
+    f = item.file
+    duplicate_of = result.detail.removeprefix("same content as ") if result.status == "duplicate_content" else None
+    return [
+        source.name, f.relative, item.file_id, partition_of(source, f), f.size, f.modified_ns,
+        f.stamp if source.mode == "snapshot" else None, result.status, result.detail, duplicate_of,
+        result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
+        datetime.fromtimestamp(f.changed_ns / 1e9, UTC), now, result.seconds,
+    ]
+
+
+def classify_rows_sql(source: Source, dialect: Dialect) -> str:
+    """(_file, position, _row_hash, outcome) of the valid rows of `staged`: load, duplicate or conflict.
+
+    Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins; a later row
+    with the same content is a duplicate, with other content a conflict, and so is a row whose key an earlier
+    load holds (append sources). A row's place in the batch is one integer (file, then line: lines stay below
+    2^32), far cheaper to take the minimum of than a (file, position) struct."""
+    key = ", ".join(dialect.ident(k) for k in source.key)
+    data_columns = [dialect.ident(n) for n in [*source.schema.field_names, *source.derived]]
+    compared = [dialect.ident(c) for c in source.compare] if source.compare else data_columns
+    if source.mode == "append":
+        existing = f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) AS e USING ({key})"
+        existing_hash = "e.existing_hash"
+    else:
+        existing, existing_hash = "", "NULL"
+    return f"""
+        WITH hashed AS (
+            SELECT _file, position, {key}, {dialect.row_hash(compared)} AS _row_hash,
+                _file * {ROW_PLACE_FILE_STEP} + position AS place
+            FROM staged WHERE reason IS NULL
+        ), firsts AS (
+            SELECT {key}, min(place) AS first_place, min_by(_row_hash, place) AS first_hash FROM hashed GROUP BY ALL
+        )
+        SELECT h._file, h.position, h._row_hash, CASE
+            WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
+            WHEN {existing_hash} IS NOT NULL THEN 'conflict'
+            WHEN h.place <> f.first_place AND f.first_hash = h._row_hash THEN 'duplicate'
+            WHEN h.place <> f.first_place THEN 'conflict'
+            ELSE 'load' END AS outcome
+        FROM hashed AS h JOIN firsts AS f USING ({key}) {existing}"""
+
+
+def raw_table_ddl(source: Source) -> str:
+    """The raw table of a source in DuckDB; the Spark raw layer takes its columns from this too."""
+    derived = "".join(f",\n  {quote(name)} VARCHAR" for name in source.derived)
+    return f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
+
+
+class LoadSettings:
+    """What a load of the landing zone is tuned by, on either engine."""
+
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
         landing: Path,
         now: datetime | None = None,
         max_row_bytes: int = 1_000_000,
@@ -154,21 +258,23 @@ class Loader:
         raw_kept_bytes: int = 65_536,
         batch_bytes: int = BATCH_BYTES,
     ):
-        self.con = con
         self.landing = landing
         self.now = now or datetime.now(UTC)
         self.max_row_bytes = max_row_bytes
         self.future_tolerance = future_tolerance
         self.raw_kept_bytes = raw_kept_bytes
         self.batch_bytes = batch_bytes
+
+
+class Loader(LoadSettings):
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, **settings):
+        super().__init__(landing, **settings)
+        self.con = con
         ensure_audit_tables(con)
 
     # --- tables -------------------------------------------------------------------------
     def ensure_table(self, source: Source) -> None:
-        derived = "".join(f",\n  {quote(name)} VARCHAR" for name in source.derived)
-        self.con.execute(
-            f"CREATE TABLE IF NOT EXISTS {source.table} (\n  {source.schema.columns_ddl()}{derived},\n  {LINEAGE_DDL}\n)"
-        )
+        self.con.execute(raw_table_ddl(source))
         # Tables of warehouses built before rows could be redacted.
         self.con.execute(f"ALTER TABLE {source.table} ADD COLUMN IF NOT EXISTS _erased_at TIMESTAMPTZ")
 
@@ -183,13 +289,10 @@ class Loader:
                 "SELECT path, size_bytes, modified_ns FROM audit.ingested_files WHERE source = ?", [source.name]
             ).fetchall()
         )
-        # A refused entry is refused once by its path: a FIFO's mtime moves whenever someone writes to it.
         refused = {path for (path,) in self.con.execute(
             "SELECT path FROM audit.ingested_files WHERE source = ? AND status = 'rejected' "
             "AND status_detail LIKE 'not a regular file%'", [source.name]).fetchall()}
-        files = discover(self.landing, source.folder, partitions)
-        return [f for f in files if (f.relative, f.size, f.modified_ns) not in known
-                and not (f.refusal is not None and f.relative in refused)]
+        return unaccounted(discover(self.landing, source.folder, partitions), known, refused)
 
     def load_source(
         self,
@@ -223,15 +326,7 @@ class Loader:
         return result
 
     def _load_isolated(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
-        try:
-            return self.load_batch(source, batch)
-        except Exception as exc:  # noqa: BLE001 - one broken file must not block the others
-            if len(batch) > 1:
-                return [r for one in batch for r in self._load_isolated(source, [one])]
-            # Not written to the ledger, so the next run tries the file again; callers
-            # fail the run when any result has status "failed".
-            return [FileResult(source.name, batch[0].file.relative, "failed",
-                               detail=f"{type(exc).__name__}: {exc}"[:2000], partition=partition_of(source, batch[0].file))]
+        return load_isolated(source, batch, lambda part: self.load_batch(source, part), lambda item: item.file)
 
     # --- one batch, one transaction -------------------------------------------------------
     def load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
@@ -261,37 +356,18 @@ class Loader:
 
     def _load_batch(self, source: Source, batch: list[ReadFile]) -> list[FileResult]:
         con = self.con
-        results = [FileResult(source.name, item.file.relative, "loaded", partition=partition_of(source, item.file))
-                   for item in batch]
         known = con.execute(
             "SELECT path, file_id, status FROM audit.ingested_files WHERE source = ? AND file_id IN (SELECT unnest(?))",
             [source.name, sorted({item.file_id for item in batch})]).fetchall()
-        same_path = {(path, file_id) for path, file_id, _ in known}
-        # An unchanged table extracted again is a new extract (its stamp matters), so content
-        # deduplication applies to append sources only.
-        first_path = {}
-        if source.mode == "append":
-            first_path = {file_id: path for path, file_id, status in sorted(known) if status in ("loaded", "superseded")}
-        to_load: list[int] = []
-        for index, item in enumerate(batch):
-            result = results[index]
-            if (item.file.relative, item.file_id) in same_path:
-                # Touched or copied over with identical bytes: already accounted for.
-                result.status = "already_loaded"
+        results, to_load = classify_files(source, batch, known)
+        for item, result in zip(batch, results):
+            if result.status == "already_loaded":
                 con.execute("UPDATE audit.ingested_files SET size_bytes = ?, modified_ns = ? "
                             "WHERE source = ? AND path = ? AND file_id = ?",
                             [item.file.size, item.file.modified_ns, source.name, item.file.relative, item.file_id])
-            elif item.file_id in first_path:
-                result.status, result.detail = "duplicate_content", f"same content as {first_path[item.file_id]}"
-            elif item.unreadable is not None:
-                result.status, result.detail = "rejected", item.unreadable.detail
-                result.rows_read = result.rows_quarantined = 1
+            elif result.status == "rejected":
                 reject = readers.Reject(0, "", item.file.size, item.unreadable.reason, item.unreadable.detail)
                 self._quarantine_rejects(source, item, [reject])
-            else:
-                to_load.append(index)
-                if source.mode == "append":
-                    first_path[item.file_id] = item.file.relative  # the same bytes again later in the batch
         if to_load:
             self._load_rows(source, [batch[i] for i in to_load], [results[i] for i in to_load])
         return results
@@ -312,47 +388,20 @@ class Loader:
             for i, item in enumerate(batch)])
         con.register("incoming_arrow", incoming)
 
-        max_future = f"TIMESTAMPTZ '{(self.now + self.future_tolerance).isoformat()}'"
-        derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived.items())
+        derived = "".join(f", CAST({expr} AS VARCHAR) AS {quote(name)}" for name, expr in source.derived_sql("duckdb").items())
         kept = self.raw_kept_bytes
         # The text of a valid row is not kept: only quarantined rows need it.
         con.execute(
             f"CREATE TEMP TABLE staged AS SELECT * EXCLUDE (raw), CASE WHEN reason IS NOT NULL THEN left(raw, {kept}) END AS raw,"
             f" CASE WHEN reason IS NOT NULL THEN strlen(raw) END AS raw_bytes{derived}, f._extracted_at FROM ("
-            f"{source.schema.validate_sql('incoming_arrow', source.max_row_bytes or self.max_row_bytes, max_future)}) s"
+            f"{source.schema.validate_sql('incoming_arrow', source.max_row_bytes or self.max_row_bytes, self.now + self.future_tolerance)}) s"
             f" JOIN batch_files AS f USING (_file)"
         )
         for condition, reason, detail in source.rules:
             con.execute(f"UPDATE staged SET reason = '{reason}', detail = {detail} WHERE reason IS NULL AND ({condition})")
 
         columns = self._data_columns(source)
-        key = ", ".join(quote(k) for k in source.key)
-        compared = [quote(c) for c in source.compare] if source.compare else columns
-        if source.mode == "append":
-            existing = f"LEFT JOIN (SELECT {key}, _row_hash AS existing_hash FROM {source.table}) e USING ({key})"
-            existing_hash = "e.existing_hash"
-        else:
-            existing, existing_hash = "", "NULL"
-        # Narrow on purpose (no raw text): the first row of a key in the batch (files in order) wins;
-        # a later row with the same content is a duplicate, with other content a conflict. A row's place
-        # in the batch is one integer (file, then line: lines stay below 2^32), far cheaper to take the
-        # minimum of than a (file, position) struct.
-        con.execute(f"""
-            CREATE TEMP TABLE classified AS
-            WITH hashed AS (
-                SELECT _file, position, {key}, hash({', '.join(compared)}) AS _row_hash,
-                    _file * {ROW_PLACE_FILE_STEP} + position AS place
-                FROM staged WHERE reason IS NULL
-            ), firsts AS (
-                SELECT {key}, min(place) AS first_place, arg_min(_row_hash, place) AS first_hash FROM hashed GROUP BY ALL
-            )
-            SELECT h._file, h.position, h._row_hash, CASE
-                WHEN {existing_hash} IS NOT NULL AND {existing_hash} = h._row_hash THEN 'duplicate'
-                WHEN {existing_hash} IS NOT NULL THEN 'conflict'
-                WHEN h.place <> f.first_place AND f.first_hash = h._row_hash THEN 'duplicate'
-                WHEN h.place <> f.first_place THEN 'conflict'
-                ELSE 'load' END AS outcome
-            FROM hashed h JOIN firsts f USING ({key}) {existing}""")
+        con.execute(f"CREATE TEMP TABLE classified AS {classify_rows_sql(source, DUCKDB)}")
 
         counts = con.execute("""
             SELECT _file, count(*) FILTER (WHERE outcome = 'load'), count(*) FILTER (WHERE outcome = 'duplicate'),
@@ -423,18 +472,7 @@ class Loader:
             self.con.unregister("reject_arrow")
 
     def _ledger(self, source: Source, batch: list[ReadFile], results: list[FileResult]) -> None:
-        rows = []
-        for item, r in zip(batch, results):
-            if r.status == "already_loaded":
-                continue
-            f = item.file
-            duplicate_of = r.detail.removeprefix("same content as ") if r.status == "duplicate_content" else None
-            rows.append([
-                source.name, f.relative, item.file_id, partition_of(source, f), f.size, f.modified_ns,
-                f.stamp if source.mode == "snapshot" else None, r.status, r.detail, duplicate_of,
-                r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate,
-                datetime.fromtimestamp(f.changed_ns / 1e9, UTC), self.now, r.seconds,
-            ])
+        rows = [ledger_row(source, item, r, self.now) for item, r in zip(batch, results) if r.status != "already_loaded"]
         if rows:
             self.con.executemany(
                 "INSERT OR REPLACE INTO audit.ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

@@ -68,24 +68,39 @@ MAX_EXPANSION = 100
 EXPANSION_FLOOR_BYTES = 64 * 2**20
 
 
+def text_limit(f: LandingFile, compressed_bytes: int) -> int:
+    """The most text a file may expand to: a compressed file within its expansion cap, any file within MAX_FILE_BYTES."""
+    if f.path.name.lower().endswith(".gz"):
+        return min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * compressed_bytes))
+    return MAX_FILE_BYTES
+
+
+def over_caps(f: LandingFile, compressed_bytes: int, text_bytes: int, newlines: int) -> UnreadableFile | None:
+    """Why a file's text is refused whole (rule 3 of the contract), or None. Both engines' loaders ask this."""
+    limit = text_limit(f, compressed_bytes)
+    if text_bytes > limit:
+        return UnreadableFile("file_too_large", f"{compressed_bytes} compressed bytes expand past {limit} bytes "
+                              f"(at most {MAX_EXPANSION}x, and {MAX_FILE_BYTES} bytes in all)")
+    if newlines > MAX_FILE_ROWS:
+        return UnreadableFile("too_many_rows", f"{newlines} lines, over the limit of {MAX_FILE_ROWS} rows")
+    return None
+
+
 def _bytes(f: LandingFile, content: bytes) -> bytes:
     """The file's text: `content` as read from its one open descriptor, decompressed within the caps."""
     if f.path.name.lower().endswith(".gz"):
-        limit = min(MAX_FILE_BYTES, max(EXPANSION_FLOOR_BYTES, MAX_EXPANSION * len(content)))
+        limit = text_limit(f, len(content))
         try:
             # ISA-L's gzip: the same format, inflated about twice as fast as zlib.
             with igzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
                 data = stream.read(limit + 1)  # decompressed while read: never more than the limit
         except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
             raise UnreadableFile("corrupt_compression", str(exc)) from exc
-        if len(data) > limit:
-            raise UnreadableFile("file_too_large", f"{len(content)} compressed bytes expand past {limit} bytes "
-                                 f"(at most {MAX_EXPANSION}x, and {MAX_FILE_BYTES} bytes in all)")
     else:
         data = content
-    lines = data.count(b"\n")
-    if lines > MAX_FILE_ROWS:
-        raise UnreadableFile("too_many_rows", f"{lines} lines, over the limit of {MAX_FILE_ROWS} rows")
+    refusal = over_caps(f, len(content), len(data), data.count(b"\n"))
+    if refusal is not None:
+        raise refusal
     return data
 
 

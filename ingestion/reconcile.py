@@ -19,10 +19,9 @@ class Mismatch:
     problem: str
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, source: Source) -> list[Mismatch]:
-    rows = con.execute(
-        f"""
-        WITH stored AS (SELECT _file_id AS file_id, count(*) AS n FROM {source.table} GROUP BY ALL),
+# Plain SQL that DuckDB and Spark both run (positional parameters: the source twice).
+RECONCILE_SQL = """
+        WITH stored AS (SELECT _file_id AS file_id, count(*) AS n FROM {table} GROUP BY ALL),
         quarantined AS (
             SELECT file_id, path, count(*) AS n FROM audit.quarantine WHERE source = ? GROUP BY ALL)
         SELECT f.path, f.status, f.rows_read, f.rows_loaded, f.rows_quarantined, f.rows_duplicate,
@@ -31,9 +30,20 @@ def reconcile(con: duckdb.DuckDBPyConnection, source: Source) -> list[Mismatch]:
         LEFT JOIN stored s ON s.file_id = f.file_id AND f.status = 'loaded'
         LEFT JOIN quarantined q ON q.file_id = f.file_id AND q.path = f.path
         WHERE f.source = ?
-        ORDER BY f.path""",
-        [source.name, source.name],
-    ).fetchall()
+        ORDER BY f.path"""
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, source: Source) -> list[Mismatch]:
+    return mismatches(con.execute(RECONCILE_SQL.format(table=source.table), [source.name, source.name]).fetchall())
+
+
+def reconcile_spark(spark, source: Source) -> list[Mismatch]:
+    """The same check on the Spark raw layer (one row of figures per file comes back, no data)."""
+    rows = spark.sql(RECONCILE_SQL.format(table=source.table), args=[source.name, source.name]).collect()
+    return mismatches([tuple(row) for row in rows])
+
+
+def mismatches(rows: list[tuple]) -> list[Mismatch]:
     problems = []
     for path, status, read, loaded, quarantined, duplicate, stored, in_quarantine in rows:
         if read != loaded + quarantined + duplicate:

@@ -24,8 +24,9 @@ class Source:
     # snapshot: each file is a full extract; the newest extract (by stamp) replaces the table.
     mode: Literal["append", "snapshot"]
     key: tuple[str, ...]
-    # Columns computed from the typed columns (name -> SQL), stored and usable in the key.
-    derived: dict[str, str] = field(default_factory=dict)
+    # Columns computed from the typed columns (name -> SQL, or dialect name -> SQL where the engines spell it
+    # differently), stored and usable in the key.
+    derived: dict[str, str | dict[str, str]] = field(default_factory=dict)
     # Row rules beyond the JSON Schema: (failure condition over typed columns, reason, detail).
     rules: tuple[tuple[str, str, str], ...] = ()
     # Columns that decide whether a repeated key is the same row (duplicate) or not (conflict).
@@ -38,6 +39,10 @@ class Source:
     @property
     def table(self) -> str:
         return f"raw.{self.name}"
+
+    def derived_sql(self, dialect: str) -> dict[str, str]:
+        """The derived columns' SQL in one dialect (duckdb or spark)."""
+        return {name: sql if isinstance(sql, str) else sql[dialect] for name, sql in self.derived.items()}
 
     @cached_property
     def schema(self) -> RecordSchema:
@@ -60,8 +65,10 @@ CUSTOMERIO_WEBHOOKS = Source(
     # Reporting webhooks carry an event_id. Prediction payloads have no id and no timestamp: each receipt
     # is one row, so a prediction Customer.io confirms unchanged days later keeps the member's prediction
     # fresh instead of being dropped as a duplicate (the same line loaded twice is still one row).
-    derived={"webhook_id": "coalesce(json_extract_string(body, '$.event_id'), "
-                           "md5(body || '@' || CAST(epoch_us(received_at) AS VARCHAR)))"},
+    derived={"webhook_id": {
+        "duckdb": "coalesce(json_extract_string(body, '$.event_id'), md5(body || '@' || CAST(epoch_us(received_at) AS VARCHAR)))",
+        "spark": "coalesce(get_json_object(body, '$.event_id'), md5(body || '@' || CAST(unix_micros(received_at) AS STRING)))",
+    }},
     compare=("kind", "body"),  # a retried reporting event is received later: same payload, new received_at
     # An acknowledged webhook is never resent, so every body the receiver accepts (1 MiB) must load: in
     # its landing line the body is a JSON string, where escaping at most doubles valid JSON.

@@ -121,7 +121,9 @@ def spark(spark_cluster, tmp_path_factory: pytest.TempPathFactory):
     monkeypatch.setenv(WAREHOUSE_ENV, str(root / "warehouse"))
     monkeypatch.setenv(METASTORE_ENV, str(root / "metastore"))
     # Small data on a small cluster: few shuffle partitions, executors within the workers' memory.
-    session = build_session(conf={"spark.executor.memory": "768m", "spark.executor.cores": "1",
+    # One of the cluster's two cores: a test's own Spark process (dbt on Spark, a child it kills) gets the other;
+    # a standalone master gives an application every free core otherwise, and the second would wait forever.
+    session = build_session(conf={"spark.executor.memory": "768m", "spark.executor.cores": "1", "spark.cores.max": "1",
                                   "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"})
     session.sparkContext.setLogLevel("ERROR")
     try:
