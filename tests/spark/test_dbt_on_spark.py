@@ -40,11 +40,10 @@ COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]
 DBT_SPARK = Path(sys.executable).with_name("synergy-dbt-spark")
 
 
-def spark_environment(data_dir: Path) -> dict[str, str]:
-    """The contract's variables: Spark selected, its warehouse and metastore under this data directory (the
-    master from SYNERGY_SPARK_MASTER when the caller gives one, else the profile's local default)."""
+def spark_environment(data_dir: Path, master: str) -> dict[str, str]:
+    """The contract's variables: Spark selected on `master`, its warehouse and metastore under this data directory."""
     env = dict(os.environ)
-    env.update({"SYNERGY_ENGINE": "spark", DATA_DIR_ENV: str(data_dir),
+    env.update({"SYNERGY_ENGINE": "spark", DATA_DIR_ENV: str(data_dir), "SYNERGY_SPARK_MASTER": master,
                 "SYNERGY_SPARK_WAREHOUSE": str(data_dir / "spark" / "warehouse"),
                 "SYNERGY_SPARK_METASTORE": str(data_dir / "spark" / "metastore")})
     return env
@@ -90,10 +89,10 @@ def duckdb_build(tmp_path_factory, small_sample, dbt_manifest) -> DataPaths:
 
 
 @pytest.fixture(scope="module")
-def spark_build(tmp_path_factory, duckdb_build):
-    """The bridge, the two dbt steps on Spark, and every relation they built exported to Parquet."""
+def spark_build(tmp_path_factory, duckdb_build, spark_cluster):
+    """The bridge, the two dbt steps on the test cluster, and every relation they built exported to Parquet."""
     root = tmp_path_factory.mktemp("spark")
-    env = spark_environment(root / "data")
+    env = spark_environment(root / "data", spark_cluster.master_url)
     log = root / "spark.log"
     bridge = [sys.executable, "-m", "tests.spark.warehouse_bridge"]
     assert run([*bridge, "load", str(duckdb_build.warehouse), str(root / "bridge"), *BRIDGED_SCHEMAS], env, log).returncode == 0, log.read_text()[-3000:]
