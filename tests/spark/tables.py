@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,14 +11,19 @@ import duckdb
 import pyarrow as pa
 from pyspark.sql import SparkSession
 
+from tests.spark.warehouse_bridge import table_to_parquet
+
 
 def copy_from_duckdb(spark: SparkSession, path: Path, tables: list[str]) -> None:
-    """Each `schema.table` of the DuckDB file becomes the Spark table of the same name (replaced)."""
-    with duckdb.connect(str(path), read_only=True) as con:
+    """Each `schema.table` of the DuckDB file becomes the Spark table of the same name (replaced), through
+    Parquet as the dbt test's bridge moves them."""
+    with duckdb.connect(str(path), read_only=True) as con, tempfile.TemporaryDirectory() as staging:
         for table in tables:
-            frame = con.sql(f"select * from {table}").to_arrow_table().to_pandas()
-            spark.sql(f"create database if not exists {table.split('.')[0]}")
-            spark.createDataFrame(frame).write.mode("overwrite").saveAsTable(table)
+            schema, name = table.split(".")
+            file = Path(staging) / f"{table}.parquet"
+            table_to_parquet(con, schema, name, file)
+            spark.sql(f"create database if not exists {schema}")
+            spark.read.parquet(str(file)).write.mode("overwrite").saveAsTable(table)
 
 
 def _value(v):

@@ -21,14 +21,19 @@ def export_duckdb_tables(warehouse: Path, schemas: list[str], target: Path) -> l
         rows = con.execute("""select table_schema, table_name from information_schema.tables
             where table_type = 'BASE TABLE' and table_schema in (select unnest($1)) order by all""", [schemas]).fetchall()
         for schema, table in rows:
-            columns = con.execute("""select column_name, data_type from information_schema.columns
-                where table_schema = ? and table_name = ? order by ordinal_position""", [schema, table]).fetchall()
-            select = ", ".join(f'cast("{name}" as varchar) as "{name}"' if kind in DUCKDB_TYPES_AS_TEXT else f'"{name}"'
-                               for name, kind in columns)
             (target / schema).mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy (select {select} from \"{schema}\".\"{table}\") to '{target / schema / table}.parquet' (format parquet)")
+            table_to_parquet(con, schema, table, target / schema / f"{table}.parquet")
             tables.append((schema, table))
     return tables
+
+
+def table_to_parquet(con: duckdb.DuckDBPyConnection, schema: str, table: str, path: Path) -> None:
+    """One DuckDB table as a Parquet file Spark reads with the same columns."""
+    columns = con.execute("""select column_name, data_type from information_schema.columns
+        where table_schema = ? and table_name = ? order by ordinal_position""", [schema, table]).fetchall()
+    select = ", ".join(f'cast("{name}" as varchar) as "{name}"' if kind in DUCKDB_TYPES_AS_TEXT else f'"{name}"'
+                       for name, kind in columns)
+    con.execute(f"copy (select {select} from \"{schema}\".\"{table}\") to '{path}' (format parquet)")
 
 
 def load(warehouse: Path, schemas: list[str], staging: Path) -> None:
