@@ -15,17 +15,21 @@ from dbt_common.context import set_invocation_context
 from pyspark.sql import SparkSession
 
 from assets.dbt_project import DBT_PROJECT_DIR
+from engine.settings import SparkSettings
 from engine.spark import build_session
 from identity.spark_functions import register_functions
 
-SPARK_TARGET = "spark"
+
+def spark_target() -> str:
+    """The profile's Spark output for this environment: a session of its own, or a Spark Connect server's client."""
+    return "spark_connect" if SparkSettings.from_env().remote else "spark"
 
 
 def profile_spark_settings(profiles_dir: str = os.fspath(DBT_PROJECT_DIR)) -> dict[str, str]:
     """The Spark settings of the profile's spark output, rendered from the environment as dbt renders them."""
     set_invocation_context(os.environ)  # what env_var() reads
     raw = read_profile(profiles_dir)["synergy"]
-    target, rendered = Profile.render_profile(raw, "synergy", SPARK_TARGET, ProfileRenderer({}))
+    target, rendered = Profile.render_profile(raw, "synergy", spark_target(), ProfileRenderer({}))
     # The adapter's credentials, so the settings it adds itself (spark.sql.ansi.enabled) are there too.
     return dict(Profile._credentials_from_profile(rendered, "synergy", target).server_side_parameters)
 
@@ -38,7 +42,7 @@ def start_session(settings: dict[str, str]) -> SparkSession:
 
 
 def main() -> None:
-    os.environ.setdefault("SYNERGY_ENGINE", SPARK_TARGET)
+    os.environ.setdefault("SYNERGY_ENGINE", "spark")
     start_session(profile_spark_settings())
     cli()
 

@@ -3,6 +3,9 @@
 Hive support with the embedded Derby metastore is what dbt-spark's `session` method uses, so the
 models and the Python stages of one process see the same catalog (getOrCreate returns this session
 to dbt-spark). Derby admits one process at a time: one pipeline process owns the metastore.
+
+With SYNERGY_SPARK_REMOTE the session is a Spark Connect client of that server instead, which owns the
+cluster and the metastore, so any number of the pipeline's processes share one catalog.
 """
 
 from __future__ import annotations
@@ -46,10 +49,32 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
     return conf
 
 
+# What a client sets in its own Connect session; everything else (metastore, warehouse, JVMs) is the server's.
+CLIENT_CONF = {"spark.sql.session.timeZone": "UTC"}
+
+
+def connect_session(url: str, conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A Spark Connect session on `url` with `conf` applied where a client may set it (runtime SQL settings;
+    the server's static ones are silently kept, as PySpark's Connect builder does)."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    # PySpark's own switches: every builder in this process, dbt-spark's `getOrCreate()` included, then returns
+    # this Connect session instead of starting a Spark driver of its own, and `functions` build Connect columns.
+    os.environ["SPARK_REMOTE"] = url
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    builder = ConnectSession.builder.remote(url)
+    for key, value in (CLIENT_CONF | dict(conf or {})).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
 def build_session(settings: SparkSettings | None = None, *, app_name: str = APP_NAME,
                   conf: Mapping[str, str] | None = None) -> SparkSession:
-    """A Hive-enabled session on the configured master; `conf` adds or overrides settings (sizes, partitions)."""
+    """A Hive-enabled session on the configured master; `conf` adds or overrides settings (sizes, partitions).
+    With a Connect server configured, a client session of that server."""
     settings = settings or SparkSettings.from_env()
+    if settings.remote:
+        return connect_session(settings.remote, conf)
     if _on_this_machine(settings.master):
         # PySpark names the executors' Python from this variable, not from spark.pyspark.python.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -50,27 +50,37 @@ class LocalCluster:
         return sum(w.get("state") == "ALIVE" for w in state.get("workers", []))
 
     def stop(self) -> None:
-        """Workers first, then the master; each gets SIGTERM and a grace period before SIGKILL."""
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """Workers first, then the master."""
+        stop_processes(list(reversed(self.processes)))
         self.processes.clear()
 
 
-def _spark_class(main_class: str, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """In this order, each gets SIGTERM and a grace period before SIGKILL."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def launch(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    """One of PySpark's launch scripts (bin/spark-class, bin/spark-submit), logging to `log`."""
     with open(log, "ab") as out:
-        # Its own process group: stopping it stops the JVM spark-class execs into, and nothing else.
-        return subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), main_class, *args], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        # Its own process group: stopping it stops the JVM the script execs into, and nothing else.
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def _spark_class(main_class: str, args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    return launch([str(SPARK_HOME / "bin" / "spark-class"), main_class, *args], log, env)
+
+
+def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
@@ -79,7 +89,7 @@ def _wait_until_ready(cluster: LocalCluster, workers: int) -> None:
     while True:
         for process, name in zip(cluster.processes, ["master"] + [f"worker-{i}" for i in range(workers)]):
             if process.poll() is not None:
-                raise RuntimeError(f"spark {name} exited ({process.returncode}):\n{_tail(cluster.log_dir / f'{name}.log')}")
+                raise RuntimeError(f"spark {name} exited ({process.returncode}):\n{tail(cluster.log_dir / f'{name}.log')}")
         try:
             if cluster.alive_workers() == workers:
                 return

@@ -27,3 +27,10 @@ def test_spark_directories_default_to_the_data_directory(tmp_path):
                                      "SYNERGY_SPARK_WAREHOUSE": str(tmp_path / "wh"), "SYNERGY_SPARK_METASTORE": "ms"})
     assert (chosen.master, chosen.warehouse, chosen.metastore) == ("spark://10.0.0.5:7077", tmp_path / "wh",
                                                                    Path("ms").resolve())
+
+
+def test_a_connect_server_is_used_only_when_named(tmp_path):
+    assert SparkSettings.from_env({"SYNERGY_DATA_DIR": str(tmp_path)}).remote is None
+    assert SparkSettings.from_env({"SYNERGY_DATA_DIR": str(tmp_path), "SYNERGY_SPARK_REMOTE": ""}).remote is None
+    chosen = SparkSettings.from_env({"SYNERGY_DATA_DIR": str(tmp_path), "SYNERGY_SPARK_REMOTE": "sc://10.0.0.5:15002"})
+    assert chosen.remote == "sc://10.0.0.5:15002"
