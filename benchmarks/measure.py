@@ -19,11 +19,13 @@ import psutil
 from ingestion.paths import PROJECT_ROOT
 
 
-def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: bool = False) -> dict:
+def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: bool = False,
+                 also: list[int] = ()) -> dict:
     """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout.
 
     With `timeline`, also the samples themselves (`rss_timeline`: epoch seconds and MB of the whole
-    tree) and the processes at the peak (`at_peak`), so a caller can say which step the peak was in."""
+    tree) and the processes at the peak (`at_peak`), so a caller can say which step the peak was in.
+    `also`: processes outside the child's tree whose trees count too (a Spark cluster's daemons and executors)."""
     # Output goes to files, not pipes: a child that prints more than a pipe buffer while
     # nobody reads would block forever.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -31,7 +33,7 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: b
         proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
                                 stdout=out, stderr=err, text=True)
         load_before = os.getloadavg()[0]
-        watched = _watch(proc)
+        watched = _watch(proc, also)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -56,13 +58,13 @@ class _Watched:
     at_peak: list[dict] = field(default_factory=list)  # each process of the tree at the peak: pid, command, MB
 
 
-def _watch(proc: subprocess.Popen) -> _Watched:
-    """RSS of the process and its children, sampled every 50 ms until it exits, and the machine's
-    1-minute load average, sampled every second (the harness's own children included)."""
-    handle = psutil.Process(proc.pid)
+def _watch(proc: subprocess.Popen, also: list[int] = ()) -> _Watched:
+    """RSS of the process and its children (and of the `also` trees), sampled every 50 ms until it exits,
+    and the machine's 1-minute load average, sampled every second (the harness's own children included)."""
+    handles = [psutil.Process(pid) for pid in (proc.pid, *also)]
     watched, samples = _Watched(), 0
     while proc.poll() is None:
-        sizes = _sizes(handle)
+        sizes = [size for handle in handles for size in _sizes(handle)]
         if sizes:
             rss = sum(size for _, size in sizes)
             watched.timeline.append((round(time.time(), 2), round(rss / 2**20, 1)))

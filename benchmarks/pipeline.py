@@ -1,4 +1,5 @@
 """python -m benchmarks.pipeline --members 100000 [1000000 ...] [--brands 3] [--days 60]
+       [--engine spark --spark-workers 1 2 [--spark-connect] [--worker-memory 4g]]
 
 The whole platform as a user runs it. For each member scale, in a fresh data directory and a fresh
 Dagster instance: generate the sample data (timed on its own), time `synergy run` end to end (build
@@ -7,6 +8,11 @@ late files for older days, new members, merges and erasures) and time the increm
 Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
 every Dagster step's time (from the instance's run records) with the peak RSS sampled while it ran,
 the steps and processes at the run's peak, and the slowest dbt models (from dbt's run_results.json). Results print as one table and are saved under benchmarks/results/.
+
+With `--engine spark` the same runs happen on a local standalone cluster of each `--spark-workers` count
+(one core and `--worker-memory` each), started for the measurement and stopped after it: each step's
+process is a Spark driver, or with `--spark-connect` a client of one Connect server in front of the cluster.
+The cluster's processes (master, workers, executors, the Connect server) count toward the peak memory.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from assets.dbt_project import DBT_PROJECT_DIR
@@ -42,9 +51,9 @@ def append_day(data: Path) -> dict:
             "erasure_requests": day["erasure_requests"]}
 
 
-def synergy_run(data: Path, dagster_home: Path) -> dict:
+def synergy_run(data: Path, dagster_home: Path, engine_env: dict[str, str] | None = None, also: list[int] = ()) -> dict:
     measured = run_measured(["-m", "orchestration.cli", "run", "--data-dir", str(data)],
-                            env={"DAGSTER_HOME": str(dagster_home)}, timeline=True)
+                            env={"DAGSTER_HOME": str(dagster_home), **(engine_env or {})}, timeline=True, also=also)
     run_ids = [m.group(1) for line in measured.pop("stdout").splitlines() if (m := RUN_LINE.match(line))]
     windows = step_windows(dagster_home, run_ids)
     timeline = measured.pop("rss_timeline")
@@ -97,11 +106,44 @@ def fresh_dagster_home(root: Path) -> Path:
     return home
 
 
+@contextmanager
+def spark_engine(root: Path, workers: int, worker_memory: str, connect: bool) -> Iterator[tuple[dict[str, str], list[int]]]:
+    """A local cluster for one measurement: the environment that selects it, and its processes (which are not
+    children of the measured run, and count toward its memory)."""
+    from engine.settings import MASTER_ENV, METASTORE_ENV, REMOTE_ENV, WAREHOUSE_ENV, SparkSettings
+    from engine.spark_cluster import start_cluster
+    from engine.spark_connect import start_connect_server
+
+    spark_dir = root / "data" / "spark"
+    settings = SparkSettings(master="", warehouse=spark_dir / "warehouse", metastore=spark_dir / "metastore")
+    # The executors fill their worker; two to four shuffle partitions per core, not Spark's 200.
+    sizes = {"spark.executor.memory": worker_memory, "spark.executor.cores": "1",
+             "spark.sql.shuffle.partitions": str(4 * workers)}
+    env = {"SYNERGY_ENGINE": "spark", WAREHOUSE_ENV: str(settings.warehouse), METASTORE_ENV: str(settings.metastore)}
+    with start_cluster(workers=workers, cores=1, memory=worker_memory, log_dir=root / "spark-logs") as cluster:
+        pids = [process.pid for process in cluster.processes]
+        if not connect:
+            # Spark's own way to give a driver settings from outside (each step's process, dbt's too).
+            submit = " ".join(f"--conf {key}={value}" for key, value in sizes.items())
+            yield env | {MASTER_ENV: cluster.master_url, "PYSPARK_SUBMIT_ARGS": f"{submit} pyspark-shell"}, pids
+            return
+        with start_connect_server(replace(settings, master=cluster.master_url), log_dir=root / "spark-logs",
+                                  conf=sizes) as server:
+            yield env | {REMOTE_ENV: server.url}, [*pids, server.process.pid]
+
+
+@contextmanager
+def duckdb_engine(root: Path) -> Iterator[tuple[dict[str, str], list[int]]]:
+    yield {}, []
+
+
 def measure(root: Path, members: int, brands: int, days: int, seed: int, incremental: bool,
-            generated: Path | None = None) -> dict:
+            generated: Path | None = None, engine=duckdb_engine, labels: dict | None = None) -> dict:
+    """One scale on one engine: `engine(root)` is the context the runs happen in (its environment and the
+    processes outside the run that count toward memory)."""
     data = root / "data"
     home = fresh_dagster_home(root)
-    result = {"members": members, "brands": brands, "days": days}
+    result = {"members": members, "brands": brands, "days": days, **(labels or {"engine": "duckdb"})}
     if generated is None:
         result["generate"] = generate(data, members, brands, days, seed)
         _print("generate", result["generate"])
@@ -109,13 +151,14 @@ def measure(root: Path, members: int, brands: int, days: int, seed: int, increme
         for part in ("landing", "ground_truth"):
             shutil.copytree(generated / part, data / part)
         result["generated_from"] = str(generated)
-    result["full"] = synergy_run(data, home)
-    _print("full run", result["full"])
-    if incremental:
-        result["append"] = append_day(data)
-        _print("append 1 day", result["append"])
-        result["incremental"] = synergy_run(data, home)
-        _print("incremental run", result["incremental"])
+    with engine(root) as (engine_env, also):
+        result["full"] = synergy_run(data, home, engine_env, also)
+        _print("full run", result["full"])
+        if incremental:
+            result["append"] = append_day(data)
+            _print("append 1 day", result["append"])
+            result["incremental"] = synergy_run(data, home, engine_env, also)
+            _print("incremental run", result["incremental"])
     return result
 
 
@@ -132,7 +175,9 @@ def table(results: list[dict]) -> str:
             if phase not in r:
                 continue
             run = r[phase]
-            lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days: {phase} run "
+            on = r.get("engine", "duckdb") + (f", {r['workers']} workers{' via Connect' if r.get('connect') else ''}"
+                                               if "workers" in r else "")
+            lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days, {on}: {phase} run "
                          f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
                          f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
             peaks = run.get("step_peak_rss_mb", {})
@@ -160,18 +205,29 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=None, help="where to write data (default: a temp dir)")
     parser.add_argument("--generated", type=Path, default=None,
                         help="a data directory the generator wrote for these options: copied instead of generating again")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
+    parser.add_argument("--spark-workers", type=int, nargs="+", default=[1, 2], help="with spark: cluster sizes to run on")
+    parser.add_argument("--worker-memory", default="4g", help="with spark: each worker's (and executor's) memory")
+    parser.add_argument("--spark-connect", action="store_true", help="with spark: through a Spark Connect server")
     args = parser.parse_args()
+    if args.engine == "duckdb":
+        setups = [(duckdb_engine, {"engine": "duckdb"})]
+    else:
+        setups = [(lambda root, n=n: spark_engine(root, n, args.worker_memory, args.spark_connect),
+                   {"engine": "spark", "workers": n, "worker_memory": args.worker_memory, "connect": args.spark_connect})
+                  for n in args.spark_workers]
     report = {"machine": machine(), "results": []}
     print(f"machine: {report['machine']}", flush=True)
     for members in args.members:
-        root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
-        print(f"{members:,} members in {root}", flush=True)
-        try:
-            report["results"].append(measure(root, members, args.brands, args.days, args.seed, not args.no_incremental,
-                                             args.generated))
-        finally:
-            if not args.keep:
-                shutil.rmtree(root, ignore_errors=True)
+        for engine, labels in setups:
+            root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
+            print(f"{members:,} members on {labels} in {root}", flush=True)
+            try:
+                report["results"].append(measure(root, members, args.brands, args.days, args.seed,
+                                                 not args.no_incremental, args.generated, engine, labels))
+            finally:
+                if not args.keep:
+                    shutil.rmtree(root, ignore_errors=True)
     print(table(report["results"]))
     print(f"\nsaved {write_result('pipeline', report)}")
 

@@ -14,12 +14,13 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.settings import SparkSettings
@@ -39,6 +40,12 @@ def server_conf(settings: SparkSettings, port: int) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class ConnectServer:
+    url: str  # sc://127.0.0.1:PORT, for SYNERGY_SPARK_REMOTE
+    process: subprocess.Popen
+
+
 def _listening(port: int) -> bool:
     try:
         socket.create_connection((HOST, port), timeout=1).close()
@@ -49,8 +56,8 @@ def _listening(port: int) -> bool:
 
 @contextmanager
 def start_connect_server(settings: SparkSettings | None = None, *, port: int | None = None,
-                         log_dir: Path | None = None, conf: Mapping[str, str] | None = None) -> Iterator[str]:
-    """The server on `settings.master`, until the block ends; yields its URL (`sc://127.0.0.1:PORT`).
+                         log_dir: Path | None = None, conf: Mapping[str, str] | None = None) -> Iterator[ConnectServer]:
+    """The server on `settings.master`, until the block ends.
     `conf` adds or overrides settings (the server's executors, shuffle partitions)."""
     settings = replace(settings or SparkSettings.from_env(), remote=None)  # the server is the one that is not a client
     port = port or free_port()
@@ -70,7 +77,7 @@ def start_connect_server(settings: SparkSettings | None = None, *, port: int | N
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the Spark Connect server did not listen within {READY_WITHIN_SECONDS} s; log: {log}")
             time.sleep(0.5)
-        yield f"sc://{HOST}:{port}"
+        yield ConnectServer(url=f"sc://{HOST}:{port}", process=process)
     finally:
         stop_processes([process])
 
@@ -84,8 +91,8 @@ def main() -> None:
     settings = SparkSettings.from_env()
     if args.master:
         settings = replace(settings, master=args.master)
-    with start_connect_server(settings, port=args.port, log_dir=args.log_dir) as url:
-        print(json.dumps({"remote": url, "master": settings.master, "warehouse": str(settings.warehouse),
+    with start_connect_server(settings, port=args.port, log_dir=args.log_dir) as server:
+        print(json.dumps({"remote": server.url, "master": settings.master, "warehouse": str(settings.warehouse),
                           "metastore": str(settings.metastore)}), flush=True)
         try:
             signal.pause()

@@ -24,3 +24,24 @@ def test_each_step_gets_the_highest_sample_taken_while_it_ran():
     assert step_peaks(timeline, windows) == {"ingest": 900.0, "dbt": 2500.0, "publish": None, "sync": 200.0}
     assert steps_at(13.0, windows) == ["dbt"]
     assert steps_at(11.5, windows) == ["ingest", "dbt"]
+
+
+def test_processes_outside_the_run_count_when_named():
+    """A Spark cluster's executors are children of its workers, not of the measured run: named, they count."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    outside = subprocess.Popen([sys.executable, "-c", HOLD_300_MB.replace("time.sleep(1)", "time.sleep(60)")])
+    try:
+        while psutil.Process(outside.pid).memory_info().rss < 300 * 2**20:  # until it holds the memory
+            time.sleep(0.1)
+        alone = run_measured(["-c", "import time; time.sleep(0.5)"])
+        together = run_measured(["-c", "import time; time.sleep(0.5)"], also=[outside.pid], timeline=True)
+    finally:
+        outside.kill()
+        outside.wait()
+    assert alone["peak_rss_mb"] < 300 <= together["peak_rss_mb"]
+    assert any(p["pid"] == outside.pid and p["rss_mb"] >= 300 for p in together["at_peak"])

@@ -35,8 +35,8 @@ def connect_server(spark_cluster, tmp_path_factory):
     settings = SparkSettings(master=spark_cluster.master_url, warehouse=root / "warehouse", metastore=root / "metastore")
     with start_connect_server(settings, log_dir=root / "logs", conf={
             "spark.executor.memory": "768m", "spark.executor.cores": "1", "spark.cores.max": "1",
-            "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}) as url:
-        yield url, settings
+            "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false"}) as server:
+        yield server.url, settings
 
 
 @pytest.fixture
