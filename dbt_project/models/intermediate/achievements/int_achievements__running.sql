@@ -46,5 +46,6 @@ rolling as (  -- rolling windows: the N days ending at each action
     group by all
 )
 
+-- cumulative and rolling list the same columns in the same order, so a plain union all lines them up.
 select *, {{ compare('running_value', 'operator', 'target') }} as meets_target
 from (select * from cumulative union all select * from rolling)
