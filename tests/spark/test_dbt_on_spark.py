@@ -23,6 +23,7 @@ from assets.dbt_project import DBT_PROJECT_DIR
 from ingestion.paths import DATA_DIR_ENV, DataPaths
 from tests.orchestration.build import build_all
 from tests.spark.compare import comparison_connection, compare_relation
+from tests.spark.profile_merge import merge_and_erase
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +35,14 @@ BEFORE_IDENTITY = ["+int_identity__links", "+int_identity__observations", "+int_
 ON_SPARK = ["resource_type:seed", "path:models/staging", "path:models/intermediate/identity",
             "path:models/intermediate/customer_360", "path:models/marts/customer_360",
             "path:models/intermediate/features", "path:models/marts/features", "int_kpis__member_days",
-            "int_cards__feedback", "int_cards__actions", "int_cards__settings", "customerio_erasures"]
+            "int_cards__feedback", "int_cards__actions", "int_cards__settings", "customerio_erasures",
+            "path:models/intermediate/achievements", "path:models/marts/achievements"]
 BRIDGED_SCHEMAS = ["raw", "identity"]
 COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]
 DBT_SPARK = Path(sys.executable).with_name("synergy-dbt-spark")
+DBT = Path(sys.executable).with_name("dbt")
+# A second build after identity changed: what reads the identity tables, up to the achievement feed.
+SINCE_IDENTITY = ["source:identity+,+achievement_completions"]
 
 
 def spark_environment(data_dir: Path, master: str) -> dict[str, str]:
@@ -130,3 +135,58 @@ def test_every_relation_equals_the_duckdb_build(spark_build, duckdb_build):
     con = comparison_connection(duckdb_build.warehouse)
     differences = [d for schema, name in compared for d in compare_relation(con, schema, name, exported / schema / name)]
     assert not differences, "\n".join(map(str, differences))
+
+
+@pytest.fixture(scope="module")
+def second_build(tmp_path_factory, duckdb_build, spark_build, spark_cluster):
+    """Both engines build the achievement feed again after the same merge and erasure (tests/spark/profile_merge.py):
+    DuckDB on a copy of its warehouse, Spark on its own with the changed identity tables bridged over. Returns the
+    change, that copy, and the Spark feed's Parquet files after the first and after the second build."""
+    _, _, first_export = spark_build
+    root = tmp_path_factory.mktemp("second")
+    warehouse = root / "warehouse.duckdb"
+    shutil.copy(duckdb_build.warehouse, warehouse)
+    change = merge_and_erase(warehouse)
+    log = root / "second.log"
+    build = ["build", "--exclude-resource-type", "unit_test", "--select", *SINCE_IDENTITY]
+    duckdb_env = {**os.environ, "SYNERGY_ENGINE": "duckdb", "SYNERGY_WAREHOUSE_PATH": str(warehouse),
+                  "SYNERGY_DUCKDB_TEMP_DIR": str(root / "duckdb-tmp")}
+    duckdb_run = run([str(DBT), *build, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                      "--target-path", str(root / "target-duckdb")], duckdb_env, log, cwd=DBT_PROJECT_DIR)
+    assert duckdb_run.returncode == 0, log.read_text()[-3000:]
+    env = spark_environment(first_export.parent / "data", spark_cluster.master_url)
+    bridge = [sys.executable, "-m", "tests.spark.warehouse_bridge"]
+    assert run([*bridge, "load", str(warehouse), str(root / "bridge"), "identity"], env, log).returncode == 0, log.read_text()[-3000:]
+    results = dbt_spark(build, env, root / "target-spark", log)
+    assert results["results"] and not failed(results), "\n".join(failed(results))
+    assert run([*bridge, "export", str(root / "exported"), "marts"], env, log).returncode == 0, log.read_text()[-3000:]
+    feed = "marts/achievement_completions"
+    return change, warehouse, first_export / feed, root / "exported" / feed
+
+
+def test_the_achievement_feed_follows_a_merge_and_an_erasure_as_on_duckdb(second_build, duckdb_build):
+    change, warehouse, spark_first, spark_second = second_build
+    con = comparison_connection(warehouse)
+    assert compare_relation(con, "marts", "achievement_completions", spark_second) == []
+    # Each completion was detected by the same one of the two builds on both engines.
+    con.execute(f"attach '{duckdb_build.warehouse}' as first_build (read_only)")
+    feeds = {"duckdb": ("first_build.marts.achievement_completions", "duck.marts.achievement_completions"),
+             "spark": (f"read_parquet('{spark_first}/*.parquet')", f"read_parquet('{spark_second}/*.parquet')")}
+    detected = {}
+    for engine, (first, second) in feeds.items():
+        (first_invocation,), = con.execute(f"select distinct detected_by_invocation from {first}").fetchall()
+        detected[engine] = set(con.execute(f"""select profile_id, achievement_config_id, window_key,
+            detected_by_invocation <> ? as in_second_build from {second}""", [first_invocation]).fetchall())
+    assert detected["spark"] == detected["duckdb"]
+    # On Spark: the merged and the erased profiles have nothing left; the windows only the merged profile had
+    # completed are the survivor's now, still as the first build detected them.
+    spark_first, spark_second = feeds["spark"]
+    left = con.execute(f"select count(*) from {spark_second} where profile_id in (?, ?)", [change.merged, change.erased]).fetchone()
+    assert left == (0,)
+    moved = set(con.execute(f"""select achievement_config_id, window_key from {spark_first} where profile_id = $1
+        except select achievement_config_id, window_key from {spark_first} where profile_id = $2""",
+                            [change.merged, change.survivor]).fetchall())
+    assert moved
+    survivor = {(config, window) for profile, config, window, in_second in detected["spark"]
+                if profile == change.survivor and not in_second}
+    assert moved <= survivor

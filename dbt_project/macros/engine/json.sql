@@ -44,3 +44,66 @@
 {% macro spark__json_text_records(document, fields) -%}
     from_json({{ document }}, 'array<struct<{% for field in fields %}{{ field }}:string{{ "," if not loop.last }}{% endfor %}>>')
 {%- endmacro %}
+
+{#- The value at `path` as a list of texts: an array's elements, any other value a list of that one text. -#}
+{% macro json_text_list(document, path) -%}
+    {{ return(adapter.dispatch('json_text_list', 'synergy')(document, path)) }}
+{%- endmacro %}
+{% macro default__json_text_list(document, path) -%}
+    case when json_type({{ document }} -> '{{ path }}') = 'ARRAY' then cast({{ document }} -> '{{ path }}' as varchar[])
+         else [{{ document }} ->> '{{ path }}'] end
+{%- endmacro %}
+{% macro spark__json_text_list(document, path) -%}
+    coalesce(try_variant_get(try_parse_json({{ document }}), '{{ path }}', 'array<string>'), array(get_json_object({{ document }}, '{{ path }}')))
+{%- endmacro %}
+
+{#- The numbers at `field` of the objects in the array at `path`, ascending; null when the array is absent or empty. -#}
+{% macro json_sorted_numbers(document, path, field) -%}
+    {{ return(adapter.dispatch('json_sorted_numbers', 'synergy')(document, path, field)) }}
+{%- endmacro %}
+{% macro default__json_sorted_numbers(document, path, field) -%}
+    (select list(cast(t ->> '$.{{ field }}' as double) order by cast(t ->> '$.{{ field }}' as double))
+     from (select unnest(cast({{ document }} -> '{{ path }}' as json[])) as t))
+{%- endmacro %}
+{% macro spark__json_sorted_numbers(document, path, field) -%}
+    {%- set numbers -%}
+        transform({{ synergy.json_text_records(synergy.json_value(document, path), [field]) }}, t -> cast(t.{{ field }} as double))
+    {%- endset -%}
+    case when size({{ numbers }}) > 0 then array_sort({{ numbers }}) end
+{%- endmacro %}
+
+{#- Whether a document is a JSON object. -#}
+{% macro json_is_object(document) -%}
+    {{ return(adapter.dispatch('json_is_object', 'synergy')(document)) }}
+{%- endmacro %}
+{% macro default__json_is_object(document) -%} json_type({{ document }}) = 'OBJECT' {%- endmacro %}
+{% macro spark__json_is_object(document) -%} json_object_keys({{ document }}) is not null {%- endmacro %}
+
+{#- The keys of an object, as a list. -#}
+{% macro json_keys_of(document) -%}
+    {{ return(adapter.dispatch('json_keys_of', 'synergy')(document)) }}
+{%- endmacro %}
+{% macro default__json_keys_of(document) -%} json_keys({{ document }}) {%- endmacro %}
+{% macro spark__json_keys_of(document) -%} json_object_keys({{ document }}) {%- endmacro %}
+
+{#- The member of an object named by `key` (SQL text: a column or expression), as a document: a string member
+    stays a JSON string, so json_is_object tells it from an object. -#}
+{% macro json_member(document, key) -%}
+    {{ return(adapter.dispatch('json_member', 'synergy')(document, key)) }}
+{%- endmacro %}
+{% macro default__json_member(document, key) -%} {{ document }} -> ('$."' || {{ key }} || '"') {%- endmacro %}
+{% macro spark__json_member(document, key) -%} to_json(from_json({{ document }}, 'map<string, variant>')[{{ key }}]) {%- endmacro %}
+
+{#- The member of an object named by `key` (SQL text), as text (a nested value's JSON). -#}
+{% macro json_member_text(document, key) -%}
+    {{ return(adapter.dispatch('json_member_text', 'synergy')(document, key)) }}
+{%- endmacro %}
+{% macro default__json_member_text(document, key) -%} {{ document }} ->> ('$."' || {{ key }} || '"') {%- endmacro %}
+{% macro spark__json_member_text(document, key) -%} from_json({{ document }}, 'map<string, string>')[{{ key }}] {%- endmacro %}
+
+{#- The text at a path computed in SQL (`path` is SQL text, not a literal). -#}
+{% macro json_text_at(document, path) -%}
+    {{ return(adapter.dispatch('json_text_at', 'synergy')(document, path)) }}
+{%- endmacro %}
+{% macro default__json_text_at(document, path) -%} json_extract_string({{ document }}, {{ path }}) {%- endmacro %}
+{% macro spark__json_text_at(document, path) -%} get_json_object({{ document }}, {{ path }}) {%- endmacro %}

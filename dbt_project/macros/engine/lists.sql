@@ -36,3 +36,21 @@
 {%- endmacro %}
 {% macro default__empty_list() -%} [] {%- endmacro %}
 {% macro spark__empty_list() -%} array() {%- endmacro %}
+
+{#- The elements of a list that satisfy `predicate`, an expression of `element`, in order. -#}
+{% macro filter_list(list, element, predicate) -%}
+    {{ return(adapter.dispatch('filter_list', 'synergy')(list, element, predicate)) }}
+{%- endmacro %}
+{% macro default__filter_list(list, element, predicate) -%}
+    list_filter({{ list }}, lambda {{ element }}: {{ predicate }})
+{%- endmacro %}
+{% macro spark__filter_list(list, element, predicate) -%}
+    filter({{ list }}, {{ element }} -> {{ predicate }})
+{%- endmacro %}
+
+{#- One row per element of a list (in a select list); none for an empty or null list. -#}
+{% macro unnest_list(list) -%}
+    {{ return(adapter.dispatch('unnest_list', 'synergy')(list)) }}
+{%- endmacro %}
+{% macro default__unnest_list(list) -%} unnest({{ list }}) {%- endmacro %}
+{% macro spark__unnest_list(list) -%} explode({{ list }}) {%- endmacro %}

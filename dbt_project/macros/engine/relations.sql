@@ -48,3 +48,10 @@ select {{ columns | join(', ') if columns else '*' }} from {{ second }}
 {%- endmacro %}
 {% macro default__materialized_cte() -%} materialized {%- endmacro %}
 {% macro spark__materialized_cte() -%} {%- endmacro %}
+
+{#- The join keeping the left rows that have no match: DuckDB's `anti join`, Spark's `left anti join`. -#}
+{% macro anti_join() -%}
+    {{ return(adapter.dispatch('anti_join', 'synergy')()) }}
+{%- endmacro %}
+{% macro default__anti_join() -%} anti join {%- endmacro %}
+{% macro spark__anti_join() -%} left anti join {%- endmacro %}

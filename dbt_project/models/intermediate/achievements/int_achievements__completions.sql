@@ -9,9 +9,9 @@ with windowed as (
 ),
 
 streak_runs as (
-    select s.profile_id, s.achievement_config_id, cast(s.run_start as varchar) as window_key,
+    select s.profile_id, s.achievement_config_id, cast(s.run_start as {{ text_type() }}) as window_key,
         cast(s.run_start + cast((a.target - 1) * case a.streak_unit when 'week' then 7 else 1 end as integer)
-             as timestamptz) as completed_at
+             as {{ instant_type() }}) as completed_at
     from {{ ref('int_achievements__streaks') }} as s
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
     where {{ compare('s.run_length', 'a.operator', 'a.target') }}

@@ -3,14 +3,14 @@
 -- are numbers, else as text. Actions meet achievements by (brand, action type), so each action is paired only
 -- with the achievements that count it.
 with config_actions as (
-    select bc.brand_id, a.achievement_config_id, a.field, unnest(a.events) as action_type
+    select bc.brand_id, a.achievement_config_id, a.field, {{ unnest_list('a.events') }} as action_type
     from {{ ref('int_achievements__brand_configs') }} as bc
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
 ),
 
 candidates as (
     select m.profile_id, m.user_id, e.brand_id, e.event_id, e.occurred_at, e.action_type,
-        timezone(b.timezone, e.occurred_at) as local_time, ca.achievement_config_id, ca.field,
+        {{ local_timestamp('e.occurred_at', 'b.timezone') }} as local_time, ca.achievement_config_id, ca.field,
         e.product_id, e.amount, e.channel, e.reward_id,
         p.product_form, p.strain_type, p.strain_name, p.product_line, p.msrp, p.dominant_terpene
     from {{ ref('int_identity__profile_events') }} as e

@@ -4,7 +4,7 @@
 -- the same events in another order give the same value.
 with q as (
     select q.*, a.metric, a.timeframe, a.rolling_days, a.calendar_period, a.operator, a.target,
-        case when a.timeframe = 'calendar' then cast(date_trunc(a.calendar_period, q.local_time) as varchar)
+        case when a.timeframe = 'calendar' then cast(date_trunc(a.calendar_period, q.local_time) as {{ text_type() }})
              else 'all' end as window_key
     from {{ ref('int_achievements__qualifying_events') }} as q
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
@@ -40,11 +40,12 @@ rolling as (  -- rolling windows: the N days ending at each action
     from q as e
     inner join q as p
         on p.profile_id = e.profile_id and p.achievement_config_id = e.achievement_config_id
-        and p.occurred_at > e.occurred_at - to_days(e.rolling_days)
-        and (p.occurred_at, p.event_id) <= (e.occurred_at, e.event_id)
+        and p.occurred_at > e.occurred_at - {{ days_interval('e.rolling_days') }}
+        and {{ ordering_key(['p.occurred_at', 'p.event_id']) }} <= {{ ordering_key(['e.occurred_at', 'e.event_id']) }}
     where e.timeframe = 'rolling_days'
     group by all
 )
 
+-- cumulative and rolling list the same columns in the same order, so a plain union all lines them up.
 select *, {{ compare('running_value', 'operator', 'target') }} as meets_target
-from (select * from cumulative union all by name select * from rolling)
+from (select * from cumulative union all select * from rolling)

@@ -15,7 +15,7 @@ pairs as (
     select m.*, a.achievement_config_id, a.achievement_key, a.achievement_name, a.metric, a.timeframe,
         a.rolling_days, a.calendar_period, a.streak_unit, a.operator, a.target, a.repeatable, a.tier_targets,
         a.gate_prediction, a.gate_operator, a.gate_value,
-        timezone(m.timezone, {{ as_of() }}) as local_as_of
+        {{ local_timestamp(as_of(), 'm.timezone') }} as local_as_of
     from members as m
     inner join {{ ref('int_achievements__brand_configs') }} as bc using (brand_id)
     inner join configs as a using (achievement_config_id)
@@ -41,9 +41,9 @@ current_values as (
     inner join members as m using (profile_id)
     where a.metric <> 'streak'
         and case a.timeframe
-            when 'rolling_days' then q.occurred_at > {{ as_of() }} - to_days(a.rolling_days)
+            when 'rolling_days' then q.occurred_at > {{ as_of() }} - {{ days_interval('a.rolling_days') }}
             when 'calendar' then date_trunc(a.calendar_period, q.local_time)
-                = date_trunc(a.calendar_period, timezone(m.timezone, {{ as_of() }}))
+                = date_trunc(a.calendar_period, {{ local_timestamp(as_of(), 'm.timezone') }})
             else true end
     group by q.profile_id, q.achievement_config_id
 ),
@@ -72,8 +72,8 @@ streaks as (
 
 gates as (
     select p.profile_id, p.achievement_config_id,
-        try_cast(json_extract_string(pr.product_affinity_scores,
-            '$.' || replace(p.gate_prediction, 'product_affinity_scores.', '')) as double) as gate_score
+        try_cast({{ json_text_at('pr.product_affinity_scores',
+            "'$.' || replace(p.gate_prediction, 'product_affinity_scores.', '')") }} as double) as gate_score
     from pairs as p
     left join {{ ref('profile_predictions') }} as pr using (profile_id)
     where p.gate_prediction is not null
@@ -83,7 +83,7 @@ progress as (
     select p.*,
         cast(case when p.metric = 'streak' then coalesce(s.current_streak, 0) else coalesce(v.value, 0) end as double)
             as current_value,
-        case when p.metric = 'streak' then cast(s.completed_on as timestamptz) else c.completed_at end as completed_at,
+        case when p.metric = 'streak' then cast(s.completed_on as {{ instant_type() }}) else c.completed_at end as completed_at,
         case when p.metric = 'streak' then coalesce(s.runs_completed, 0)
              when p.timeframe = 'calendar' then coalesce(c.windows_completed, 0)
              when p.timeframe = 'all_time' and p.metric in ('count', 'sum') and p.operator in ('>=', '>') and p.target > 0
@@ -120,8 +120,8 @@ select
     completed_at,
     repeatable,
     cast(case when repeatable then completions else least(completions, 1) end as bigint) as times_completed,
-    cast(len(list_filter(coalesce(tier_targets, []), lambda t: t <= current_value)) as integer) as tiers_reached,
-    list_filter(coalesce(tier_targets, []), lambda t: t > current_value)[1] as next_tier_target,
+    cast({{ count_matching('coalesce(tier_targets, ' ~ empty_list() ~ ')', 't', 't <= current_value') }} as integer) as tiers_reached,
+    {{ list_at(filter_list('coalesce(tier_targets, ' ~ empty_list() ~ ')', 't', 't > current_value'), 1) }} as next_tier_target,
     gate_score,
     gate_prediction is null
         or coalesce({{ compare('gate_score', 'gate_operator', 'gate_value') }}, false) as is_offered
