@@ -31,3 +31,10 @@
     {%- endfor -%}
     date_format({{ instant }}, "{{ pattern.text }}")
 {%- endmacro %}
+
+{#- Hexadecimal digits (text, at most 15 of them) as a bigint. -#}
+{% macro hex_to_bigint(digits) -%}
+    {{ return(adapter.dispatch('hex_to_bigint', 'synergy')(digits)) }}
+{%- endmacro %}
+{% macro default__hex_to_bigint(digits) -%} cast(('0x' || {{ digits }}) as bigint) {%- endmacro %}
+{% macro spark__hex_to_bigint(digits) -%} cast(conv({{ digits }}, 16, 10) as bigint) {%- endmacro %}
