@@ -4,5 +4,5 @@
 {% macro deep_link(template, brand_id, target) -%}
     {%- set keys = ['reward_id', 'product_id', 'achievement_key', 'rank_key', 'offer_key'] -%}
     {% for key in keys %}replace({% endfor %}replace({{ template }}, '{brand_id}', cast({{ brand_id }} as {{ text_type() }}))
-    {%- for key in keys %}, '{{ "{" ~ key ~ "}" }}', coalesce(url_encode({{ json_text(target, '$.' ~ key) }}), '{{ "{" ~ key ~ "}" }}')){% endfor %}
+    {%- for key in keys %}, '{{ "{" ~ key ~ "}" }}', coalesce({{ url_encoded(json_text(target, '$.' ~ key)) }}, '{{ "{" ~ key ~ "}" }}')){% endfor %}
 {%- endmacro %}

@@ -47,20 +47,20 @@
 
 {#- Building documents. DuckDB's json_object embeds a JSON value as JSON and anything else as its JSON
     form. On Spark a JSON value is its text, which Spark cannot tell from other text: a member that is
-    already JSON (a JSON column, a json_object, a json_number) is marked with json_nested (a list of them
-    with json_nested_list) and embedded as it is; every other member is written by Spark's JSON writer.
+    already JSON (a JSON column, a json_object_of, a json_number) is marked with json_embedded (a list of them
+    with json_embedded_list) and embedded as it is; every other member is written by Spark's JSON writer.
     So both engines write the same bytes: keys in order, nulls as null, and decimals as DuckDB writes them
     in a document, as doubles (1.10 as 1.1, 150.00 as 150.0; Spark's variant type would write 150). -#}
 
 {#- An object of key, value, key, value, ... (keys are literals): given as arguments, or as the text of a
-    call block (`{% call json_object() %}'a', x, 'b', {{ y }}{% endcall %}`), which reads better when
+    call block (`{% call json_object_of() %}'a', x, 'b', {{ y }}{% endcall %}`), which reads better when
     members call macros. -#}
-{% macro json_object() -%}
+{% macro json_object_of() -%}
     {%- set members = caller() if caller is defined else varargs | join(', ') -%}
-    {{ return(adapter.dispatch('json_object', 'synergy')(members | trim)) }}
+    {{ return(adapter.dispatch('json_object_of', 'synergy')(members | trim)) }}
 {%- endmacro %}
-{% macro default__json_object(members) -%} json_object({{ members }}) {%- endmacro %}
-{% macro spark__json_object(members) -%}
+{% macro default__json_object_of(members) -%} json_object({{ members }}) {%- endmacro %}
+{% macro spark__json_object_of(members) -%}
     {%- set items = synergy.split_top_level(members) -%}
     {%- if not items -%}
         '{}'
@@ -73,7 +73,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Marks a JSON text embedded as it is by json_object on Spark. -#}
+{#- Marks a JSON text embedded as it is by json_object_of on Spark. -#}
 {% macro spark_json_mark() %}/*json*/{% endmacro %}
 
 {#- A member's value as JSON text on Spark: a marked JSON text as it is, anything else through to_json. -#}
@@ -108,25 +108,25 @@
     {{ return(state.items) }}
 {%- endmacro %}
 
-{#- A JSON text as a member of json_object, not as a string (an argument, or a call block's text). -#}
-{% macro json_nested(document=none) -%}
+{#- A JSON text as a member of json_object_of, not as a string (an argument, or a call block's text). -#}
+{% macro json_embedded(document=none) -%}
     {%- set document = caller() | trim if caller is defined else document -%}
-    {{ return(adapter.dispatch('json_nested', 'synergy')(document)) }}
+    {{ return(adapter.dispatch('json_embedded', 'synergy')(document)) }}
 {%- endmacro %}
-{% macro default__json_nested(document) -%} {{ document }} {%- endmacro %}
-{% macro spark__json_nested(document) -%} {{ spark_json_mark() }} ({{ document }}) {%- endmacro %}
+{% macro default__json_embedded(document) -%} {{ document }} {%- endmacro %}
+{% macro spark__json_embedded(document) -%} {{ spark_json_mark() }} ({{ document }}) {%- endmacro %}
 
-{#- A list of JSON texts as a JSON array member of json_object. -#}
-{% macro json_nested_list(documents) -%}
-    {{ return(adapter.dispatch('json_nested_list', 'synergy')(documents)) }}
+{#- A list of JSON texts as a JSON array member of json_object_of. -#}
+{% macro json_embedded_list(documents) -%}
+    {{ return(adapter.dispatch('json_embedded_list', 'synergy')(documents)) }}
 {%- endmacro %}
-{% macro default__json_nested_list(documents) -%} {{ documents }} {%- endmacro %}
-{% macro spark__json_nested_list(documents) -%}
+{% macro default__json_embedded_list(documents) -%} {{ documents }} {%- endmacro %}
+{% macro spark__json_embedded_list(documents) -%}
     {{ spark_json_mark() }} concat('[', array_join({{ documents }}, ','), ']')
 {%- endmacro %}
 
 {#- A number as JSON text (for a member whose number type differs per row: points or an amount); mark it
-    with json_nested. -#}
+    with json_embedded. -#}
 {% macro json_number(value) -%}
     {{ return(adapter.dispatch('json_number', 'synergy')(value)) }}
 {%- endmacro %}

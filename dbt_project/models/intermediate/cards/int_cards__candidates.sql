@@ -42,10 +42,10 @@ wishlist_cards as (
                   || '.' end as body,
         case when g.gap <= 0 then 'Redeem' else 'See how to earn' end as cta,
         case when g.gap <= 0 then 'redeem_reward' else 'earn_points' end as action_kind,
-        {{ json_object("'reward_id'", 'g.reward_id', "'product_id'", 'g.product_id') }} as action_target,
+        {{ json_object_of("'reward_id'", 'g.reward_id', "'product_id'", 'g.product_id') }} as action_target,
         g.points_balance as progress_current, g.points_cost as progress_target, 'points' as progress_unit,
         case when g.gap <= 0 then {{ list_of("'wishlist_affordable'") }} else {{ list_of("'wishlist_goal'", "'points_gap'") }} end as reason_codes,
-        {% call json_object() %}'points_cost', g.points_cost, 'gap_points', greatest(g.gap, 0),
+        {% call json_object_of() %}'points_cost', g.points_cost, 'gap_points', greatest(g.gap, 0),
             'scans_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} else 0 end,
             'referrals_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} else 0 end,
             'rank_multiplier', {{ card_multiplier('g.rank_multiplier') }},
@@ -63,10 +63,10 @@ rank_up as (
         'Reach ' || next_rank_name || ' for a bigger points multiplier: about '
             || {{ count_noun(actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier'), 'product scan', 'product scans') }}
             || '.' as body,
-        'See rank benefits' as cta, 'view_rank' as action_kind, {{ json_object("'rank_key'", 'next_rank_key') }} as action_target,
+        'See rank benefits' as cta, 'view_rank' as action_kind, {{ json_object_of("'rank_key'", 'next_rank_key') }} as action_target,
         lifetime_points as progress_current, next_rank_points as progress_target,
         'points' as progress_unit, {{ list_of("'rank_distance'") }} as reason_codes,
-        {% call json_object() %}'gap_points', next_rank_points - lifetime_points, 'next_rank', next_rank_key,
+        {% call json_object_of() %}'gap_points', next_rank_points - lifetime_points, 'next_rank', next_rank_key,
             'next_rank_points', next_rank_points,
             'scans_needed', {{ actions_needed('next_rank_points - lifetime_points', 'scan_points', 'rank_multiplier') }}{% endcall %} as details
     from members
@@ -80,10 +80,10 @@ achievement_cards as (
         case when unit = 'amount' then cast({{ card_amount('target - current_value') }} as {{ text_type() }})
              else cast({{ card_points('target - current_value') }} as {{ text_type() }}) end
             || ' more to unlock ' || achievement_name || '.' as body,
-        'Keep going' as cta, 'view_achievement' as action_kind, {{ json_object("'achievement_key'", 'achievement_key') }} as action_target,
+        'Keep going' as cta, 'view_achievement' as action_kind, {{ json_object_of("'achievement_key'", 'achievement_key') }} as action_target,
         current_value as progress_current, target as progress_target,
         unit as progress_unit, {{ list_of("'achievement_near_complete'") }} as reason_codes,
-        {% call json_object() %}'percent', {{ card_percent('percent') }}, 'reward_points', reward_points{% endcall %} as details
+        {% call json_object_of() %}'percent', {{ card_percent('percent') }}, 'reward_points', reward_points{% endcall %} as details
     from near_complete
     qualify row_number() over (partition by profile_id order by percent desc, reward_points desc, achievement_key) = 1
 ),
@@ -94,11 +94,11 @@ referral_cards as (
         cast(referral_points * rank_multiplier as double) as value,
         'Invite a friend, earn ' || {{ count_noun(card_points('referral_points * rank_multiplier'), 'point', 'points') }} as title,
         'Share your code: you earn points when a friend joins.' as body, 'Invite' as cta,
-        'invite_friend' as action_kind, {{ json_object() }} as action_target,
+        'invite_friend' as action_kind, {{ json_object_of() }} as action_target,
         null as progress_current, null as progress_target, null as progress_unit,
         case when coalesce(feature_affinities['referrals'], 0) > 0 then {{ list_of("'referral_affinity'") }} else {{ list_of("'referral_default'") }} end
             as reason_codes,
-        {% call json_object() %}'referral_points', referral_points, 'rank_multiplier', {{ card_multiplier('rank_multiplier') }},
+        {% call json_object_of() %}'referral_points', referral_points, 'rank_multiplier', {{ card_multiplier('rank_multiplier') }},
             'points_per_referral', {{ card_points('referral_points * rank_multiplier') }}{% endcall %} as details
     from members
 ),
@@ -108,10 +108,10 @@ retention_cards as (
         m.churn_probability as propensity, cast({{ card_amount('greatest(m.monetary, 1)') }} as double) as value,
         'We miss you: double points this week' as title,
         'Come back this week and every scan earns double points.' as body, 'Claim offer' as cta,
-        'claim_offer' as action_kind, {{ json_object("'offer_key'", "'double_points_week'") }} as action_target,
+        'claim_offer' as action_kind, {{ json_object_of("'offer_key'", "'double_points_week'") }} as action_target,
         null as progress_current, null as progress_target, null as progress_unit,
         {{ list_of("'churn_risk_' || lower(m.churn_risk_level)") }} as reason_codes,
-        {% call json_object() %}'churn_probability', {{ card_ratio('m.churn_probability') }}, 'risk_level', m.churn_risk_level{% endcall %} as details
+        {% call json_object_of() %}'churn_probability', {{ card_ratio('m.churn_probability') }}, 'risk_level', m.churn_risk_level{% endcall %} as details
     from members as m
     where m.churn_probability is not null  -- the brand's min_churn_probability applies at selection
 ),
@@ -120,10 +120,10 @@ exclusive_cards as (
     select profile_id, 'high_value_exclusive' as card_type, 'exclusive' as card_key, 0.6 as propensity,
         cast({{ card_amount('greatest(monetary, 1)') }} as double) as value,
         'An exclusive for our ' || segment as title, 'Early access to limited drops, for our best members.' as body,
-        'Get early access' as cta, 'view_exclusives' as action_kind, {{ json_object() }} as action_target,
+        'Get early access' as cta, 'view_exclusives' as action_kind, {{ json_object_of() }} as action_target,
         null as progress_current, null as progress_target, null as progress_unit,
         {{ list_of("'segment_' || lower(replace(segment, ' ', '_'))") }} as reason_codes,
-        {{ json_object("'segment'", 'segment') }} as details
+        {{ json_object_of("'segment'", 'segment') }} as details
     from members
     where segment in ('Champions', 'Loyal')
 ),
@@ -139,10 +139,10 @@ discovery_cards as (
         f.share as propensity, cast(p.msrp as double) as value,
         'New for you: ' || p.product_name as title,
         'You like ' || f.product_form || '; try ' || p.product_name || ' next.' as body, 'Discover' as cta,
-        'view_product' as action_kind, {{ json_object("'product_id'", 'p.product_id') }} as action_target,
+        'view_product' as action_kind, {{ json_object_of("'product_id'", 'p.product_id') }} as action_target,
         null as progress_current, null as progress_target, null as progress_unit,
         {{ list_of("'category_affinity'") }} as reason_codes,
-        {% call json_object() %}'product_form', f.product_form, 'share', {{ card_ratio('f.share') }},
+        {% call json_object_of() %}'product_form', f.product_form, 'share', {{ card_ratio('f.share') }},
             'msrp', {{ card_amount('p.msrp') }}{% endcall %} as details
     from favourite as f
     inner join {{ ref('stg_app__products') }} as p on p.brand_id = f.brand_id and p.product_form = f.product_form
@@ -181,12 +181,12 @@ offer_cards as (
         reward_name || ' for ' || {{ count_noun(card_points('points_cost * customer_multiplier * inventory_multiplier'), 'point', 'points') }} as title,
         'Usually ' || {{ count_noun('points_cost', 'point', 'points') }} || ': '
             || cast(round(100 * (1 - customer_multiplier * inventory_multiplier)) as bigint) || '% off for you.' as body,
-        'Redeem' as cta, 'redeem_reward' as action_kind, {{ json_object("'reward_id'", 'reward_id', "'product_id'", 'product_id') }} as action_target,
+        'Redeem' as cta, 'redeem_reward' as action_kind, {{ json_object_of("'reward_id'", 'reward_id', "'product_id'", 'product_id') }} as action_target,
         points_balance as progress_current,
         {{ card_points('points_cost * customer_multiplier * inventory_multiplier') }} as progress_target, 'points' as progress_unit,
         {{ list_of("'dynamic_price'") }} || case when customer_multiplier < 1 then {{ list_of("'member_discount'") }} else {{ empty_list() }} end
             || case when inventory_multiplier < 1 then {{ list_of("'inventory_surplus'") }} else {{ empty_list() }} end as reason_codes,
-        {% call json_object() %}'base_price', points_cost, 'customer_multiplier', {{ card_multiplier('customer_multiplier') }},
+        {% call json_object_of() %}'base_price', points_cost, 'customer_multiplier', {{ card_multiplier('customer_multiplier') }},
                     'inventory_multiplier', {{ card_multiplier('inventory_multiplier') }},
                     'dynamic_price', {{ card_points('points_cost * customer_multiplier * inventory_multiplier') }}{% endcall %} as details
     from (select {{ record_columns('offer') }} from best_offer)
@@ -195,9 +195,9 @@ offer_cards as (
 fallback_cards as (
     select profile_id, 'explore_rewards' as card_type, 'explore' as card_key, 0.1 as propensity, 1.0 as value,
         'Explore your rewards' as title, 'See what your ' || {{ count_noun('points_balance', 'point', 'points') }} || ' can get you.' as body,
-        'Browse rewards' as cta, 'browse_rewards' as action_kind, {{ json_object() }} as action_target,
+        'Browse rewards' as cta, 'browse_rewards' as action_kind, {{ json_object_of() }} as action_target,
         null as progress_current, null as progress_target, null as progress_unit,
-        {{ list_of("'fallback'") }} as reason_codes, {{ json_object("'points_balance'", 'points_balance') }} as details
+        {{ list_of("'fallback'") }} as reason_codes, {{ json_object_of("'points_balance'", 'points_balance') }} as details
     from members
 ),
 

@@ -7,7 +7,7 @@ with members as (
 
 wishlist_goals as (
     select m.profile_id, r.points_cost, r.reward_id,
-        {{ json_object("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
+        {{ json_object_of("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
                        "'points_away'", 'greatest(r.points_cost - m.points_balance, 0)') }} as goal
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
@@ -22,7 +22,7 @@ wishlist as (
 
 achievement_items as (
     select p.profile_id, p.achievement_key,
-        {% call json_object() %}'key', p.achievement_key, 'name', p.achievement_name,
+        {% call json_object_of() %}'key', p.achievement_key, 'name', p.achievement_name,
                     'current', {{ progress_json('p.current_value', 'u.unit') }},
                     'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
                     'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label{% endcall %} as item
@@ -42,24 +42,24 @@ achievements as (
 -- display_current of target, i.e. percent, which stops at 100.
 card_items as (
     select profile_id, position,
-        {% call json_object() %}
+        {% call json_object_of() %}
             'id', card_id, 'type', card_type, 'position', position, 'score', score, 'title', title, 'body', body,
             'image_url', image_url,
-            'action', {{ json_nested(json_object("'kind'", 'action_kind', "'label'", 'cta', "'url'", 'action_url',
-                                                 "'target'", json_nested('action_target'))) }},
+            'action', {{ json_embedded(json_object_of("'kind'", 'action_kind', "'label'", 'cta', "'url'", 'action_url',
+                                                 "'target'", json_embedded('action_target'))) }},
             'dismissible', dismissible,
-            'progress', {% call json_nested() %}case when progress_target is not null then
-                {% call json_object() %}'current', {{ progress_json('progress_current', 'progress_unit') }},
+            'progress', {% call json_embedded() %}case when progress_target is not null then
+                {% call json_object_of() %}'current', {{ progress_json('progress_current', 'progress_unit') }},
                             'target', {{ progress_json('progress_target', 'progress_unit') }},
                             'unit', progress_unit,
                             'display_current', {{ progress_json('least(progress_current, progress_target)', 'progress_unit') }},
                             'percent', case when progress_target > 0
                                 then cast(floor({{ ratio('100 * greatest(least(progress_current, progress_target), 0)', 'progress_target') }}) as integer)
                                 else 100 end{% endcall %} end{% endcall %},
-            'explanation', {% call json_nested() %}{% call json_object() %}
-                'reasons', {{ json_nested_list(zipped('reason_codes', 'reason_texts', 'code', 'text',
-                                                      json_object("'code'", 'code', "'text'", 'text'))) }},
-                'details', {{ json_nested('details') }}{% endcall %}{% endcall %},
+            'explanation', {% call json_embedded() %}{% call json_object_of() %}
+                'reasons', {{ json_embedded_list(zipped('reason_codes', 'reason_texts', 'code', 'text',
+                                                      json_object_of("'code'", 'code', "'text'", 'text'))) }},
+                'details', {{ json_embedded('details') }}{% endcall %}{% endcall %},
             'valid_from', {{ format_instant('valid_from', '%Y-%m-%dT%H:%M:%SZ') }},
             'valid_until', {{ format_instant('valid_until', '%Y-%m-%dT%H:%M:%SZ') }}{% endcall %} as item
     from {{ ref('member_cards') }}
@@ -73,7 +73,7 @@ cards as (
 
 -- The member's arm in each running experiment: the PWA logs these with every card impression.
 experiments as (
-    select profile_id, {{ sorted_list(json_object("'key'", 'experiment_key', "'arm'", 'arm'), 'experiment_key') }} as arms
+    select profile_id, {{ sorted_list(json_object_of("'key'", 'experiment_key', "'arm'", 'arm'), 'experiment_key') }} as arms
     from {{ ref('experiment_assignments') }}
     where is_active
     group by all
@@ -83,21 +83,21 @@ select
     m.brand_id,
     m.user_id,
     m.profile_id,
-    {% call json_object() %}
+    {% call json_object_of() %}
         'schema_version', '2.1',
         'brand_id', m.brand_id,
         'user_id', m.user_id,
         'profile_id', m.profile_id,
         'generated_at', {{ format_instant(as_of(), '%Y-%m-%dT%H:%M:%SZ') }},
         'points_balance', m.points_balance,
-        'rank', {% call json_nested() %}{% call json_object() %}'key', m.rank_key, 'name', m.rank_name,
+        'rank', {% call json_embedded() %}{% call json_object_of() %}'key', m.rank_key, 'name', m.rank_name,
                             'multiplier', {{ card_multiplier('m.rank_multiplier') }},
                             'next_rank_key', m.next_rank_key, 'next_rank_points', m.next_rank_points,
                             'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0){% endcall %}{% endcall %},
-        'wishlist_goals', {{ json_nested_list('coalesce(w.goals, ' ~ empty_list() ~ ')') }},
-        'achievements', {{ json_nested_list('coalesce(a.progress, ' ~ empty_list() ~ ')') }},
-        'cards', {{ json_nested_list('c.cards') }},
-        'experiments', {{ json_nested_list('coalesce(x.arms, ' ~ empty_list() ~ ')') }}
+        'wishlist_goals', {{ json_embedded_list('coalesce(w.goals, ' ~ empty_list() ~ ')') }},
+        'achievements', {{ json_embedded_list('coalesce(a.progress, ' ~ empty_list() ~ ')') }},
+        'cards', {{ json_embedded_list('c.cards') }},
+        'experiments', {{ json_embedded_list('coalesce(x.arms, ' ~ empty_list() ~ ')') }}
     {% endcall %} as document
 from members as m
 left join wishlist as w using (profile_id)
