@@ -1,4 +1,4 @@
 {#- How many actions worth `points` each, boosted by the rank multiplier, close a gap. -#}
 {% macro actions_needed(gap, points, multiplier) -%}
-    cast(ceil(({{ gap }}) / (({{ points }}) * ({{ multiplier }}))) as integer)
+    cast(ceil({{ ratio('(' ~ gap ~ ')', '((' ~ points ~ ') * (' ~ multiplier ~ '))') }}) as integer)
 {%- endmacro %}

@@ -11,7 +11,7 @@
 {#- A progress number as JSON: amounts with two decimals, everything else (points, actions, days,
     weeks) an integer. -#}
 {% macro progress_json(value, unit) -%}
-    case when ({{ unit }}) = 'amount' then to_json({{ card_amount(value) }}) else to_json({{ card_points(value) }}) end
+    {% call json_embedded() %}case when ({{ unit }}) = 'amount' then {{ json_number(card_amount(value)) }} else {{ json_number(card_points(value)) }} end{% endcall %}
 {%- endmacro %}
 
 {#- The unit of an achievement's progress: an amount for sums, days or weeks for streaks, else actions. -#}

@@ -4,7 +4,7 @@
     its dates move once a period instead of with every daily build, and on any day only about one member in
     valid_days has documents whose dates moved (publishing rewrites only the documents that changed). -#}
 {% macro card_valid_from(as_of_day, profile_id, valid_days) -%}
-    ({{ as_of_day }} - to_days(cast((date_diff('day', date '1970-01-01', cast({{ as_of_day }} as date))
-                                       + cast(('0x' || left(md5({{ profile_id }}), 8)) as bigint))
-                                      % greatest({{ valid_days }}, 1) as integer)))
+    {%- set day_number = days_between("date '1970-01-01'", 'cast(' ~ as_of_day ~ ' as date)') -%}
+    {%- set phase = hex_to_bigint('left(md5(' ~ profile_id ~ '), 8)') -%}
+    ({{ as_of_day }} - {{ days_interval('cast((' ~ day_number ~ ' + ' ~ phase ~ ') % greatest(' ~ valid_days ~ ', 1) as integer)') }})
 {%- endmacro %}

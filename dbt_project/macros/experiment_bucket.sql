@@ -2,5 +2,5 @@
     md5('<experiment key>:<profile id>'), modulo 10,000. md5 is the same everywhere, so the PWA, a
     Customer.io campaign or an analyst can recompute it. -#}
 {% macro experiment_bucket(experiment_key, profile_id) -%}
-    cast(('0x' || left(md5({{ experiment_key }} || ':' || {{ profile_id }}), 8)) as bigint) % 10000
+    {{ hex_to_bigint("left(md5(" ~ experiment_key ~ " || ':' || " ~ profile_id ~ "), 8)") }} % 10000
 {%- endmacro %}

@@ -44,3 +44,17 @@
 {%- endmacro %}
 {% macro default__row_number(window) -%} row_number() over ({{ window }}) {%- endmacro %}
 {% macro spark__row_number(window) -%} cast(row_number() over ({{ window }}) as bigint) {%- endmacro %}
+
+{#- The group's values as a list, unordered. DuckDB keeps nulls in it, Spark's collect_list skips them. -#}
+{% macro grouped_list(value) -%}
+    {{ return(adapter.dispatch('grouped_list', 'synergy')(value)) }}
+{%- endmacro %}
+{% macro default__grouped_list(value) -%} list({{ value }}) {%- endmacro %}
+{% macro spark__grouped_list(value) -%} collect_list({{ value }}) {%- endmacro %}
+
+{#- last_value skipping nulls, for a window (`over` follows the call). -#}
+{% macro last_non_null(value) -%}
+    {{ return(adapter.dispatch('last_non_null', 'synergy')(value)) }}
+{%- endmacro %}
+{% macro default__last_non_null(value) -%} last_value({{ value }} ignore nulls) {%- endmacro %}
+{% macro spark__last_non_null(value) -%} last_value({{ value }}, true) {%- endmacro %}

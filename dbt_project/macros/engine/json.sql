@@ -107,3 +107,91 @@
 {%- endmacro %}
 {% macro default__json_text_at(document, path) -%} json_extract_string({{ document }}, {{ path }}) {%- endmacro %}
 {% macro spark__json_text_at(document, path) -%} get_json_object({{ document }}, {{ path }}) {%- endmacro %}
+
+{#- Building documents. DuckDB's json_object embeds a JSON value as JSON and anything else as its JSON
+    form. On Spark a JSON value is its text, which Spark cannot tell from other text: a member that is
+    already JSON (a JSON column, a json_object_of, a json_number) is marked with json_embedded (a list of them
+    with json_embedded_list) and embedded as it is; every other member is written by Spark's JSON writer.
+    So both engines write the same bytes: keys in order, nulls as null, and decimals as DuckDB writes them
+    in a document, as doubles (1.10 as 1.1, 150.00 as 150.0; Spark's variant type would write 150). -#}
+
+{#- An object of key, value, key, value, ... (keys are literals): given as arguments, or as the text of a
+    call block (`{% call json_object_of() %}'a', x, 'b', {{ y }}{% endcall %}`), which reads better when
+    members call macros. -#}
+{% macro json_object_of() -%}
+    {%- set members = caller() if caller is defined else varargs | join(', ') -%}
+    {{ return(adapter.dispatch('json_object_of', 'synergy')(members | trim)) }}
+{%- endmacro %}
+{% macro default__json_object_of(members) -%} json_object({{ members }}) {%- endmacro %}
+{% macro spark__json_object_of(members) -%}
+    {%- set items = synergy.split_top_level(members) -%}
+    {%- if not items -%}
+        '{}'
+    {%- else -%}
+        concat('{'
+        {%- for index in range(0, items | length, 2) -%}
+            , '{{ "," if index > 0 }}"{{ items[index] | trim | trim("'") }}":', {{ synergy.spark_json_member(items[index + 1] | trim) }}
+        {%- endfor -%}
+        , '}')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Marks a JSON text embedded as it is by json_object_of on Spark. -#}
+{% macro spark_json_mark() %}/*json*/{% endmacro %}
+
+{#- A member's value as JSON text on Spark: a marked JSON text as it is, anything else through to_json. -#}
+{% macro spark_json_member(value) -%}
+    {%- if value.startswith(synergy.spark_json_mark()) -%}
+        coalesce({{ value }}, 'null')
+    {%- else -%}
+        {{ synergy.spark_decimal_as_double("substr(to_json(array(" ~ value ~ ")), 2, length(to_json(array(" ~ value ~ "))) - 2)") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A decimal's JSON text as DuckDB writes it in a document, the shortest form of the double: trailing
+    zeros dropped, one kept after the point. Any other text is left as it is. -#}
+{% macro spark_decimal_as_double(text) -%}
+    regexp_replace(regexp_replace({{ text }}, '^(-?[0-9]+[.][0-9]*[1-9])0+$', '$1'), '^(-?[0-9]+)[.]0+$', '$1.0')
+{%- endmacro %}
+
+{#- The comma-separated items of SQL text, commas inside parentheses, brackets or quotes left alone. -#}
+{% macro split_top_level(text) -%}
+    {%- set state = namespace(depth=0, quoted=false, current='', items=[]) -%}
+    {%- for char in text -%}
+        {%- if char == "'" -%}{%- set state.quoted = not state.quoted -%}{%- endif -%}
+        {%- if not state.quoted and char in '([{' -%}{%- set state.depth = state.depth + 1 -%}{%- endif -%}
+        {%- if not state.quoted and char in ')]}' -%}{%- set state.depth = state.depth - 1 -%}{%- endif -%}
+        {%- if char == ',' and state.depth == 0 and not state.quoted -%}
+            {%- do state.items.append(state.current) -%}{%- set state.current = '' -%}
+        {%- else -%}
+            {%- set state.current = state.current ~ char -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if state.current | trim -%}{%- do state.items.append(state.current) -%}{%- endif -%}
+    {{ return(state.items) }}
+{%- endmacro %}
+
+{#- A JSON text as a member of json_object_of, not as a string (an argument, or a call block's text). -#}
+{% macro json_embedded(document=none) -%}
+    {%- set document = caller() | trim if caller is defined else document -%}
+    {{ return(adapter.dispatch('json_embedded', 'synergy')(document)) }}
+{%- endmacro %}
+{% macro default__json_embedded(document) -%} {{ document }} {%- endmacro %}
+{% macro spark__json_embedded(document) -%} {{ spark_json_mark() }} ({{ document }}) {%- endmacro %}
+
+{#- A list of JSON texts as a JSON array member of json_object_of. -#}
+{% macro json_embedded_list(documents) -%}
+    {{ return(adapter.dispatch('json_embedded_list', 'synergy')(documents)) }}
+{%- endmacro %}
+{% macro default__json_embedded_list(documents) -%} {{ documents }} {%- endmacro %}
+{% macro spark__json_embedded_list(documents) -%}
+    {{ spark_json_mark() }} concat('[', array_join({{ documents }}, ','), ']')
+{%- endmacro %}
+
+{#- A number as JSON text (for a member whose number type differs per row: points or an amount); mark it
+    with json_embedded. -#}
+{% macro json_number(value) -%}
+    {{ return(adapter.dispatch('json_number', 'synergy')(value)) }}
+{%- endmacro %}
+{% macro default__json_number(value) -%} to_json({{ value }}) {%- endmacro %}
+{% macro spark__json_number(value) -%} {{ spark_decimal_as_double('cast(' ~ value ~ ' as string)') }} {%- endmacro %}

@@ -54,3 +54,49 @@
 {%- endmacro %}
 {% macro default__unnest_list(list) -%} unnest({{ list }}) {%- endmacro %}
 {% macro spark__unnest_list(list) -%} explode({{ list }}) {%- endmacro %}
+
+{#- A list of the given elements. -#}
+{% macro list_of() -%}
+    {{ return(adapter.dispatch('list_of', 'synergy')(*varargs)) }}
+{%- endmacro %}
+{% macro default__list_of() -%} [{{ varargs | join(', ') }}] {%- endmacro %}
+{% macro spark__list_of() -%} array({{ varargs | join(', ') }}) {%- endmacro %}
+
+{#- Each element of a list replaced by `expression`, an expression of `element`. -#}
+{% macro transformed(list, element, expression) -%}
+    {{ return(adapter.dispatch('transformed', 'synergy')(list, element, expression)) }}
+{%- endmacro %}
+{% macro default__transformed(list, element, expression) -%}
+    list_transform({{ list }}, lambda {{ element }}: {{ expression }})
+{%- endmacro %}
+{% macro spark__transformed(list, element, expression) -%}
+    transform({{ list }}, {{ element }} -> {{ expression }})
+{%- endmacro %}
+
+{#- Two lists of the same length walked together: `expression` of `left_element` and `right_element`,
+    for each position. DuckDB's lambdas see a position, not a second list: the right element is bound
+    by a one-element list_transform. -#}
+{% macro zipped(left, right, left_element, right_element, expression) -%}
+    {{ return(adapter.dispatch('zipped', 'synergy')(left, right, left_element, right_element, expression)) }}
+{%- endmacro %}
+{% macro default__zipped(left, right, left_element, right_element, expression) -%}
+    list_transform({{ left }}, lambda {{ left_element }}, position:
+        list_transform([({{ right }})[position]], lambda {{ right_element }}: {{ expression }})[1])
+{%- endmacro %}
+{% macro spark__zipped(left, right, left_element, right_element, expression) -%}
+    zip_with({{ left }}, {{ right }}, ({{ left_element }}, {{ right_element }}) -> {{ expression }})
+{%- endmacro %}
+
+{#- Whether a list holds a value (null for a null list). -#}
+{% macro list_has(list, value) -%}
+    {{ return(adapter.dispatch('list_has', 'synergy')(list, value)) }}
+{%- endmacro %}
+{% macro default__list_has(list, value) -%} list_contains({{ list }}, {{ value }}) {%- endmacro %}
+{% macro spark__list_has(list, value) -%} array_contains({{ list }}, {{ value }}) {%- endmacro %}
+
+{#- The number of elements of a list. -#}
+{% macro list_length(list) -%}
+    {{ return(adapter.dispatch('list_length', 'synergy')(list)) }}
+{%- endmacro %}
+{% macro default__list_length(list) -%} len({{ list }}) {%- endmacro %}
+{% macro spark__list_length(list) -%} size({{ list }}) {%- endmacro %}

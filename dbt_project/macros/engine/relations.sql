@@ -55,3 +55,33 @@ select {{ columns | join(', ') if columns else '*' }} from {{ second }}
 {%- endmacro %}
 {% macro default__anti_join() -%} anti join {%- endmacro %}
 {% macro spark__anti_join() -%} left anti join {%- endmacro %}
+
+{#- A FROM item of one row per element of a list (name it `as t(element)`). -#}
+{% macro unnest_rows(list) -%}
+    {{ return(adapter.dispatch('unnest_rows', 'synergy')(list)) }}
+{%- endmacro %}
+{% macro default__unnest_rows(list) -%} unnest({{ list }}) {%- endmacro %}
+{% macro spark__unnest_rows(list) -%} lateral explode({{ list }}) {%- endmacro %}
+
+{#- The same for a list of records with text `fields`, where an empty or null list gives one row whose
+    record has every field null. -#}
+{% macro unnest_rows_or_null(list, fields) -%}
+    {{ return(adapter.dispatch('unnest_rows_or_null', 'synergy')(list, fields)) }}
+{%- endmacro %}
+{% macro default__unnest_rows_or_null(list, fields) -%}
+    unnest(coalesce(nullif({{ list }}, []), [{ {%- for field in fields %}'{{ field }}': null::varchar{{ ', ' if not loop.last }}{% endfor -%} }]))
+{%- endmacro %}
+{% macro spark__unnest_rows_or_null(list, fields) -%} lateral explode_outer({{ list }}) {%- endmacro %}
+
+{#- A whole row of a FROM item as one record (for arg_max), and a record's fields as columns again. -#}
+{% macro row_record(alias) -%}
+    {{ return(adapter.dispatch('row_record', 'synergy')(alias)) }}
+{%- endmacro %}
+{% macro default__row_record(alias) -%} {{ alias }} {%- endmacro %}
+{% macro spark__row_record(alias) -%} struct({{ alias }}.*) {%- endmacro %}
+
+{% macro record_columns(record) -%}
+    {{ return(adapter.dispatch('record_columns', 'synergy')(record)) }}
+{%- endmacro %}
+{% macro default__record_columns(record) -%} unnest({{ record }}) {%- endmacro %}
+{% macro spark__record_columns(record) -%} {{ record }}.* {%- endmacro %}

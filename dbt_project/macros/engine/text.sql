@@ -31,3 +31,20 @@
     {%- endfor -%}
     date_format({{ instant }}, "{{ pattern.text }}")
 {%- endmacro %}
+
+{#- Hexadecimal digits (text, at most 15 of them) as a bigint. -#}
+{% macro hex_to_bigint(digits) -%}
+    {{ return(adapter.dispatch('hex_to_bigint', 'synergy')(digits)) }}
+{%- endmacro %}
+{% macro default__hex_to_bigint(digits) -%} cast(('0x' || {{ digits }}) as bigint) {%- endmacro %}
+{% macro spark__hex_to_bigint(digits) -%} cast(conv({{ digits }}, 16, 10) as bigint) {%- endmacro %}
+
+{#- Text percent-encoded for a URL, as DuckDB's url_encode does (RFC 3986: only letters, digits and -_.~
+    left as they are). Spark's follows HTML forms: a space as +, * and ~ the other way round. -#}
+{% macro url_encoded(text) -%}
+    {{ return(adapter.dispatch('url_encoded', 'synergy')(text)) }}
+{%- endmacro %}
+{% macro default__url_encoded(text) -%} url_encode({{ text }}) {%- endmacro %}
+{% macro spark__url_encoded(text) -%}
+    replace(replace(replace(url_encode({{ text }}), '+', '%20'), '*', '%2A'), '%7E', '~')
+{%- endmacro %}

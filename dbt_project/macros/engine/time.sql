@@ -35,3 +35,10 @@
 {%- endmacro %}
 {% macro default__local_timestamp(instant, timezone) -%} timezone({{ timezone }}, {{ instant }}) {%- endmacro %}
 {% macro spark__local_timestamp(instant, timezone) -%} from_utc_timestamp({{ instant }}, {{ timezone }}) {%- endmacro %}
+
+{#- An interval of `hours` hours, to add to or subtract from an instant. -#}
+{% macro hours_interval(hours) -%}
+    {{ return(adapter.dispatch('hours_interval', 'synergy')(hours)) }}
+{%- endmacro %}
+{% macro default__hours_interval(hours) -%} to_hours({{ hours }}) {%- endmacro %}
+{% macro spark__hours_interval(hours) -%} make_dt_interval(0, {{ hours }}) {%- endmacro %}

@@ -5,5 +5,5 @@ from {{ ref('member_cards') }}
 where action_url is null
     or contains(action_url, '{')
     or contains(image_url, '{')
-    or len(reason_texts) <> len(reason_codes)
-    or len(list_filter(reason_texts, lambda text: text is null)) > 0
+    or {{ list_length('reason_texts') }} <> {{ list_length('reason_codes') }}
+    or {{ count_matching('reason_texts', 'text', 'text is null') }} > 0

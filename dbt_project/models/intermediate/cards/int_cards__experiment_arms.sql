@@ -3,12 +3,15 @@
 -- brand_id), like the card settings. Arms take consecutive bucket ranges, in the order of their
 -- names, as wide as their traffic percent (80% = 8,000 buckets).
 with defined as (
-    select b.brand_id, e.*  exclude (brand_id)
+    -- The seed's columns by name: Spark's SQL cannot leave brand_id out of e.*.
+    select b.brand_id, e.experiment_key, e.starts_on, e.ends_on, e.arm, e.traffic_percent, e.is_control,
+        e.card_policy, e.withheld_card_type, e.min_detectable_uplift
     from {{ ref('stg_app__brands') }} as b
-    inner join {{ ref('card_experiments') }} as e
-        on e.brand_id = b.brand_id
-        or (e.brand_id is null and not exists (select 1 from {{ ref('card_experiments') }} as o
-                                               where o.brand_id = b.brand_id and o.experiment_key = e.experiment_key))
+    inner join {{ ref('card_experiments') }} as e on e.brand_id = b.brand_id or e.brand_id is null
+    -- In the where clause, not the join: Spark's joins cannot hold a subquery that reads both sides.
+    where e.brand_id is not null
+        or not exists (select 1 from {{ ref('card_experiments') }} as o
+                       where o.brand_id = b.brand_id and o.experiment_key = e.experiment_key)
 ),
 
 ranged as (

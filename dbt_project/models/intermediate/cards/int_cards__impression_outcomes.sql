@@ -19,8 +19,8 @@ impressions as (
 -- the impression last seen before it (an impression at the same instant comes first).
 response_timeline as (
     select profile_id, card_id, event_id, occurred_at, action_type,
-        last_value(case when action_type = 'card_impression' then event_id end ignore nulls) over w as impression_id,
-        last_value(case when action_type = 'card_impression' then occurred_at end ignore nulls) over w as impression_at
+        {{ last_non_null("case when action_type = 'card_impression' then event_id end") }} over w as impression_id,
+        {{ last_non_null("case when action_type = 'card_impression' then occurred_at end") }} over w as impression_at
     from feedback
     window w as (partition by profile_id, card_id order by occurred_at, action_type <> 'card_impression', event_id
                  rows between unbounded preceding and current row)
@@ -32,7 +32,7 @@ responses as (
         bool_or(action_type = 'card_dismissed') as dismissed
     from response_timeline
     where action_type <> 'card_impression' and impression_id is not null
-        and occurred_at < impression_at + to_hours({{ var('card_feedback_window_hours') }})
+        and occurred_at < impression_at + {{ hours_interval(var('card_feedback_window_hours')) }}
     group by impression_id
 ),
 
@@ -47,9 +47,9 @@ conversion_events as (
 -- before it of a card that asks for that action.
 conversion_timeline as (
     select conversion_action, occurred_at, is_conversion,
-        last_value(case when not is_conversion then event_id end ignore nulls) over w as impression_id,
-        last_value(case when not is_conversion then occurred_at end ignore nulls) over w as impression_at,
-        last_value(case when not is_conversion then window_hours end ignore nulls) over w as window_hours
+        {{ last_non_null("case when not is_conversion then event_id end") }} over w as impression_id,
+        {{ last_non_null("case when not is_conversion then occurred_at end") }} over w as impression_at,
+        {{ last_non_null("case when not is_conversion then window_hours end") }} over w as window_hours
     from (
         select event_id, profile_id, conversion_action, occurred_at, window_hours, false as is_conversion
         from impressions where conversion_action is not null
@@ -64,7 +64,7 @@ conversions as (
     select distinct impression_id
     from conversion_timeline
     where is_conversion and impression_id is not null
-        and occurred_at > impression_at and occurred_at <= impression_at + to_hours(window_hours)
+        and occurred_at > impression_at and occurred_at <= impression_at + {{ hours_interval('window_hours') }}
 )
 
 select
@@ -74,7 +74,7 @@ select
     i.card_id,
     i.card_type,
     i.occurred_at,
-    cast(timezone('UTC', i.occurred_at) as date) as occurred_on,
+    cast({{ local_timestamp('i.occurred_at', "'UTC'") }} as date) as occurred_on,
     i.experiments,
     coalesce(r.clicked, false) as clicked,
     coalesce(r.dismissed, false) as dismissed,

@@ -10,7 +10,7 @@ with members as (
 ),
 
 dismissed as (
-    select profile_id, context ->> '$.card_type' as card_type, max(occurred_at) as last_dismissed_at
+    select profile_id, {{ json_text('context', '$.card_type') }} as card_type, max(occurred_at) as last_dismissed_at
     from {{ ref('int_identity__profile_events') }}
     where action_type = 'card_dismissed' and profile_id is not null
     group by all
@@ -20,7 +20,7 @@ dismissed as (
 policies as (
     select profile_id,
         bool_or(card_policy = 'generic_only') as generic_only,
-        list(withheld_card_type) filter (where card_policy = 'withhold_type') as withheld_types
+        {{ grouped_list('withheld_card_type') }} filter (where card_policy = 'withhold_type') as withheld_types
     from {{ ref('experiment_assignments') }}
     where is_active
     group by profile_id
@@ -37,9 +37,9 @@ eligible as (
     where (s.enabled or c.card_type = 'explore_rewards')
         and (c.card_type <> 'near_complete_achievement' or 100 * c.propensity >= coalesce(s.min_percent, 0))
         and (c.card_type <> 'retention_offer' or c.propensity >= coalesce(s.min_churn_probability, 0))
-        and (d.last_dismissed_at is null or d.last_dismissed_at <= {{ as_of() }} - to_days(s.suppress_days))
+        and (d.last_dismissed_at is null or d.last_dismissed_at <= {{ as_of() }} - {{ days_interval('s.suppress_days') }})
         and (c.card_type = 'explore_rewards' or not coalesce(p.generic_only, false))
-        and not coalesce(list_contains(p.withheld_types, c.card_type), false)
+        and not coalesce({{ list_has('p.withheld_types', 'c.card_type') }}, false)
 ),
 
 largest_value as (  -- the brand's largest value of each card type scales its values to 0-1
@@ -68,6 +68,6 @@ ranked as (
 
 select brand_id, user_id, profile_id, card_type, card_key, cast(position as integer) as position,
     cast(round(coalesce(score, 0), 6) as decimal(12, 6)) as score, suppress_days, valid_from,
-    valid_from + to_days(2 * greatest(valid_days, 1)) as valid_until
+    valid_from + {{ days_interval('2 * greatest(valid_days, 1)') }} as valid_until
 from ranked
 where position <= card_cap and (card_type <> 'explore_rewards' or real_cards = 0)

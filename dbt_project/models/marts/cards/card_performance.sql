@@ -6,7 +6,7 @@
 with by_arm as (
     select o.*, x.key as experiment_key, x.arm
     from {{ ref('int_cards__impression_outcomes') }} as o,
-        unnest(coalesce(nullif(o.experiments, []), [{'key': null::varchar, 'arm': null::varchar}])) as t(x)
+        {{ unnest_rows_or_null('o.experiments', ['key', 'arm']) }} as t(x)
 )
 
 select

@@ -25,8 +25,8 @@ select
     a.withheld_card_type,
     a.starts_on,
     a.ends_on,
-    cast(timezone('UTC', {{ as_of() }}) as date) >= a.starts_on
-        and cast(timezone('UTC', {{ as_of() }}) as date) < a.ends_on as is_active
+    cast({{ local_timestamp(as_of(), "'UTC'") }} as date) >= a.starts_on
+        and cast({{ local_timestamp(as_of(), "'UTC'") }} as date) < a.ends_on as is_active
 from buckets as b
 inner join {{ ref('int_cards__experiment_arms') }} as a
     on a.brand_id = b.brand_id and a.experiment_key = b.experiment_key

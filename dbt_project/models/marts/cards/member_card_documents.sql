@@ -7,8 +7,8 @@ with members as (
 
 wishlist_goals as (
     select m.profile_id, r.points_cost, r.reward_id,
-        json_object('reward_id', r.reward_id, 'reward_name', r.reward_name, 'points_cost', r.points_cost,
-                    'points_away', greatest(r.points_cost - m.points_balance, 0)) as goal
+        {{ json_object_of("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
+                       "'points_away'", 'greatest(r.points_cost - m.points_balance, 0)') }} as goal
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
@@ -22,10 +22,10 @@ wishlist as (
 
 achievement_items as (
     select p.profile_id, p.achievement_key,
-        json_object('key', p.achievement_key, 'name', p.achievement_name,
+        {% call json_object_of() %}'key', p.achievement_key, 'name', p.achievement_name,
                     'current', {{ progress_json('p.current_value', 'u.unit') }},
                     'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
-                    'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label) as item
+                    'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label{% endcall %} as item
     from {{ ref('achievement_progress') }} as p
     inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
     cross join lateral (select {{ achievement_unit('a.metric', 'a.streak_unit') }} as unit) as u
@@ -38,28 +38,30 @@ achievements as (
     group by profile_id
 ),
 
+-- A card's progress: current is the truth (a balance may pass the target); a progress bar shows
+-- display_current of target, i.e. percent, which stops at 100.
 card_items as (
     select profile_id, position,
-        json_object(
+        {% call json_object_of() %}
             'id', card_id, 'type', card_type, 'position', position, 'score', score, 'title', title, 'body', body,
             'image_url', image_url,
-            'action', json_object('kind', action_kind, 'label', cta, 'url', action_url, 'target', action_target),
+            'action', {{ json_embedded(json_object_of("'kind'", 'action_kind', "'label'", 'cta', "'url'", 'action_url',
+                                                 "'target'", json_embedded('action_target'))) }},
             'dismissible', dismissible,
-            -- current is the truth (a balance may pass the target); a progress bar shows display_current
-            -- of target, i.e. percent, which stops at 100.
-            'progress', case when progress_target is not null then
-                json_object('current', {{ progress_json('progress_current', 'progress_unit') }},
+            'progress', {% call json_embedded() %}case when progress_target is not null then
+                {% call json_object_of() %}'current', {{ progress_json('progress_current', 'progress_unit') }},
                             'target', {{ progress_json('progress_target', 'progress_unit') }},
                             'unit', progress_unit,
                             'display_current', {{ progress_json('least(progress_current, progress_target)', 'progress_unit') }},
                             'percent', case when progress_target > 0
-                                then cast(floor(100 * greatest(least(progress_current, progress_target), 0) / progress_target) as integer)
-                                else 100 end) end,
-            'explanation', json_object(
-                'reasons', list_transform(reason_codes, lambda code, i: json_object('code', code, 'text', reason_texts[i])),
-                'details', details),
-            'valid_from', strftime(valid_from, '%Y-%m-%dT%H:%M:%SZ'),
-            'valid_until', strftime(valid_until, '%Y-%m-%dT%H:%M:%SZ')) as item
+                                then cast(floor({{ ratio('100 * greatest(least(progress_current, progress_target), 0)', 'progress_target') }}) as integer)
+                                else 100 end{% endcall %} end{% endcall %},
+            'explanation', {% call json_embedded() %}{% call json_object_of() %}
+                'reasons', {{ json_embedded_list(zipped('reason_codes', 'reason_texts', 'code', 'text',
+                                                      json_object_of("'code'", 'code', "'text'", 'text'))) }},
+                'details', {{ json_embedded('details') }}{% endcall %}{% endcall %},
+            'valid_from', {{ format_instant('valid_from', '%Y-%m-%dT%H:%M:%SZ') }},
+            'valid_until', {{ format_instant('valid_until', '%Y-%m-%dT%H:%M:%SZ') }}{% endcall %} as item
     from {{ ref('member_cards') }}
 ),
 
@@ -71,7 +73,7 @@ cards as (
 
 -- The member's arm in each running experiment: the PWA logs these with every card impression.
 experiments as (
-    select profile_id, {{ sorted_list("json_object('key', experiment_key, 'arm', arm)", 'experiment_key') }} as arms
+    select profile_id, {{ sorted_list(json_object_of("'key'", 'experiment_key', "'arm'", 'arm'), 'experiment_key') }} as arms
     from {{ ref('experiment_assignments') }}
     where is_active
     group by all
@@ -81,21 +83,22 @@ select
     m.brand_id,
     m.user_id,
     m.profile_id,
-    json_object(
+    {% call json_object_of() %}
         'schema_version', '2.1',
         'brand_id', m.brand_id,
         'user_id', m.user_id,
         'profile_id', m.profile_id,
-        'generated_at', strftime({{ as_of() }}, '%Y-%m-%dT%H:%M:%SZ'),
+        'generated_at', {{ format_instant(as_of(), '%Y-%m-%dT%H:%M:%SZ') }},
         'points_balance', m.points_balance,
-        'rank', json_object('key', m.rank_key, 'name', m.rank_name, 'multiplier', {{ card_multiplier('m.rank_multiplier') }},
+        'rank', {% call json_embedded() %}{% call json_object_of() %}'key', m.rank_key, 'name', m.rank_name,
+                            'multiplier', {{ card_multiplier('m.rank_multiplier') }},
                             'next_rank_key', m.next_rank_key, 'next_rank_points', m.next_rank_points,
-                            'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0)),
-        'wishlist_goals', coalesce(w.goals, []),
-        'achievements', coalesce(a.progress, []),
-        'cards', c.cards,
-        'experiments', coalesce(x.arms, [])
-    ) as document
+                            'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0){% endcall %}{% endcall %},
+        'wishlist_goals', {{ json_embedded_list('coalesce(w.goals, ' ~ empty_list() ~ ')') }},
+        'achievements', {{ json_embedded_list('coalesce(a.progress, ' ~ empty_list() ~ ')') }},
+        'cards', {{ json_embedded_list('c.cards') }},
+        'experiments', {{ json_embedded_list('coalesce(x.arms, ' ~ empty_list() ~ ')') }}
+    {% endcall %} as document
 from members as m
 left join wishlist as w using (profile_id)
 left join achievements as a using (profile_id)

@@ -1,7 +1,7 @@
 -- The cards each member is shown (int_cards__selected picks and ranks them), with their text, their deep
 -- link and image from the brand's card_actions templates, the text of their reason codes and their validity.
 with reason_texts as (
-    select map(list(reason_code), list(text)) as text_of from {{ ref('card_reasons') }}
+    select {{ sorted_map('reason_code', 'text') }} as text_of from {{ ref('card_reasons') }}
 )
 
 select
@@ -25,7 +25,7 @@ select
     c.progress_target,
     c.progress_unit,
     c.reason_codes,
-    list_transform(c.reason_codes, lambda code: t.text_of[code]) as reason_texts,
+    {{ transformed('c.reason_codes', 'code', 't.text_of[code]') }} as reason_texts,
     c.details,
     r.valid_from,
     r.valid_until
