@@ -8,28 +8,31 @@
 
 {#- One end of the Wilson score interval of x / n: sign -1 for the lower end, +1 for the upper. -#}
 {% macro wilson_bound(x, n, sign) -%}
-    (({{ x }} / {{ n }} + {{ z_alpha() }} ^ 2 / (2 * {{ n }})
+    (({{ x }} / {{ n }} + {{ power(z_alpha(), 2) }} / (2 * {{ n }})
       {{ '-' if sign < 0 else '+' }} {{ z_alpha() }} * sqrt(({{ x }} / {{ n }}) * (1 - {{ x }} / {{ n }}) / {{ n }}
-                                    + {{ z_alpha() }} ^ 2 / (4 * {{ n }} ^ 2)))
-     / (1 + {{ z_alpha() }} ^ 2 / {{ n }}))
+                                    + {{ power(z_alpha(), 2) }} / (4 * {{ power(n, 2) }})))
+     / (1 + {{ power(z_alpha(), 2) }} / {{ n }}))
 {%- endmacro %}
 
 {#- Newcombe's interval of p1 - p2: sign -1 for the lower end, +1 for the upper. -#}
 {% macro newcombe_bound(x1, n1, x2, n2, sign) -%}
     {%- if sign < 0 -%}
     ({{ x1 }} / {{ n1 }} - {{ x2 }} / {{ n2 }}
-     - sqrt((({{ x1 }} / {{ n1 }}) - {{ wilson_bound(x1, n1, -1) }}) ^ 2 + ({{ wilson_bound(x2, n2, 1) }} - ({{ x2 }} / {{ n2 }})) ^ 2))
+     - sqrt({{ power('((' ~ x1 ~ ' / ' ~ n1 ~ ') - ' ~ wilson_bound(x1, n1, -1) ~ ')', 2) }} + {{ power('(' ~ wilson_bound(x2, n2, 1) ~ ' - (' ~ x2 ~ ' / ' ~ n2 ~ '))', 2) }}))
     {%- else -%}
     ({{ x1 }} / {{ n1 }} - {{ x2 }} / {{ n2 }}
-     + sqrt(({{ wilson_bound(x1, n1, 1) }} - ({{ x1 }} / {{ n1 }})) ^ 2 + (({{ x2 }} / {{ n2 }}) - {{ wilson_bound(x2, n2, -1) }}) ^ 2))
+     + sqrt({{ power('(' ~ wilson_bound(x1, n1, 1) ~ ' - (' ~ x1 ~ ' / ' ~ n1 ~ '))', 2) }} + {{ power('((' ~ x2 ~ ' / ' ~ n2 ~ ') - ' ~ wilson_bound(x2, n2, -1) ~ ')', 2) }}))
     {%- endif -%}
 {%- endmacro %}
 
 {#- Trials needed in each of two equal arms to detect a change of a proportion from p0 to p1. -#}
 {% macro two_proportion_sample_size(p0, p1) -%}
-    ceil((({{ z_alpha() }} * sqrt(2 * (({{ p0 }} + {{ p1 }}) / 2) * (1 - ({{ p0 }} + {{ p1 }}) / 2))
+    {%- set base -%}
+    (({{ z_alpha() }} * sqrt(2 * (({{ p0 }} + {{ p1 }}) / 2) * (1 - ({{ p0 }} + {{ p1 }}) / 2))
            + {{ z_power() }} * sqrt({{ p0 }} * (1 - {{ p0 }}) + {{ p1 }} * (1 - {{ p1 }})))
-          / nullif({{ p1 }} - {{ p0 }}, 0)) ^ 2)
+          / nullif({{ p1 }} - {{ p0 }}, 0))
+    {%- endset %}
+    ceil({{ power(base, 2) }})
 {%- endmacro %}
 
 {#- A treatment (x1 of n1) against its control (x0 of n0), for a select over rows holding those four and

@@ -35,3 +35,20 @@
 {%- endmacro %}
 {% macro default__local_timestamp(instant, timezone) -%} timezone({{ timezone }}, {{ instant }}) {%- endmacro %}
 {% macro spark__local_timestamp(instant, timezone) -%} from_utc_timestamp({{ instant }}, {{ timezone }}) {%- endmacro %}
+
+{#- One row per day from date `start` to date `stop`, both included: a table function for a FROM clause
+    (`cross join lateral {{ days_from_to(a, b) }} as s(day)`). DuckDB's rows are timestamps, Spark's dates. -#}
+{% macro days_from_to(start, stop) -%}
+    {{ return(adapter.dispatch('days_from_to', 'synergy')(start, stop)) }}
+{%- endmacro %}
+{% macro default__days_from_to(start, stop) -%} generate_series({{ start }}, {{ stop }}, interval 1 day) {%- endmacro %}
+{% macro spark__days_from_to(start, stop) -%} explode(sequence({{ start }}, {{ stop }}, interval 1 day)) {%- endmacro %}
+
+{#- The start of a range frame over dates holding the `days` days that end on the current row's day
+    (`range between {{ days_window_start(7) }} and current row`). Spark's frame takes a literal interval, so
+    `days` is a number here, not SQL. -#}
+{% macro days_window_start(days) -%}
+    {{ return(adapter.dispatch('days_window_start', 'synergy')(days)) }}
+{%- endmacro %}
+{% macro default__days_window_start(days) -%} interval ({{ days }} - 1) days preceding {%- endmacro %}
+{% macro spark__days_window_start(days) -%} interval {{ days | int - 1 }} days preceding {%- endmacro %}
