@@ -34,6 +34,7 @@ BEFORE_IDENTITY = ["+int_identity__links", "+int_identity__observations", "+int_
 ON_SPARK = ["resource_type:seed", "path:models/staging", "path:models/intermediate/identity",
             "path:models/intermediate/customer_360", "path:models/marts/customer_360",
             "path:models/intermediate/features", "path:models/marts/features", "int_kpis__member_days",
+            "path:models/marts/predictions",
             "int_cards__feedback", "int_cards__actions", "int_cards__settings", "customerio_erasures"]
 BRIDGED_SCHEMAS = ["raw", "identity"]
 COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]

@@ -52,3 +52,10 @@
 {%- endmacro %}
 {% macro default__days_window_start(days) -%} interval ({{ days }} - 1) days preceding {%- endmacro %}
 {% macro spark__days_window_start(days) -%} interval {{ days | int - 1 }} days preceding {%- endmacro %}
+
+{#- Whole seconds from the Unix epoch to an instant (rounded), a bigint. -#}
+{% macro epoch_seconds(instant) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'synergy')(instant)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(instant) -%} epoch({{ instant }})::bigint {%- endmacro %}
+{% macro spark__epoch_seconds(instant) -%} cast(round(unix_micros({{ instant }}) / 1e6) as bigint) {%- endmacro %}
