@@ -1,8 +1,8 @@
 """Row-for-row comparison of a DuckDB relation with the same relation built on Spark (exported to Parquet).
 
-Both sides are brought to the DuckDB column's type, JSON is compared parsed (keys sorted) and doubles
-rounded to FLOAT_DECIMALS places, then EXCEPT ALL runs both ways: any row one side has more often than the
-other is a difference."""
+Both sides are brought to the DuckDB column's type, JSON is compared parsed (keys sorted; an integer and a
+fraction stay different numbers, as a consumer's parser reads them) and doubles rounded to FLOAT_DECIMALS
+places, then EXCEPT ALL runs both ways: any row one side has more often than the other is a difference."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def canonical_json(text: str | None) -> str | None:
 
 def _rounded(value):
     if isinstance(value, float):
-        return round(value, FLOAT_DECIMALS)
+        # + 0.0 turns -0.0 into 0.0: equal numbers, as doubles outside JSON compare (Spark's round drops the sign).
+        return round(value, FLOAT_DECIMALS) + 0.0
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     if isinstance(value, dict):

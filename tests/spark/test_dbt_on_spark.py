@@ -31,15 +31,8 @@ pytestmark = pytest.mark.slow
 # everything they need; the step after it builds the rest.
 BEFORE_IDENTITY = ["+int_identity__links", "+int_identity__observations", "+int_identity__identifiers",
                    "+identity_merge_approvals"]
-# The layers that run on Spark so far (docs/spark.md says which do not yet, and why).
-ON_SPARK = ["resource_type:seed", "path:models/staging", "path:models/intermediate/identity",
-            "path:models/intermediate/customer_360", "path:models/marts/customer_360",
-            "path:models/intermediate/features", "path:models/marts/features", "int_kpis__member_days",
-            "int_cards__feedback", "int_cards__actions", "int_cards__settings", "customerio_erasures",
-            "path:models/intermediate/achievements", "path:models/marts/achievements",
-            "int_cards__member_context", "int_cards__experiment_arms", "int_cards__candidates",
-            "int_cards__impression_outcomes", "int_cards__selected", "experiment_assignments", "member_cards",
-            "card_performance", "experiment_results", "member_card_documents"]
+# The whole project: every model, seed and test runs on Spark.
+ON_SPARK = ["fqn:*"]
 BRIDGED_SCHEMAS = ["raw", "identity"]
 COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]
 DBT_SPARK = Path(sys.executable).with_name("synergy-dbt-spark")

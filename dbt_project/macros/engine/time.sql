@@ -42,3 +42,27 @@
 {%- endmacro %}
 {% macro default__hours_interval(hours) -%} to_hours({{ hours }}) {%- endmacro %}
 {% macro spark__hours_interval(hours) -%} make_dt_interval(0, {{ hours }}) {%- endmacro %}
+
+{#- One row per day from date `start` to date `stop`, both included: a table function for a FROM clause
+    (`cross join lateral {{ days_from_to(a, b) }} as s(day)`). DuckDB's rows are timestamps, Spark's dates. -#}
+{% macro days_from_to(start, stop) -%}
+    {{ return(adapter.dispatch('days_from_to', 'synergy')(start, stop)) }}
+{%- endmacro %}
+{% macro default__days_from_to(start, stop) -%} generate_series({{ start }}, {{ stop }}, interval 1 day) {%- endmacro %}
+{% macro spark__days_from_to(start, stop) -%} explode(sequence({{ start }}, {{ stop }}, interval 1 day)) {%- endmacro %}
+
+{#- The start of a range frame over dates holding the `days` days that end on the current row's day
+    (`range between {{ days_window_start(7) }} and current row`). Spark's frame takes a literal interval, so
+    `days` is a number here, not SQL. -#}
+{% macro days_window_start(days) -%}
+    {{ return(adapter.dispatch('days_window_start', 'synergy')(days)) }}
+{%- endmacro %}
+{% macro default__days_window_start(days) -%} interval ({{ days }} - 1) days preceding {%- endmacro %}
+{% macro spark__days_window_start(days) -%} interval {{ days | int - 1 }} days preceding {%- endmacro %}
+
+{#- Whole seconds from the Unix epoch to an instant (rounded), a bigint. -#}
+{% macro epoch_seconds(instant) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'synergy')(instant)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(instant) -%} epoch({{ instant }})::bigint {%- endmacro %}
+{% macro spark__epoch_seconds(instant) -%} cast(round(unix_micros({{ instant }}) / 1e6) as bigint) {%- endmacro %}

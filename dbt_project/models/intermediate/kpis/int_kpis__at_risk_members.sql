@@ -32,5 +32,5 @@ select
     -- within the churn window that judges the prediction
     exists (select 1 from retention_impressions as i
             where i.profile_id = f.profile_id and i.occurred_at >= f.predicted_at
-                and i.occurred_at < f.predicted_at + to_days({{ var('churn_inactive_days') }})) as was_shown_retention_card
+                and i.occurred_at < f.predicted_at + {{ days_interval(var('churn_inactive_days')) }}) as was_shown_retention_card
 from first_flags as f

@@ -15,7 +15,7 @@ users as (
 wishlist as (
     select m.profile_id,
         min(greatest(r.points_cost - m.points_balance, 0)) as wishlist_points_away,
-        arg_min(r.reward_name, (greatest(r.points_cost - m.points_balance, 0), r.reward_id)) as wishlist_next_reward
+        {{ arg_min('r.reward_name', ['greatest(r.points_cost - m.points_balance, 0)', 'r.reward_id']) }} as wishlist_next_reward
     from members as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
@@ -50,12 +50,12 @@ select
     m.brand_id,
     m.user_id,
     {{ customerio_person_id('m.user_id') }} as person_id,
-    json_object(
+    {% call json_object(stored=true) %}
         'profile_id', m.profile_id,
         'email', u.email,
         'first_name', u.first_name,
         'marketing_consent', u.marketing_consent,
-        'created_at', epoch(u.created_at)::bigint,
+        'created_at', {{ epoch_seconds('u.created_at') }},
         'points_balance', m.points_balance,
         'lifetime_points', m.lifetime_points,
         'rank_key', m.rank_key,
@@ -64,7 +64,7 @@ select
         'points_to_next_rank', greatest(m.next_rank_points - m.lifetime_points, 0),
         -- A timestamp, not days since: Customer.io segments on "more than N days ago" themselves, and a day
         -- count would change every member's attributes, and so resend them, every day.
-        'last_purchase_at', epoch(f.last_purchase_at)::bigint,
+        'last_purchase_at', {{ epoch_seconds('f.last_purchase_at') }},
         'rfm_frequency', f.frequency,
         'rfm_monetary', f.monetary,
         'rfm_r_score', f.r_score,
@@ -89,7 +89,7 @@ select
         'achievements_near_complete', coalesce(a.achievements_near_complete, 0),
         'top_card_type', c.top_card_type,
         'experiments', coalesce(x.experiments, map())
-    ) as attributes
+    {% endcall %} as attributes
 from members as m
 inner join features as f using (profile_id)
 left join users as u on u.brand_id = m.brand_id and u.user_id = m.user_id

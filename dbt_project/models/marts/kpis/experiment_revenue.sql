@@ -25,8 +25,8 @@ compared as (
         t.members as n1, t.revenue as revenue1, t.mean as mean1, c.members as n0, c.revenue as revenue0, c.mean as mean0,
         t.mean - c.mean as uplift,
         {{ z_alpha() }} * sqrt(t.variance / t.members + c.variance / c.members) as margin,
-        ceil(2 * ({{ z_alpha() }} + {{ z_power() }}) ^ 2 * c.variance
-             / nullif((t.min_detectable_uplift * c.mean) ^ 2, 0)) as needed
+        ceil(2 * {{ power('(' ~ z_alpha() ~ ' + ' ~ z_power() ~ ')', 2) }} * c.variance
+             / nullif({{ power('(t.min_detectable_uplift * c.mean)', 2) }}, 0)) as needed
     from arms as t
     inner join arms as c on c.brand_id = t.brand_id and c.experiment_key = t.experiment_key and c.is_control
     where not t.is_control

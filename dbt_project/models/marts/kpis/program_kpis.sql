@@ -16,7 +16,7 @@ brand_days as (
     select b.brand_id, cast(s.day as date) as day
     from (select brand_id, min(day) as first_day from member_days where not is_signup_day group by all) as f
     inner join {{ ref('stg_app__brands') }} as b using (brand_id)
-    cross join lateral generate_series(f.first_day, {{ local_date(as_of(), 'b.timezone') }}, interval 1 day) as s(day)
+    cross join lateral {{ days_from_to('f.first_day', local_date(as_of(), 'b.timezone')) }} as s(day)
 ),
 
 changes as (
@@ -59,7 +59,7 @@ running as (
     from daily
     window cumulative as (partition by brand_id order by day rows between unbounded preceding and current row),
         recent as (partition by brand_id order by day
-                     range between interval ({{ var('kpi_window_days') }} - 1) days preceding and current row)
+                     range between {{ days_window_start(var('kpi_window_days')) }} and current row)
 ),
 
 -- Recommendation CTR: card impressions and the clicks they drew (int_cards__impression_outcomes: one row
@@ -75,23 +75,23 @@ card_days as (
 select
     r.brand_id,
     r.day,
-    cast(r.day - min(r.day) over (partition by r.brand_id) + 1 as bigint) as days_observed,
+    cast({{ days_between('min(r.day) over (partition by r.brand_id)', 'r.day') }} + 1 as bigint) as days_observed,
     cast(r.members as bigint) as members,
     cast(r.active as bigint) as daily_active,
     cast(r.monthly_active as bigint) as monthly_active,
-    round(r.active / nullif(r.monthly_active, 0), 4) as dau_mau,
+    round({{ ratio('r.active', 'nullif(r.monthly_active, 0)') }}, 4) as dau_mau,
     cast(r.points_earned as bigint) as points_earned,
     cast(r.points_redeemed as bigint) as points_redeemed,
-    round(r.points_redeemed / nullif(r.points_earned, 0), 4) as redemption_rate,
+    round({{ ratio('r.points_redeemed', 'nullif(r.points_earned, 0)') }}, 4) as redemption_rate,
     cast(r.churned as bigint) as churned_members,
-    round(r.churned / nullif(r.members, 0), 4) as churn_rate,
+    round({{ ratio('r.churned', 'nullif(r.members, 0)') }}, 4) as churn_rate,
     -- Before that many days of actions, members who joined earlier look churned for want of history.
-    r.day - min(r.day) over (partition by r.brand_id) >= {{ var('churn_inactive_days') }} as is_churn_observable,
+    {{ days_between('min(r.day) over (partition by r.brand_id)', 'r.day') }} >= {{ var('churn_inactive_days') }} as is_churn_observable,
     cast(round(r.revenue, 2) as double) as revenue,
-    round(r.revenue / nullif(r.members, 0), 4) as revenue_per_member,
+    round({{ ratio('r.revenue', 'nullif(r.members, 0)') }}, 4) as revenue_per_member,
     coalesce(c.card_impressions, 0) as card_impressions,
     coalesce(c.card_clicks, 0) as card_clicks,
-    round(c.card_clicks / nullif(c.card_impressions, 0), 4) as recommendation_ctr
+    round({{ ratio('c.card_clicks', 'nullif(c.card_impressions, 0)') }}, 4) as recommendation_ctr
 from running as r
 inner join brand_days using (brand_id, day)
 left join card_days as c using (brand_id, day)

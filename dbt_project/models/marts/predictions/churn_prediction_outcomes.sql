@@ -19,7 +19,7 @@ actions as (
 next_action as (
     select p.*, a.occurred_at as next_action_at
     from predictions as p
-    asof left join actions as a on a.profile_id = p.profile_id and a.occurred_at > p.predicted_at
+    {{ asof_left_join('actions', 'a', 'profile_id', 'p.profile_id', 'occurred_at', '>', 'p.predicted_at') }}
 )
 
 select
@@ -32,8 +32,8 @@ select
     churn_risk_level,
     churn_probability >= {{ var('churn_risk_high') }} as is_high_risk,
     next_action_at,
-    predicted_at + to_days({{ var('churn_inactive_days') }}) <= {{ as_of() }} as is_judged,
-    case when predicted_at + to_days({{ var('churn_inactive_days') }}) <= {{ as_of() }} then
-        next_action_at is null or next_action_at > predicted_at + to_days({{ var('churn_inactive_days') }})
+    predicted_at + {{ days_interval(var('churn_inactive_days')) }} <= {{ as_of() }} as is_judged,
+    case when predicted_at + {{ days_interval(var('churn_inactive_days')) }} <= {{ as_of() }} then
+        next_action_at is null or next_action_at > predicted_at + {{ days_interval(var('churn_inactive_days')) }}
     end as churned
 from next_action

@@ -12,11 +12,12 @@ with webhook_payloads as (
 -- already delivered, sometimes one the receiver missed. Only a value that differs from the member's latest
 -- webhook value of that field before the export is a prediction of its own, dated by the export (it was made
 -- no later than that).
+-- Its rows have webhook_payloads' columns in the same order, which the union below matches by position.
 exported as (
     select try_cast(customer_id as bigint) as user_id, exported_at as received_at,
-        person_key || '@' || strftime(exported_at, '%Y%m%dT%H%M%S') as payload_id,
-        try_cast(attributes ->> '$.churn_probability' as double) as churn_probability,
-        try_cast(attributes ->> '$.predicted_ltv' as double) as predicted_ltv
+        person_key || '@' || {{ format_instant('exported_at', '%Y%m%dT%H%M%S') }} as payload_id,
+        try_cast({{ json_text('attributes', '$.churn_probability') }} as double) as churn_probability,
+        try_cast({{ json_text('attributes', '$.predicted_ltv') }} as double) as predicted_ltv
     from {{ ref('stg_customerio__exports') }}
 ),
 
@@ -32,10 +33,13 @@ export_payloads as (
     select e.user_id, e.received_at, e.payload_id, true as is_export,
         case when e.churn_probability is distinct from c.churn_probability then e.churn_probability end
             as churn_probability,
-        case when e.predicted_ltv is distinct from l.predicted_ltv then e.predicted_ltv end as predicted_ltv
+        null as engagement_score,
+        case when e.predicted_ltv is distinct from l.predicted_ltv then e.predicted_ltv end as predicted_ltv,
+        null as purchase_probability, null as predicted_purchase_value, null as recommended_segment,
+        null as next_best_action
     from exported as e
-    asof left join received_churn as c on c.user_id = e.user_id and c.received_at <= e.received_at
-    asof left join received_ltv as l on l.user_id = e.user_id and l.received_at <= e.received_at
+    {{ asof_left_join('received_churn', 'c', 'user_id', 'e.user_id', 'received_at', '<=', 'e.received_at') }}
+    {{ asof_left_join('received_ltv', 'l', 'user_id', 'e.user_id', 'received_at', '<=', 'e.received_at') }}
 ),
 
 payloads as (
@@ -43,7 +47,7 @@ payloads as (
         {{ local_date('p.received_at', 'b.timezone') }} as prediction_date
     from (
         select * from webhook_payloads
-        union all by name
+        union all
         select * from export_payloads where churn_probability is not null or predicted_ltv is not null
     ) as p
     inner join {{ ref('int_features__members') }} as m using (user_id)
@@ -58,18 +62,18 @@ select
     count(*) as payloads,
     count(*) filter (where is_export) as export_payloads,
     max(received_at) as last_received_at,
-    arg_max(churn_probability, (received_at, payload_id)) filter (where churn_probability is not null) as churn_probability,
+    {{ arg_max('churn_probability', ['received_at', 'payload_id']) }} filter (where churn_probability is not null) as churn_probability,
     max(received_at) filter (where churn_probability is not null) as churn_predicted_at,
-    {{ churn_risk_level("arg_max(churn_probability, (received_at, payload_id)) filter (where churn_probability is not null)") }}
+    {{ churn_risk_level(arg_max('churn_probability', ['received_at', 'payload_id']) ~ " filter (where churn_probability is not null)") }}
         as churn_risk_level,
-    arg_max(engagement_score, (received_at, payload_id)) filter (where engagement_score is not null) as engagement_score,
-    arg_max(predicted_ltv, (received_at, payload_id)) filter (where predicted_ltv is not null) as predicted_ltv,
-    arg_max(purchase_probability, (received_at, payload_id)) filter (where purchase_probability is not null)
+    {{ arg_max('engagement_score', ['received_at', 'payload_id']) }} filter (where engagement_score is not null) as engagement_score,
+    {{ arg_max('predicted_ltv', ['received_at', 'payload_id']) }} filter (where predicted_ltv is not null) as predicted_ltv,
+    {{ arg_max('purchase_probability', ['received_at', 'payload_id']) }} filter (where purchase_probability is not null)
         as purchase_probability,
-    arg_max(predicted_purchase_value, (received_at, payload_id)) filter (where predicted_purchase_value is not null)
+    {{ arg_max('predicted_purchase_value', ['received_at', 'payload_id']) }} filter (where predicted_purchase_value is not null)
         as predicted_purchase_value,
-    arg_max(recommended_segment, (received_at, payload_id)) filter (where recommended_segment is not null)
+    {{ arg_max('recommended_segment', ['received_at', 'payload_id']) }} filter (where recommended_segment is not null)
         as recommended_segment,
-    arg_max(next_best_action, (received_at, payload_id)) filter (where next_best_action is not null) as next_best_action
+    {{ arg_max('next_best_action', ['received_at', 'payload_id']) }} filter (where next_best_action is not null) as next_best_action
 from payloads
 group by profile_id, brand_id, prediction_date

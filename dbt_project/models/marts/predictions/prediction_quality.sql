@@ -13,7 +13,7 @@ with judged as (
 ranked as (
     select *,
         -- The average of the ranks a group of equal probabilities occupies.
-        rank() over by_probability + (count(*) over tied - 1) / 2.0 as probability_rank
+        rank() over by_probability + {{ ratio('(count(*) over tied - 1)', '2.0') }} as probability_rank
     from judged
     window by_probability as (partition by brand_id, prediction_date order by churn_probability),
         tied as (partition by brand_id, prediction_date, churn_probability)
@@ -27,7 +27,7 @@ counted as (
         sum(probability_rank) filter (where churned = 1) as churned_rank_sum,
         count(*) filter (where is_high_risk) as flagged_high,
         count(*) filter (where is_high_risk and churned = 1) as flagged_high_churned,
-        avg((churn_probability - churned) ^ 2) as brier_score,
+        avg({{ power('(churn_probability - churned)', 2) }}) as brier_score,
         avg(churn_probability) as mean_probability
     from ranked
     group by brand_id, prediction_date
