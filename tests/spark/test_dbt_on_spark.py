@@ -36,6 +36,10 @@ ON_SPARK = ["fqn:*"]
 BRIDGED_SCHEMAS = ["raw", "identity"]
 COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]
 DBT_SPARK = Path(sys.executable).with_name("synergy-dbt-spark")
+# Spark 4.3's adaptive execution fails one unit test (int_cards__impression_outcomes::attribution_windows) with a
+# ClassCastException while deserializing a UnionExec of the fixture's literal rows in a task; the model builds and
+# equals DuckDB on real tables. Unit tests on Spark run without adaptive execution (docs/spark.md).
+UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false pyspark-shell"}
 DBT = Path(sys.executable).with_name("dbt")
 # A second build after identity changed: what reads the identity tables, up to the achievement feed.
 SINCE_IDENTITY = ["source:identity+,+achievement_completions"]
@@ -103,7 +107,8 @@ def spark_build(tmp_path_factory, duckdb_build, spark_cluster):
         "after identity": dbt_spark(["build", "--exclude-resource-type", "unit_test", "--select", *ON_SPARK,
                                      "--exclude", *BEFORE_IDENTITY], env, root / "target-after", log),
     }
-    unit_tests = dbt_spark(["test", "--resource-type", "unit_test", "--select", *ON_SPARK], env, root / "target-unit", log)
+    unit_tests = dbt_spark(["test", "--resource-type", "unit_test", "--select", *ON_SPARK],
+                           env | UNIT_TEST_SPARK_SETTINGS, root / "target-unit", log)
     exported = root / "exported"
     assert run([*bridge, "export", str(exported), *COMPARED_SCHEMAS], env, log).returncode == 0, log.read_text()[-3000:]
     return steps, unit_tests, exported
