@@ -6,6 +6,7 @@ import dagster as dg
 from assets import OWNER
 from assets.dbt_models import synergy_dbt_models
 from assets.identity import identity_resolution
+from engine.settings import engine
 from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
 
@@ -49,7 +50,9 @@ ANALYST_SELECTS = {
 )
 def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
-    counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS)
+    with warehouse.connect() as con:  # on Spark, its relations are views over Spark's files: copied as tables
+        counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS, con=con,
+                                  views_as_tables=engine() == "spark")
     context.log.info(f"published {len(counts)} relations to {paths.analytics}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(paths.analytics)),

@@ -137,7 +137,7 @@ def customerio_sync_outcome(context: dg.AssetExecutionContext, warehouse: Wareho
     paths = warehouse.paths
     with warehouse.connect() as con, sync_state(warehouse) as state:
         rows = mirror_to_warehouse(state, con)
-    publish_snapshot(paths.warehouse, paths.analytics, [SYNC_OUTCOME], replace_only=True)
+        publish_snapshot(paths.warehouse, paths.analytics, [SYNC_OUTCOME], replace_only=True, con=con)
     context.log.info(f"published the sync's outcome to {paths.analytics}: {rows}")
     return dg.MaterializeResult(metadata={"rows": dg.MetadataValue.json(rows),
                                           "analytics_snapshot": dg.MetadataValue.path(str(paths.analytics))})

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets import OWNER
-from assets.dbt_models import synergy_dbt_models
+from assets.dbt_models import release_spark_metastore, synergy_dbt_models
 from assets.dbt_project import dbt_environment
 from ingestion.durable import sync_into_place
 from orchestration.resources import WarehouseResource
@@ -30,6 +30,7 @@ from orchestration.resources import WarehouseResource
 def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
     os.environ.update(dbt_environment(paths.warehouse))
+    release_spark_metastore()
     target = paths.docs / "index.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     # dbt's artifacts go to a temporary folder beside the site, so the rename into place is atomic.

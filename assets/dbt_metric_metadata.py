@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from assets.dbt_row_counts import model_node
-from ingestion.warehouse import connect
+from assets.dbt_row_counts import Reader, model_node
 
 
 @dataclass(frozen=True)
@@ -38,26 +36,23 @@ METRICS = {
 }
 
 
-def with_metric_metadata(events: Iterable, manifest: Mapping[str, Any], warehouse: Path) -> Iterator:
+def with_metric_metadata(events: Iterable, manifest: Mapping[str, Any], read: Reader) -> Iterator:
     """The events, the metric marts' materializations with their metric values. Call it on events yielded after
     dbt finished (with_row_counts holds them back until then): it reads the warehouse."""
     for event in events:
         node = model_node(manifest, event)
         if node is not None and node["name"] in METRICS:
             event = event.with_metadata({**event.metadata,
-                                         **latest_metrics(warehouse, node["relation_name"], METRICS[node["name"]])})
+                                         **latest_metrics(read, node["relation_name"], METRICS[node["name"]])})
         yield event
 
 
-def latest_metrics(warehouse: Path, relation: str, mart: MetricMart) -> dict[str, float]:
+def latest_metrics(read: Reader, relation: str, mart: MetricMart) -> dict[str, float]:
     series = ("brand_id", *mart.keys)
     latest = f" order by {mart.date_column} desc" if mart.date_column else ""
-    con = connect(warehouse, read_only=True)
-    try:
+    with read() as con:
         rows = con.execute(f"""select {', '.join(series)}, {', '.join(mart.metrics)} from {relation}
             where {mart.metrics[0]} is not null
             qualify row_number() over (partition by {', '.join(series)}{latest}) = 1""").fetchall()
-    finally:
-        con.close()
     return {"/".join((f"brand_{row[0]}", *map(str, row[1:len(series)]), name)): float(value)
             for row in rows for name, value in zip(mart.metrics, row[len(series):]) if value is not None}

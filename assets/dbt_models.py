@@ -59,15 +59,42 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
                        config: DbtBuildConfig):
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ.update(dbt_environment(warehouse.paths.warehouse))
+    release_spark_metastore()
     dbt_vars = ["--vars", json.dumps(config.vars)] if config.vars else []
     # Unit tests pin the SQL on fixed inputs, so they prove nothing new on a build's data: the test suite runs
     # them (tests/identity/test_identity_build.py), and a build skips them (6 s of every build at 100k members).
     invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", *dbt_vars], context=context)
     try:
-        built = with_row_counts(invocation.stream(), invocation.manifest, warehouse.paths.warehouse)
-        yield from with_metric_metadata(built, invocation.manifest, warehouse.paths.warehouse)
+        read = lambda: warehouse.connect(read_only=True)  # noqa: E731 - opened once dbt has finished
+        built = with_row_counts(with_spark_files_for_duckdb(invocation.stream(), warehouse), invocation.manifest, read)
+        yield from with_metric_metadata(built, invocation.manifest, read)
     finally:
         tidy_invocation_target(invocation.target_path)
+
+
+def with_spark_files_for_duckdb(events, warehouse: WarehouseResource):
+    """The invocation's events; on Spark, once dbt has finished (even if it failed), what the warehouse connection's
+    DuckDB views need besides Spark's table files (engine/spark_views.py): the rows of the Spark views the Python
+    stages read, and a schema file in each table without rows."""
+    try:
+        yield from events
+    finally:
+        if engine() == "spark":
+            from engine.spark import build_session
+            from engine.spark_views import write_empty_table_schemas, write_view_rows
+
+            spark = build_session()
+            write_view_rows(spark, warehouse.spark_warehouse)
+            write_empty_table_schemas(spark, warehouse.spark_warehouse)
+
+
+def release_spark_metastore() -> None:
+    """On Spark, dbt runs in a process of its own that opens the Derby metastore, which admits one process: the
+    session an earlier Python step (ingestion, identity resolution, erasure) left running here ends first."""
+    if engine() == "spark":
+        from engine.spark import release_metastore
+
+        release_metastore()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -3,21 +3,24 @@
 dagster-dbt's `fetch_row_counts()` counts through dbt-duckdb's adapter inside the Dagster process, whose
 DuckDB handle is process-wide and stays open on the warehouse until the process exits: the next step that
 opens the file (identity resolution, the second dbt step) then fails on DuckDB's single-writer lock. Here
-the counts are one query on a read-only connection that is closed again, once dbt has released the file.
+the counts are one query on a read-only connection that is closed again, once dbt has released the file
+(on Spark, a connection whose views read the tables Spark wrote: orchestration/resources.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import dagster as dg
+import duckdb
 
-from ingestion.warehouse import connect
+# Opens a read-only connection to the warehouse (WarehouseResource.connect(read_only=True)).
+Reader = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 
-def with_row_counts(events: Iterable, manifest: Mapping[str, Any], warehouse: Path) -> Iterator:
+def with_row_counts(events: Iterable, manifest: Mapping[str, Any], read: Reader) -> Iterator:
     """The invocation's events, each table's (not view's: counting one runs its query) with
     `dagster/row_count`. A failed invocation still yields what it built before it raises."""
     built, failure = [], None
@@ -31,7 +34,7 @@ def with_row_counts(events: Iterable, manifest: Mapping[str, Any], warehouse: Pa
         node = model_node(manifest, event)
         if node is not None and node["config"].get("materialized") != "view" and node.get("relation_name"):
             tables[node["unique_id"]] = node["relation_name"]
-    counts = _count(warehouse, tables) if tables else {}
+    counts = _count(read, tables) if tables else {}
     for event in built:
         node = model_node(manifest, event)
         if node is not None and node["unique_id"] in counts:
@@ -47,10 +50,7 @@ def model_node(manifest: Mapping[str, Any], event) -> Mapping[str, Any] | None:
     return manifest["nodes"].get(event.metadata["unique_id"].value)
 
 
-def _count(warehouse: Path, tables: Mapping[str, str]) -> dict[str, int]:
+def _count(read: Reader, tables: Mapping[str, str]) -> dict[str, int]:
     query = " UNION ALL ".join(f"SELECT ? AS unique_id, count(*) FROM {relation}" for relation in tables.values())
-    con = connect(warehouse, read_only=True)
-    try:
+    with read() as con:
         return dict(con.execute(query, list(tables)).fetchall())
-    finally:
-        con.close()

@@ -9,7 +9,8 @@ import dagster as dg
 
 from assets import OWNER
 from ingestion.loader import FileResult, Loader
-from ingestion.reconcile import reconcile
+from engine.settings import engine
+from ingestion.reconcile import Mismatch, reconcile, reconcile_spark
 from ingestion.sources import ALL_SOURCES, Source
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
@@ -78,6 +79,20 @@ def partition_metadata(con, source: Source, results: list[FileResult], keys: set
                   "quarantine_by_reason": dg.MetadataValue.json(reasons[key])} for key in keys}
 
 
+def load_on_spark(warehouse: WarehouseResource, source: Source, partitions: set[str] | None,
+                  on_file) -> tuple[list[FileResult], list[Mismatch], datetime]:
+    """The source's new files into the Spark raw layer, and its reconciliation there (the metadata is read afterwards
+    through the warehouse connection's views of the raw layer, as on DuckDB)."""
+    from engine.spark import build_session
+    from ingestion.spark_loader import load_landing_zone_spark
+
+    now = datetime.now(UTC)
+    spark = build_session()  # the process's session: the other ingestion steps reuse it
+    results = load_landing_zone_spark(spark, warehouse.paths.landing, sources=[source], partitions=partitions,
+                                      on_file=on_file, now=now)
+    return results, reconcile_spark(spark, source), now
+
+
 def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", source.name])
     partitioned = source.partitioned
@@ -109,11 +124,15 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         partitions = set(context.partition_keys) if partitioned else None
+        on_file = lambda r: context.log.debug(json.dumps(r.as_dict()))  # noqa: E731
+        if engine() == "spark":
+            results, mismatches, now = load_on_spark(warehouse, source, partitions, on_file)
         with warehouse.connect() as con:
-            loader = Loader(con, warehouse.paths.landing)
-            results = loader.load_source(source, partitions, on_file=lambda r: context.log.debug(json.dumps(r.as_dict())))
-            mismatches = reconcile(con, source)
-            metadata = _run_metadata(con, source, loader.now)
+            if engine() != "spark":
+                loader = Loader(con, warehouse.paths.landing)
+                results = loader.load_source(source, partitions, on_file=on_file)
+                mismatches, now = reconcile(con, source), loader.now
+            metadata = _run_metadata(con, source, now)
             if partitioned:
                 # A backfill is one run: each partition's materialization carries its own folder's counts
                 # first, then the little that is true of the whole table and run.

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from engine.settings import SparkSettings
@@ -40,6 +41,9 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": java_options,
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Instants as Parquet's UTC-adjusted timestamps (not INT96), so DuckDB's views over Spark's files read them as
+        # timestamptz, the type the DuckDB warehouse has.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.ui.showConsoleProgress": "false",  # progress bars would garble the pipeline's own progress lines
     }
     if _on_this_machine(settings.master):
@@ -82,3 +86,21 @@ def build_session(settings: SparkSettings | None = None, *, app_name: str = APP_
     for key, value in (session_conf(settings) | dict(conf or {})).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def release_metastore() -> None:
+    """End this process's Spark session and the JVM behind it, if one runs. The embedded Derby metastore stays
+    locked while the JVM that opened it lives, so a step that runs dbt on Spark (another process) calls this first;
+    the Python steps share one session until then, and the next build_session launches a new JVM."""
+    if SparkContext._gateway is None:
+        return
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    gateway = SparkContext._gateway
+    gateway.shutdown()
+    process = getattr(gateway, "proc", None)  # PySpark's JVM exits when its stdin closes
+    if process is not None:
+        process.stdin.close()
+        process.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None

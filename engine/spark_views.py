@@ -17,6 +17,10 @@ from pathlib import Path
 import duckdb
 
 SPARK_DATABASE_SUFFIX = ".db"
+# Spark views have no files. The few that the Python stages read get their rows written under this folder of the
+# warehouse after each dbt step on Spark (`write_view_rows`), laid out like tables: <folder>/<database>.db/<view>/.
+VIEW_ROWS = "synergy_view_rows"
+READ_AFTER_MODELS = ("staging.stg_app__brands", "staging.stg_app__erasure_requests", "marts.customerio_events")
 
 
 def table_files(warehouse: Path) -> dict[tuple[str, str], list[Path]]:
@@ -41,7 +45,7 @@ def create_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[str]:
     A table of the DuckDB file under the same name is a data directory used with both engines: an
     error that says so, rather than a view that silently hides it."""
     names = []
-    for (schema, table), files in table_files(warehouse).items():
+    for (schema, table), files in (table_files(warehouse) | table_files(warehouse / VIEW_ROWS)).items():
         name = f'"{schema}"."{table}"'
         kind = con.execute("select table_type from information_schema.tables where table_schema = ? and table_name = ?",
                            [schema, table]).fetchall()
@@ -64,3 +68,40 @@ def _drop_views_of_dropped_tables(con: duckdb.DuckDBPyConnection, warehouse: Pat
     for schema, view in stale:
         if f"{schema}.{view}" not in current:
             con.execute(f'drop view "{schema}"."{view}"')
+
+
+def write_view_rows(spark, warehouse: Path, views: tuple[str, ...] = READ_AFTER_MODELS) -> list[str]:
+    """The rows of the Spark views the Python stages read, as Parquet where `create_views` finds them (written by
+    the executors; a view not built yet is skipped). Returns the views written."""
+    written = []
+    for view in views:
+        if spark.catalog.tableExists(view):
+            database, name = view.split(".")
+            spark.table(view).write.mode("overwrite").parquet(
+                str(warehouse / VIEW_ROWS / f"{database}{SPARK_DATABASE_SUFFIX}" / name))
+            written.append(view)
+    return written
+
+
+def write_empty_table_schemas(spark, warehouse: Path) -> list[str]:
+    """Spark writes no file for a table without rows, so DuckDB would not know its columns: each such table gets
+    one empty Parquet file with its schema. Returns the tables given one."""
+    given = []
+    for database in sorted(warehouse.glob(f"*{SPARK_DATABASE_SUFFIX}")):
+        for folder in sorted(p for p in database.iterdir() if p.is_dir() and not _hidden(p.name)):
+            table = f"{database.name.removesuffix(SPARK_DATABASE_SUFFIX)}.{folder.name}"
+            if any(folder.rglob("*.parquet")) or not spark.catalog.tableExists(table):
+                continue
+            schema = spark.table(table).schema
+            spark.createDataFrame([], schema).coalesce(1).write.mode("append").parquet(str(folder))
+            given.append(table)
+    return given
+
+
+def create_spark_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[str]:
+    """Views of every Spark table and of the Spark raw layer (its committed batches: raw.*, audit.ingested_files,
+    audit.quarantine), as the warehouse connection reads them with Spark selected."""
+    from ingestion.sources import ALL_SOURCES
+    from ingestion.spark_store import SparkStore, store_root
+
+    return create_views(con, warehouse) + SparkStore(store_root(warehouse)).define_in_duckdb(con, ALL_SOURCES)

@@ -452,13 +452,14 @@ class RecordSchema:
         codes = d.pick([d.lit(code) for _, code, _ in checks], "failed")
         detail = "CASE failed " + " ".join(f"WHEN {n} THEN {det}" for n, (_, _, det) in enumerate(checks, start=1)) + " END"
         typed = ",\n  ".join(f"{self.cast_sql(f, i, d)} AS {d.ident(f.name)}" for i, f in enumerate(self.fields))
-        casts = ", ".join(f"TRY_CAST(s_{i + 1} AS {d.column_type(f)}) AS {self.cast_name(i)}"
-                          for i, f in enumerate(self.fields) if f.is_cast)
+        # A contract without typed casts (the exports') adds none: Spark refuses the trailing comma DuckDB allows.
+        casts = "".join(f", TRY_CAST(s_{i + 1} AS {d.column_type(f)}) AS {self.cast_name(i)}"
+                        for i, f in enumerate(self.fields) if f.is_cast)
         # Only the first failing check's reason and detail are built, and only for failing rows.
         return f"""
 WITH checked AS{d.materialized} (
   SELECT *, {failed} AS failed FROM (
-    SELECT *, {casts} FROM (
+    SELECT *{casts} FROM (
       {d.parse(self, rows, max_line_bytes)}))
 )
 SELECT {d.except_columns(d.internal_columns(self))}, CASE WHEN failed IS NOT NULL THEN {codes} END AS reason,

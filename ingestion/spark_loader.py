@@ -17,8 +17,9 @@ The same decisions as the DuckDB loader, from the same code where it is not SQL:
 A batch becomes visible at one commit point, its ledger file (see ingestion/spark_store.py): a process
 killed before it leaves nothing visible, and the next run loads the batch's files again, exactly once.
 
-Not yet on Spark: CSV and Parquet landing files (customerio/exports is CSV). Such a file is reported
-`failed` (not written to the ledger, so it is retried) with the reason in its detail.
+CSV and Parquet files (customerio/exports is CSV) are read on the executors, one file per task, by the DuckDB
+loader's own readers (`ingestion.readers.read`: the same header, quoting, coercion and folding rules, the same
+rejected records and refused files); their rows then take the same path as NDJSON lines.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -41,9 +43,9 @@ from ingestion.loader import (FileResult, LoadSettings, ReadFile, batches, class
                               load_isolated, not_read, partition_of, unaccounted)
 from ingestion.schema_sql import SPARK
 from ingestion.sources import ALL_SOURCES, Source
-from ingestion.spark_store import BATCH, LEDGER_COLUMNS, ROWS_BATCH, STORE_DB, SparkStore, raw_columns
+from ingestion.spark_store import BATCH, LEDGER_COLUMNS, ROWS_BATCH, STORE_DB, SparkStore, raw_columns, store_root
 
-SPARK_FORMATS = ("ndjson",)
+TEXT_FORMATS = ("ndjson",)  # split into lines by Spark's text reader; the other formats go through ingestion.readers
 GLOB_CHARACTERS = "\\*?[]{}"
 BLANK_LINE = "^[ \t\r]*\\z"  # only ASCII blanks make a blank line, as in ingestion/readers.py
 REPLACEMENT = "\ufffd"  # what Spark's text reader makes of bytes that are not UTF-8
@@ -52,6 +54,16 @@ FILES_SCHEMA = T.StructType([
     T.StructField("file_id", T.StringType()), T.StructField("path", T.StringType()),
     T.StructField("_partition", T.StringType()), T.StructField("_extracted_at", T.TimestampType()),
 ])
+# What a reader makes of one file: its rows, the records it rejected (reject_*), or one row refusing the file (refusal_*).
+READER_SCHEMA = T.StructType([
+    T.StructField("_file", T.IntegerType()), T.StructField("position", T.LongType()), T.StructField("raw", T.StringType()),
+    T.StructField("reject_reason", T.StringType()), T.StructField("reject_detail", T.StringType()),
+    T.StructField("reject_bytes", T.LongType()),
+    T.StructField("refusal_reason", T.StringType()), T.StructField("refusal_detail", T.StringType()),
+])
+READER_ARROW = pa.schema([("_file", pa.int32()), ("position", pa.int64()), ("raw", pa.string()),
+                          ("reject_reason", pa.string()), ("reject_detail", pa.string()), ("reject_bytes", pa.int64()),
+                          ("refusal_reason", pa.string()), ("refusal_detail", pa.string())])
 REJECT_SCHEMA = T.StructType([
     T.StructField("file_id", T.StringType()), T.StructField("path", T.StringType()),
     T.StructField("reason", T.StringType()), T.StructField("detail", T.StringType()),
@@ -85,6 +97,7 @@ class SparkLoader(LoadSettings):
         self.store = store
         # Called with a batch's id and results once its files are written, just before its commit point.
         self.before_commit = before_commit
+        self._persisted: list[DataFrame] = []  # what a batch cached beside its lines, released with them
 
     # --- discovery ----------------------------------------------------------------------------------
     def _ledger(self, source: Source, where: str = "true") -> list[dict]:
@@ -123,9 +136,6 @@ class SparkLoader(LoadSettings):
     # --- one batch, one commit ------------------------------------------------------------------------
     def load_batch(self, source: Source, group: list[LandingFile]) -> list[FileResult]:
         started = time.perf_counter()
-        unsupported = [f for f in group if f.refusal is None and f.format not in SPARK_FORMATS and f.format is not None]
-        if unsupported:
-            raise NotImplementedError(f"{unsupported[0].format} landing files are not loaded on Spark yet")
         batch_id = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
         items = self._identify(group)
         lines = self._lines(source, items)
@@ -145,6 +155,8 @@ class SparkLoader(LoadSettings):
             self.store.commit(batch_id, commit)
         finally:
             lines.unpersist()
+            while self._persisted:
+                self._persisted.pop().unpersist()
         self.store.refresh(self.spark, source)
         return results
 
@@ -176,30 +188,65 @@ class SparkLoader(LoadSettings):
         return [items[i] for i in range(len(group))]
 
     def _lines(self, source: Source, items: list[ReadFile]) -> DataFrame:
-        """Every line of the batch's readable files: (_file, position, raw, blank, file_utf8), persisted
-        because the figures, the validation and the writes all read it."""
+        """Every line (row, for CSV and Parquet) of the batch's readable files: (_file, position, raw, blank,
+        file_utf8, reject_reason, reject_detail, reject_bytes), persisted because the figures, the validation and
+        the writes all read it. Files a reader refuses whole are marked refused in `items` here."""
         spark = self.spark
         files = spark.createDataFrame(
             [(i, file_key(item.file.path), item.file_id, item.file.relative, partition_of(source, item.file), item.file.stamp)
              for i, item in enumerate(items) if item.unreadable is None], FILES_SCHEMA)
         files.createOrReplaceTempView("batch_files")
-        paths = [reader_path(item.file.path) for item in items if item.unreadable is None]
-        if not paths:
+        readable = [item for item in items if item.unreadable is None]
+        texts = [reader_path(item.file.path) for item in readable if item.file.format in TEXT_FORMATS]
+        others = {file_key(item.file.path): item.file for item in readable if item.file.format not in TEXT_FORMATS}
+        parts = []
+        if texts:
+            spark.read.text(texts, wholetext=True).select(F.expr(FILE_PATH).alias("file_path"), "value") \
+                .createOrReplaceTempView("batch_texts")
+            # Split on \n only; a leading byte-order mark is not part of the first row; a trailing CR is dropped.
+            parts.append(spark.sql(f"""
+                SELECT f._file, CAST(pos + 1 AS BIGINT) AS position,
+                    regexp_replace(CASE WHEN pos = 0 THEN regexp_replace(line, {SPARK.lit('^' + chr(0xFEFF))}, '') ELSE line END,
+                                   {SPARK.lit(chr(13) + chr(92) + 'z')}, '') AS raw,
+                    regexp_like(CASE WHEN pos = 0 THEN regexp_replace(line, {SPARK.lit('^' + chr(0xFEFF))}, '') ELSE line END,
+                                {SPARK.lit(BLANK_LINE)}) AS blank,
+                    is_valid_utf8(t.value) AS file_utf8,
+                    CAST(NULL AS STRING) AS reject_reason, CAST(NULL AS STRING) AS reject_detail,
+                    CAST(NULL AS BIGINT) AS reject_bytes
+                FROM batch_texts AS t JOIN batch_files AS f USING (file_path)
+                LATERAL VIEW posexplode(split(t.value, '\\n', -1)) AS pos, line"""))
+        if others:
+            parts.append(self._reader_rows(source, items, others))
+        if not parts:
             empty = "SELECT CAST(NULL AS INT) AS _file, CAST(NULL AS BIGINT) AS position, CAST(NULL AS STRING) AS raw, "
-            return spark.sql(empty + "false AS blank, true AS file_utf8 WHERE false").persist()
-        spark.read.text(paths, wholetext=True).select(F.expr(FILE_PATH).alias("file_path"), "value") \
-            .createOrReplaceTempView("batch_texts")
-        # Split on \n only; a leading byte-order mark is not part of the first row; a trailing CR is dropped.
-        lines = spark.sql(f"""
-            SELECT f._file, CAST(pos + 1 AS BIGINT) AS position,
-                regexp_replace(CASE WHEN pos = 0 THEN regexp_replace(line, {SPARK.lit('^' + chr(0xFEFF))}, '') ELSE line END,
-                               {SPARK.lit(chr(13) + chr(92) + 'z')}, '') AS raw,
-                regexp_like(CASE WHEN pos = 0 THEN regexp_replace(line, {SPARK.lit('^' + chr(0xFEFF))}, '') ELSE line END,
-                            {SPARK.lit(BLANK_LINE)}) AS blank,
-                is_valid_utf8(t.value) AS file_utf8
-            FROM batch_texts AS t JOIN batch_files AS f USING (file_path)
-            LATERAL VIEW posexplode(split(t.value, '\\n', -1)) AS pos, line""")
+            return spark.sql(empty + "false AS blank, true AS file_utf8, CAST(NULL AS STRING) AS reject_reason, "
+                             "CAST(NULL AS STRING) AS reject_detail, CAST(NULL AS BIGINT) AS reject_bytes WHERE false").persist()
+        lines = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
         return lines.persist(StorageLevel.MEMORY_AND_DISK)
+
+    def _reader_rows(self, source: Source, items: list[ReadFile], files: dict[str, LandingFile]) -> DataFrame:
+        """CSV and Parquet files read by ingestion.readers on the executors (binaryFile gives each file's bytes);
+        the files a reader refused whole come back to the driver, one row each, and are refused in `items`."""
+        index = {file_key(item.file.path): i for i, item in enumerate(items)}
+        schema, fold_into = source.schema, source.fold_extra_columns_into
+
+        def read_files(batches):
+            for batch in batches:
+                for path, content in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
+                    rows = read_landing_file(files[path], index[path], content, schema, fold_into)
+                    yield pa.RecordBatch.from_pylist([dict(zip(READER_SCHEMA.fieldNames(), row)) for row in rows],
+                                                     schema=READER_ARROW)
+
+        read = self.spark.read.format("binaryFile").load([reader_path(f.path) for f in files.values()]) \
+            .select(F.expr(FILE_PATH.replace("_metadata.file_path", "path")).alias("path"), "content") \
+            .mapInArrow(read_files, READER_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
+        self._persisted.append(read)
+        for row in read.where("refusal_reason IS NOT NULL").select("_file", "refusal_reason", "refusal_detail").collect():
+            item = items[row["_file"]]
+            items[row["_file"]] = ReadFile(item.file, item.file_id, None,
+                                           readers.UnreadableFile(row["refusal_reason"], row["refusal_detail"]))
+        return read.where("refusal_reason IS NULL").selectExpr(
+            "_file", "position", "raw", "false AS blank", "true AS file_utf8", "reject_reason", "reject_detail", "reject_bytes")
 
     def _refuse_over_caps(self, items: list[ReadFile], lines: DataFrame) -> None:
         """Files whose text is over a cap are refused whole, with the DuckDB reader's reasons."""
@@ -207,6 +254,8 @@ class SparkLoader(LoadSettings):
                                              (F.sum(F.octet_length("raw") + 1) - 1).alias("text_bytes")).collect()
         for index, newlines, text_bytes in figures:
             item = items[index]
+            if item.unreadable is not None or item.file.format not in TEXT_FORMATS:
+                continue  # refused by its reader already; a reader checks its own caps
             refusal = readers.over_caps(item.file, item.file.size, text_bytes, newlines)
             if refusal is not None:
                 items[index] = ReadFile(item.file, item.file_id, None, refusal)
@@ -222,7 +271,8 @@ class SparkLoader(LoadSettings):
             .withColumn("bad_utf8", ~F.col("file_utf8") & F.col("raw").contains(REPLACEMENT)) \
             .createOrReplaceTempView("batch_lines")
         max_row_bytes = source.max_row_bytes or self.max_row_bytes
-        spark.sql("SELECT _file, position, raw FROM batch_lines WHERE NOT bad_utf8").createOrReplaceTempView("valid_utf8")
+        spark.sql("SELECT _file, position, raw FROM batch_lines WHERE NOT bad_utf8 AND reject_reason IS NULL") \
+            .createOrReplaceTempView("valid_utf8")
         validated = source.schema.validate_sql("valid_utf8", max_row_bytes, self.now + self.future_tolerance, SPARK)
         derived = "".join(f", CAST({expr} AS STRING) AS {SPARK.ident(name)}" for name, expr in source.derived_sql("spark").items())
         rule_reason = "".join(f" WHEN {cond} THEN {SPARK.lit(reason)}" for cond, reason, _ in source.rules)
@@ -230,7 +280,7 @@ class SparkLoader(LoadSettings):
         staged = spark.sql(f"""
             SELECT * EXCEPT (reason, detail), CASE WHEN reason IS NOT NULL THEN reason{rule_reason} END AS reason,
                 CASE WHEN reason IS NOT NULL THEN detail{rule_detail} END AS detail
-            FROM (SELECT s.*{derived} FROM ({validated}) AS s)""").persist(StorageLevel.MEMORY_AND_DISK)
+            FROM (SELECT s.*{derived}, f._extracted_at FROM ({validated}) AS s JOIN batch_files AS f USING (_file))""").persist(StorageLevel.MEMORY_AND_DISK)
         staged.createOrReplaceTempView("staged")
 
         classified = spark.sql(classify_rows_sql(source, SPARK)).persist(StorageLevel.MEMORY_AND_DISK)
@@ -262,7 +312,7 @@ class SparkLoader(LoadSettings):
         figures = self.spark.sql("""
             SELECT _file, sum(read) AS read, sum(invalid) AS invalid, sum(load) AS load, sum(dup) AS dup,
                 sum(conflict) AS conflict FROM (
-                SELECT _file, 1 AS read, int(bad_utf8) AS invalid, 0 AS load, 0 AS dup, 0 AS conflict FROM batch_lines
+                SELECT _file, 1 AS read, int(bad_utf8 OR reject_reason IS NOT NULL) AS invalid, 0 AS load, 0 AS dup, 0 AS conflict FROM batch_lines
                 UNION ALL SELECT _file, 0, 1, 0, 0, 0 FROM staged WHERE reason IS NOT NULL
                 UNION ALL SELECT _file, 0, 0, int(outcome = 'load'), int(outcome = 'duplicate'), int(outcome = 'conflict')
                     FROM classified)
@@ -307,6 +357,10 @@ class SparkLoader(LoadSettings):
                 'byte ' || octet_length(substring_index(l.raw, {SPARK.lit(REPLACEMENT)}, 1)) || ' is not UTF-8',
                 left(l.raw, {kept}), CAST(octet_length(l.raw) AS BIGINT), {at}, {batch}
             FROM batch_lines AS l JOIN batch_files AS f USING (_file) WHERE l.bad_utf8
+            UNION ALL
+            SELECT {name}, f.file_id, f.path, l.position, l.reject_reason, l.reject_detail, left(l.raw, {kept}),
+                l.reject_bytes, {at}, {batch}
+            FROM batch_lines AS l JOIN batch_files AS f USING (_file) WHERE l.reject_reason IS NOT NULL
             """).write.mode("append").parquet(str(self.store.quarantine_dir))
 
     def _quarantine_refusals(self, batch_id: str, source: Source, items: list[ReadFile], results: list[FileResult]) -> None:
@@ -336,10 +390,22 @@ class SparkLoader(LoadSettings):
         return entries + superseded
 
 
+def read_landing_file(f: LandingFile, index: int, content: bytes, schema, fold_into: str | None) -> list[tuple]:
+    """One CSV or Parquet file through the DuckDB loader's reader, as READER_SCHEMA rows (runs on an executor)."""
+    try:
+        read = readers.read(f, content, schema, fold_into)
+    except readers.UnreadableFile as exc:
+        return [(index, None, None, None, None, None, exc.reason, exc.detail)]
+    rows = read.rows
+    out = [(index, position, raw, None, None, None, None, None)
+           for position, raw in zip(rows.column("position").to_pylist(), rows.column("raw").to_pylist())]
+    return out + [(index, r.position, r.raw, r.reason, r.detail, r.raw_bytes, None, None) for r in read.rejects]
+
+
 def default_store(spark: SparkSession) -> SparkStore:
     """The raw layer inside the session's Spark SQL warehouse directory (SYNERGY_SPARK_WAREHOUSE)."""
     warehouse = spark.conf.get("spark.sql.warehouse.dir")
-    return SparkStore(Path(warehouse.removeprefix("file:")) / "synergy_ingest")
+    return SparkStore(store_root(Path(warehouse.removeprefix("file:"))))
 
 
 def load_landing_zone_spark(

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from ingestion.durable import write_atomically
 from ingestion.loader import raw_table_ddl
-from ingestion.schema_sql import SPARK, SPARK_TYPES
+from ingestion.schema_sql import DUCKDB, SPARK, SPARK_TYPES, Dialect
 from ingestion.sources import Source
 from ingestion.warehouse import AUDIT_DDL
 
@@ -65,6 +65,41 @@ LEDGER_SCHEMA = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in LEDGER_CO
                           + [(BATCH, pa.string()), (ROWS_BATCH, pa.string())])
 
 
+def committed_views(dialect: Dialect, ledger: str, quarantine: str, rows: list[tuple[Source, str]], current_files: str) -> dict[str, str]:
+    """The views of committed batches (name -> SELECT), in SQL that Spark and DuckDB both run, over the given
+    relations: the ledger, the quarantined rows, and each source's stored rows (`dialect` quotes the names)."""
+
+    def names(columns: list[tuple[str, str]], prefix: str = "") -> str:
+        return ", ".join(prefix + dialect.ident(name) for name, _ in columns)
+
+    views = {
+        current_files: f"""SELECT {names(LEDGER_COLUMNS)}, {BATCH}, {ROWS_BATCH} FROM (
+                SELECT *, row_number() OVER (PARTITION BY source, path, file_id ORDER BY {BATCH} DESC) AS _n
+                FROM {ledger} AS l) AS numbered
+            WHERE _n = 1""",
+        "audit.ingested_files": f"SELECT {names(LEDGER_COLUMNS)} FROM {current_files}",
+        "audit.quarantine": f"""SELECT {names(QUARANTINE_COLUMNS, 'q.')} FROM {quarantine} AS q
+            WHERE EXISTS (SELECT 1 FROM {ledger} AS c WHERE c.{BATCH} = q.{BATCH})""",
+    }
+    for source, stored in rows:
+        views[source.table] = f"""SELECT {names(raw_columns(source), 'r.')} FROM {stored} AS r
+            WHERE EXISTS (SELECT 1 FROM {current_files} AS c WHERE c.source = {dialect.lit(source.name)}
+                AND c.status = 'loaded' AND c.{ROWS_BATCH} = r.{BATCH} AND c.file_id = r._file_id)"""
+    return views
+
+
+DUCKDB_INSTANT = "TIMESTAMPTZ"  # Spark's TIMESTAMP is an instant
+
+
+def _parquet_or_empty(folder: Path, columns: list[tuple[str, str]]) -> str:
+    """DuckDB: a SELECT of the folder's Parquet files (none: no rows) with the given columns and types."""
+    files = sorted(f for f in folder.rglob("*.parquet") if not f.name.startswith(("_", "."))) if folder.is_dir() else []
+    if not files:
+        return "SELECT " + ", ".join(f"CAST(NULL AS {DUCKDB_INSTANT if kind == 'TIMESTAMP' else kind}) AS {DUCKDB.ident(name)}" for name, kind in columns) + " WHERE false"
+    paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"SELECT {', '.join(DUCKDB.ident(name) for name, _ in columns)} FROM read_parquet([{paths}], union_by_name = true)"
+
+
 def raw_columns(source: Source) -> list[tuple[str, str]]:
     return duckdb_columns(raw_table_ddl(source), source.table)
 
@@ -73,8 +108,10 @@ def _ddl(columns: list[tuple[str, str]]) -> str:
     return ", ".join(f"{SPARK.ident(name)} {kind}" for name, kind in columns)
 
 
-def _names(columns: list[tuple[str, str]], prefix: str = "") -> str:
-    return ", ".join(prefix + SPARK.ident(name) for name, _ in columns)
+
+def store_root(warehouse: Path) -> Path:
+    """Where the raw layer lives inside a Spark SQL warehouse directory (not a database folder: no Spark table)."""
+    return warehouse / "synergy_ingest"
 
 
 @dataclass(frozen=True)
@@ -104,23 +141,28 @@ class SparkStore:
         self._external(spark, f"{STORE_DB}.ledger", self.ledger_dir,
                        LEDGER_COLUMNS + [(BATCH, "STRING"), (ROWS_BATCH, "STRING")])
         self._external(spark, f"{STORE_DB}.quarantine", self.quarantine_dir, QUARANTINE_COLUMNS + [(BATCH, "STRING")])
-        spark.sql(f"""CREATE OR REPLACE VIEW {STORE_DB}.current_files AS
-            SELECT * EXCEPT (_n) FROM (
-                SELECT *, row_number() OVER (PARTITION BY source, path, file_id ORDER BY {BATCH} DESC) AS _n
-                FROM {STORE_DB}.ledger)
-            WHERE _n = 1""")
-        spark.sql(f"CREATE OR REPLACE VIEW audit.ingested_files AS SELECT {_names(LEDGER_COLUMNS)} FROM {STORE_DB}.current_files")
-        spark.sql(f"""CREATE OR REPLACE VIEW audit.quarantine AS
-            SELECT {_names(QUARANTINE_COLUMNS, 'q.')} FROM {STORE_DB}.quarantine AS q
-            LEFT SEMI JOIN (SELECT DISTINCT {BATCH} FROM {STORE_DB}.ledger) AS c ON q.{BATCH} = c.{BATCH}""")
         for source in sources:
-            columns = raw_columns(source)
-            self._external(spark, self.rows_table(source), self.rows_dir(source), columns + [(BATCH, "STRING")])
-            spark.sql(f"""CREATE OR REPLACE VIEW {source.table} AS
-                SELECT {_names(columns, 'r.')} FROM {self.rows_table(source)} AS r
-                LEFT SEMI JOIN (SELECT {ROWS_BATCH}, file_id FROM {STORE_DB}.current_files
-                                WHERE source = {SPARK.lit(source.name)} AND status = 'loaded') AS c
-                    ON r.{BATCH} = c.{ROWS_BATCH} AND r._file_id = c.file_id""")
+            self._external(spark, self.rows_table(source), self.rows_dir(source), raw_columns(source) + [(BATCH, "STRING")])
+        views = committed_views(SPARK, f"{STORE_DB}.ledger", f"{STORE_DB}.quarantine",
+                                [(source, self.rows_table(source)) for source in sources], f"{STORE_DB}.current_files")
+        for name, sql in views.items():
+            spark.sql(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+    def define_in_duckdb(self, con: duckdb.DuckDBPyConnection, sources: list[Source]) -> list[str]:
+        """The same views in a DuckDB connection, over the store's Parquet files as they are now, so the stages that
+        read the warehouse through DuckDB (the ingestion assets' metadata, the analyst snapshot) read the raw layer
+        with the same committed-batch rule. Returns the views' names."""
+        ledger = _parquet_or_empty(self.ledger_dir, LEDGER_COLUMNS + [(BATCH, "STRING"), (ROWS_BATCH, "STRING")])
+        quarantine = _parquet_or_empty(self.quarantine_dir, QUARANTINE_COLUMNS + [(BATCH, "STRING")])
+        rows = [(source, f"({_parquet_or_empty(self.rows_dir(source), raw_columns(source) + [(BATCH, 'STRING')])})")
+                for source in sources]
+        views = committed_views(DUCKDB, f"({ledger})", f"({quarantine})", rows,
+                                f"{STORE_DB}.current_files")
+        for name in views:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
+        for name, sql in views.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        return list(views)
 
     @staticmethod
     def _external(spark, table: str, location: Path, columns: list[tuple[str, str]]) -> None:

@@ -84,6 +84,14 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def duckdb_memory() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the platform's session settings (reads of files that need no warehouse file)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AUDIT_DDL)
 
@@ -94,7 +102,8 @@ SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
 
 def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
-                     selects: Mapping[str, str] | None = None, *, replace_only: bool = False) -> dict[str, int]:
+                     selects: Mapping[str, str] | None = None, *, replace_only: bool = False,
+                     con: duckdb.DuckDBPyConnection | None = None, views_as_tables: bool = False) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
     and swap it in with one rename. `selects` gives a table (`schema.table`) its own SELECT instead of
     all of it. Table and column comments (the dbt descriptions) come along.
@@ -106,6 +115,9 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
     Only tables: a view is computed from relations the snapshot does not hold. Readers that hold the
     old snapshot keep their open file (the rename only moves the name), so an analyst session never
     blocks or breaks a pipeline run. Returns row counts per copied table.
+
+    `con` is an open connection to the warehouse to copy from (left open); `views_as_tables` copies its views too,
+    as tables: with Spark selected, the warehouse's relations are views over the files Spark wrote.
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -114,13 +126,14 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
     if start_from_current:
         shutil.copyfile(target, tmp)  # keeps the storage version the snapshot was written in
     counts: dict[str, int] = {}
-    con = connect(warehouse, read_only=False)
+    own = con is None
+    con = connect(warehouse, read_only=False) if own else con
     try:
         storage = "" if start_from_current else f" (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
         con.execute(f"ATTACH '{tmp}' AS snapshot{storage}")
         for schema, table in _tables(con, "snapshot", relations):  # what a copied snapshot had of these relations
             con.execute(f'DROP TABLE snapshot."{schema}"."{table}"')
-        tables = _tables(con, con.execute("SELECT current_database()").fetchone()[0], relations)
+        tables = _tables(con, con.execute("SELECT current_database()").fetchone()[0], relations, views_as_tables)
         for schema, table in tables:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
             select = (selects or {}).get(f"{schema}.{table}", f'SELECT * FROM "{schema}"."{table}"')
@@ -129,14 +142,18 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
         _copy_comments(con, list(counts))
         con.execute("DETACH snapshot")
     finally:
-        con.close()
+        if own:
+            con.close()
     sync_into_place(tmp, target)
     return counts
 
 
-def _tables(con: duckdb.DuckDBPyConnection, database: str, relations: list[str]) -> list[tuple[str, str]]:
+def _tables(con: duckdb.DuckDBPyConnection, database: str, relations: list[str],
+            views_too: bool = False) -> list[tuple[str, str]]:
+    views = " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal" if views_too else ""
     return con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+        f"SELECT schema_name, table_name FROM (SELECT database_name, schema_name, table_name FROM duckdb_tables(){views}) "
+        "WHERE database_name = ? "
         "AND (schema_name IN (SELECT unnest(?)) OR schema_name || '.' || table_name IN (SELECT unnest(?))) ORDER BY 1, 2",
         [database, relations, relations],
     ).fetchall()

@@ -11,9 +11,9 @@ import dagster as dg
 import duckdb
 
 from engine.settings import SparkSettings, engine
-from engine.spark_views import create_views
+from engine.spark_views import create_spark_views
 from ingestion.paths import DATA_DIR_ENV, DataPaths
-from ingestion.warehouse import connect
+from ingestion.warehouse import connect, duckdb_memory
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -31,15 +31,22 @@ class WarehouseResource(dg.ConfigurableResource):
             return DataPaths(Path(self.data_dir).resolve()).ensure()
         return DataPaths.from_env().ensure()
 
+    @property
+    def spark_warehouse(self) -> Path:
+        """The Spark SQL warehouse directory; its default place follows this resource's data directory."""
+        return SparkSettings.from_env({**os.environ, DATA_DIR_ENV: str(self.paths.root)}).warehouse
+
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The DuckDB warehouse; with SYNERGY_ENGINE=spark, it also reads every Spark table through a view
-        (engine/spark_views.py), so the stages after the models read them the same way on both engines."""
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The DuckDB warehouse; with SYNERGY_ENGINE=spark, it also reads every Spark table and the Spark raw layer
+        through views (engine/spark_views.py), so the stages after the models read them the same way on both engines.
+        On Spark, `read_only` gives an in-memory database with only those views: the warehouse file stays closed."""
         paths = self.paths
-        con = connect(paths.warehouse)
-        if engine() == "spark":  # the Spark warehouse's default place follows this resource's data directory
-            create_views(con, SparkSettings.from_env({**os.environ, DATA_DIR_ENV: str(paths.root)}).warehouse)
+        on_spark = engine() == "spark"
+        con = duckdb_memory() if on_spark and read_only else connect(paths.warehouse, read_only=read_only)
         try:
+            if on_spark:
+                create_spark_views(con, self.spark_warehouse)
             yield con
         finally:
             con.close()

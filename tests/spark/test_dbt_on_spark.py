@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 
 from assets.dbt_project import DBT_PROJECT_DIR
 from ingestion.paths import DATA_DIR_ENV, DataPaths
-from tests.orchestration.build import build_all
 from tests.spark.compare import comparison_connection, compare_relation
+from tests.spark.duckdb_builds import build_sample_on_duckdb
 from tests.spark.profile_merge import merge_and_erase
 
 pytestmark = pytest.mark.slow
@@ -83,14 +82,7 @@ def failed(results: dict) -> list[str]:
 
 @pytest.fixture(scope="module")
 def duckdb_build(tmp_path_factory, small_sample, dbt_manifest) -> DataPaths:
-    root = tmp_path_factory.mktemp("duckdb") / "data"
-    shutil.copytree(small_sample / "landing", root / "landing")
-    paths = DataPaths(root).ensure()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(DATA_DIR_ENV, str(root))
-        mp.setenv("DAGSTER_HOME", str(root.parent))
-        assert build_all(paths).success
-    return paths
+    return build_sample_on_duckdb(small_sample, tmp_path_factory.mktemp("duckdb") / "data")
 
 
 @pytest.fixture(scope="module")
