@@ -5,21 +5,25 @@
     {{ return(adapter.dispatch('follow_profile_merges', 'synergy')(relation, key_columns, order_by)) }}
 {%- endmacro %}
 
-{#- Ties on `order_by` keep the row inserted first. -#}
+{#- Ties on `order_by` keep the row of the smallest former profile id, as on Spark. The copies go first, while the
+    rows still carry the profile they were detected for. -#}
 {% macro default__follow_profile_merges(relation, key_columns, order_by) -%}
+delete from {{ relation }} where rowid in (
+    select row_id from (
+        select row_id, row_number() over (partition by followed_to, {{ key_columns | join(', ') }}
+                                          order by {{ order_by }}, profile_id) as copy
+        from (
+            select t.rowid as row_id, coalesce(m.profile_id, t.profile_id) as followed_to, t.*
+            from {{ relation }} as t
+            left join {{ source('identity', 'profile_merges') }} as m on t.profile_id = m.merged_profile_id))
+    where copy > 1);
 update {{ relation }} as t set profile_id = m.profile_id
 from {{ source('identity', 'profile_merges') }} as m
-where t.profile_id = m.merged_profile_id;
-delete from {{ relation }} where rowid in (
-    select rowid from (
-        select rowid, row_number() over (partition by profile_id, {{ key_columns | join(', ') }}
-                                         order by {{ order_by }}, rowid) as copy
-        from {{ relation }})
-    where copy > 1)
+where t.profile_id = m.merged_profile_id
 {%- endmacro %}
 
-{#- The table is rewritten with the merges followed (engine/tables.sql). Rows have no insertion order here, so
-    ties on `order_by` keep the row of the smallest former profile id. -#}
+{#- The table is rewritten with the merges followed (engine/tables.sql); ties on `order_by` keep the row of the
+    smallest former profile id. -#}
 {% macro spark__follow_profile_merges(relation, key_columns, order_by) -%}
     {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
     {%- set followed -%}

@@ -17,7 +17,9 @@ import duckdb
 FLOAT_DECIMALS = 6
 # Columns stamped with the dbt run that wrote the row: two builds cannot share them, so they are left out of
 # the comparison (test_dbt_on_spark.py compares which of two builds detected each completion instead).
-RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_invocation")}
+RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_invocation"),
+               # An achievement event is available to Customer.io when the feed detected it.
+               "marts.customerio_events": ("available_at",)}
 
 
 @dataclass(frozen=True)
