@@ -134,11 +134,16 @@ def main() -> None:
     parser.add_argument("--log-dir", type=Path)
     args = parser.parse_args()
     with start_cluster(args.workers, args.cores, args.memory, args.log_dir) as cluster:
-        print(json.dumps({"master": cluster.master_url, "web_ui": cluster.web_url, "logs": str(cluster.log_dir)}), flush=True)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted({"master": cluster.master_url, "web_ui": cluster.web_url, "logs": str(cluster.log_dir)})
+
+
+def serve_until_interrupted(addresses: dict) -> None:
+    """A command line's way to keep what it started: say where it is (one JSON line), then wait for Ctrl-C."""
+    print(json.dumps(addresses), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ the SYNERGY_SPARK_* settings, with the same options a session of the pipeline's 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 
 from engine.settings import SparkSettings
 from engine.spark import session_conf
-from engine.spark_cluster import HOST, SPARK_HOME, free_port, launch, stop_processes, tail
+from engine.spark_cluster import HOST, SPARK_HOME, free_port, launch, serve_until_interrupted, stop_processes, tail
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 READY_WITHIN_SECONDS = 180  # a bound on waiting, not an expectation: a slow shared machine may need much of it
@@ -92,12 +90,8 @@ def main() -> None:
     if args.master:
         settings = replace(settings, master=args.master)
     with start_connect_server(settings, port=args.port, log_dir=args.log_dir) as server:
-        print(json.dumps({"remote": server.url, "master": settings.master, "warehouse": str(settings.warehouse),
-                          "metastore": str(settings.metastore)}), flush=True)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted({"remote": server.url, "master": settings.master, "warehouse": str(settings.warehouse),
+                                 "metastore": str(settings.metastore)})
 
 
 if __name__ == "__main__":
