@@ -216,6 +216,8 @@ def main() -> None:
         setups = [(lambda root, n=n: spark_engine(root, n, args.worker_memory, args.spark_connect),
                    {"engine": "spark", "workers": n, "worker_memory": args.worker_memory, "connect": args.spark_connect})
                   for n in args.spark_workers]
+    if args.scratch:
+        args.scratch.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": []}
     print(f"machine: {report['machine']}", flush=True)
     for members in args.members:
