@@ -85,10 +85,10 @@ def _hit(condition: str) -> str:
 
 
 class _Rewrite:
-    """One relation redacted: its Spark table, its folder, the redacted rows and how many changed."""
+    """A relation to write again: its Spark table, its schema, and the swap of its folder for the copy."""
 
     def __init__(self, spark: SparkSession, table: str):
-        self.spark, self.table = spark, table
+        self.table = table
         described = {row[0]: row[1] for row in spark.sql(f"DESCRIBE TABLE EXTENDED {table}").collect()}
         if described.get("Provider", "").lower() != "parquet" or any(c.isPartition for c in spark.catalog.listColumns(table)):
             raise RuntimeError(f"{table}: erasure rewrites unpartitioned Parquet tables only")
