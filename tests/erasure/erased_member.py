@@ -4,7 +4,6 @@ derived tables a build would have, as SELECTs that DuckDB and Spark SQL both run
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ingestion.sources import ACTION_LOGS, ERASURE_REQUESTS, REFERENCE
@@ -66,21 +65,15 @@ BUILT_TABLES = {
 }
 
 
-def prepare_landing(root: Path, written: Path | None) -> Path:
-    """`root`/landing: a copy of a landing zone `written` before (files' times kept: the ledger records them), or a new one."""
-    if written is None:
-        write_landing(root / "landing")
-    else:
-        shutil.copytree(written, root / "landing")
-    return root / "landing"
-
-
 def duckdb_warehouse(root: Path, landing: Path | None = None) -> Path:
-    """The data loaded into a DuckDB warehouse under `root` (landing zone beside it), not redacted yet."""
-    prepare_landing(root, landing)
+    """The data loaded into a DuckDB warehouse under `root`, not redacted yet: from `landing`, or from a landing zone
+    written beside it (the ledger records when each file arrived: warehouses compared with each other load one)."""
+    if landing is None:
+        landing = root / "landing"
+        write_landing(landing)
     path = root / "warehouse.duckdb"
     for source in SOURCES:
-        load(path, root / "landing", source)
+        load(path, landing, source)
     con = connect(path)
     for name, sql in BUILT_TABLES.items():
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
