@@ -6,7 +6,7 @@ from assets import OWNER
 from assets.identity import IDENTITY_TABLES
 from engine.settings import engine
 from erasure.compact import compact, due
-from erasure.redact import redact_erased
+from erasure.redact import RedactionSummary, redact_erased
 from ingestion.sources import ERASURE_REQUESTS
 from orchestration.resources import WarehouseResource
 
@@ -37,9 +37,11 @@ def erasures(context: dg.AssetExecutionContext, config: ErasureConfig, warehouse
     compacted = compact(warehouse.paths.warehouse) if compaction_due else {}
     if compacted:
         context.log.info(f"warehouse compacted: {compacted}")
-    return dg.MaterializeResult(metadata={
-        "warehouse_compacted": bool(compacted),
-        **compacted,
+    return dg.MaterializeResult(metadata={"warehouse_compacted": bool(compacted), **compacted, **summary_metadata(summary)})
+
+
+def summary_metadata(summary: RedactionSummary) -> dict:
+    return {
         "dagster/row_count": summary.erased_members,
         "erased_profiles_this_build": summary.erased_profiles,
         "rows_redacted_this_build": summary.rows_redacted,
@@ -47,16 +49,15 @@ def erasures(context: dg.AssetExecutionContext, config: ErasureConfig, warehouse
         "referral_sides_redacted": summary.referral_sides_redacted,
         "derived_rows_deleted": dg.MetadataValue.json(summary.derived_rows_deleted),
         "quarantined_rows_redacted": summary.quarantined_rows_redacted,
-    })
+    }
 
 
 def erasures_on_spark(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """identity.erasures as on DuckDB; the rows are not redacted on Spark yet, and the metadata says so."""
+    """identity.erasures and the redaction of the members' rows, as on DuckDB, in Spark's files (erasure/spark_redact.py)."""
+    from engine.settings import SparkSettings
     from engine.spark import build_session
-    from erasure.spark_erasure import write_erasures
+    from erasure.spark_redact import redact_erased_spark
 
-    members, profiles = write_erasures(build_session())
-    context.log.warning("erasure on Spark: identity.erasures written; raw, identity and quarantine rows are not "
-                        "redacted on Spark yet (docs/spark.md)")
-    return dg.MaterializeResult(metadata={"dagster/row_count": members, "erased_profiles_this_build": profiles,
-                                          "redacted": False})
+    summary = redact_erased_spark(build_session(), SparkSettings.from_env().warehouse)
+    context.log.info(f"erasure on Spark: {summary}")
+    return dg.MaterializeResult(metadata={**summary_metadata(summary), "redacted": True})

@@ -19,6 +19,7 @@ from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from engine.settings import SparkSettings
+from erasure.spark_redact import finish_interrupted
 
 APP_NAME = "synergy"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -77,6 +78,16 @@ def build_session(settings: SparkSettings | None = None, *, app_name: str = APP_
     """A Hive-enabled session on the configured master; `conf` adds or overrides settings (sizes, partitions).
     With a Connect server configured, a client session of that server."""
     settings = settings or SparkSettings.from_env()
+    # An erasure redaction that a crash interrupted after its commit point is finished before anyone reads
+    # the warehouse again (erasure/spark_redact.py); its tables' file listings are refreshed in this session.
+    interrupted = finish_interrupted(settings.warehouse)
+    session = _session(settings, app_name, conf)
+    for table in interrupted:
+        session.catalog.refreshTable(table)
+    return session
+
+
+def _session(settings: SparkSettings, app_name: str, conf: Mapping[str, str] | None) -> SparkSession:
     if settings.remote:
         return connect_session(settings.remote, conf)
     if _on_this_machine(settings.master):

@@ -75,6 +75,58 @@ DERIVED_ROWS = {
 }
 # Identifier text searched for in quarantined rows: long enough not to match unrelated text by chance.
 MIN_SEARCHED_LENGTH = 6
+# A referral stays the other member's: the erased side (whose user id is the key) loses these columns.
+REFERRAL_SIDES = {"referrer_user_id": ("referrer_user_id", "referral_code"),
+                  "referee_user_id": ("referee_user_id", "email")}
+# A quarantined row (`q`) that carries an erased member's user id or one of their identifiers.
+QUARANTINED_OF_ERASED = (
+    "q.raw IS NOT NULL AND (try_cast(CASE WHEN json_valid(q.raw) THEN coalesce(json_extract_string(q.raw, '$.user_id'), "
+    "CASE WHEN q.source = 'app_users' THEN json_extract_string(q.raw, '$.id') END) END AS BIGINT) "
+    "IN (SELECT user_id FROM _erased_members) OR EXISTS (SELECT 1 FROM _erased_text AS t WHERE contains(q.raw, t.text)))")
+
+# The sets naming what is erased, as SELECTs both engines run (erasure/spark_redact.py on Spark).
+ERASED_MEMBERS = """
+    SELECT r.brand_id, r.user_id, max(r.requested_at) AS requested_at, {profile_id} AS profile_id
+    FROM raw.app_erasure_requests AS r
+    {join}
+    GROUP BY r.brand_id, r.user_id"""
+PROFILE_OF_USER = """LEFT JOIN identity.identifier_profiles AS p
+        ON p.brand_id = r.brand_id AND p.id_type = 'user_id' AND p.value = CAST(r.user_id AS STRING)"""
+IDENTITY_TABLES = {"identity.identifier_profiles", "identity.record_profiles"}
+OBSERVATIONS = ("intermediate.int_identity__record_observations", "intermediate.int_identity__event_observations")
+# Every action-log row redacted (`{erased}`: which rows are, on the raw table `m`).
+ERASED_EVENTS = "SELECT brand_id, event_id FROM raw.app_action_logs AS m WHERE {erased}"
+NO_ERASED_EVENTS = "SELECT CAST(NULL AS BIGINT) AS brand_id, CAST(NULL AS STRING) AS event_id LIMIT 0"
+
+
+def erased_members_sql(tables: set[str]) -> str:
+    """The erased members with the profile this build resolved for them (none before identity resolution)."""
+    resolved = IDENTITY_TABLES <= tables
+    return ERASED_MEMBERS.format(profile_id="any_value(p.profile_id)" if resolved else "CAST(NULL AS STRING)",
+                                 join=PROFILE_OF_USER if resolved else "")
+
+
+def erased_sets(tables: set[str]) -> dict[str, str]:
+    """name -> SELECT, in order (each may read the ones before): erased members, their profiles, the records and
+    identifiers of those profiles, and the identifier text searched for in quarantined rows (as normalized and as
+    written on their records)."""
+    resolved = IDENTITY_TABLES <= tables
+    observed = [f"SELECT o.raw_value FROM {t} AS o JOIN _erased_records AS r USING (source, brand_id, record_id)"
+                for t in OBSERVATIONS if t in tables]
+    return {
+        "_erased_members": erased_members_sql(tables),
+        "_erased_profiles": "SELECT DISTINCT profile_id FROM _erased_members WHERE profile_id IS NOT NULL",
+        "_erased_records": """SELECT source, brand_id, record_id FROM identity.record_profiles
+            WHERE profile_id IN (SELECT profile_id FROM _erased_profiles)""" if resolved else
+            "SELECT CAST(NULL AS STRING) AS source, CAST(NULL AS BIGINT) AS brand_id, CAST(NULL AS STRING) AS record_id LIMIT 0",
+        "_erased_identifiers": """SELECT brand_id, id_type, value FROM identity.identifier_profiles
+            WHERE links_profiles AND profile_id IN (SELECT profile_id FROM _erased_profiles)""" if resolved else
+            "SELECT CAST(NULL AS BIGINT) AS brand_id, CAST(NULL AS STRING) AS id_type, CAST(NULL AS STRING) AS value LIMIT 0",
+        "_erased_text": f"""SELECT DISTINCT text FROM (
+            SELECT value AS text FROM _erased_identifiers WHERE id_type NOT IN ('user_id', 'card_last4')
+            {"".join(f" UNION ALL {sql}" for sql in observed)}
+        ) AS searched WHERE length(text) >= {MIN_SEARCHED_LENGTH}""",
+    }
 
 
 @dataclass
@@ -101,40 +153,9 @@ def _changed(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = Non
 
 
 def _who(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
-    """The temp tables naming what is erased: members, profiles, records, identifiers, events."""
-    has_identity = {"identity.identifier_profiles", "identity.record_profiles"} <= tables
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _erased_members AS
-        SELECT r.brand_id, r.user_id, max(r.requested_at) AS requested_at,
-            {"any_value(p.profile_id)" if has_identity else "NULL::VARCHAR"} AS profile_id
-        FROM raw.app_erasure_requests AS r
-        {'''LEFT JOIN identity.identifier_profiles AS p
-            ON p.brand_id = r.brand_id AND p.id_type = 'user_id' AND p.value = CAST(r.user_id AS VARCHAR)'''
-         if has_identity else ""}
-        GROUP BY r.brand_id, r.user_id""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _erased_profiles AS "
-                "SELECT DISTINCT profile_id FROM _erased_members WHERE profile_id IS NOT NULL")
-    if has_identity:
-        con.execute("""CREATE OR REPLACE TEMP TABLE _erased_records AS SELECT source, brand_id, record_id
-            FROM identity.record_profiles WHERE profile_id IN (SELECT profile_id FROM _erased_profiles)""")
-        con.execute("""CREATE OR REPLACE TEMP TABLE _erased_identifiers AS SELECT brand_id, id_type, value
-            FROM identity.identifier_profiles WHERE links_profiles AND profile_id IN (SELECT profile_id FROM _erased_profiles)""")
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE _erased_records (source VARCHAR, brand_id BIGINT, record_id VARCHAR)")
-        con.execute("CREATE OR REPLACE TEMP TABLE _erased_identifiers (brand_id BIGINT, id_type VARCHAR, value VARCHAR)")
-
-
-def _searched_text(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
-    """_erased_text(text): identifiers of erased members as normalized and as they were written on their records."""
-    observed = [f"""SELECT o.raw_value FROM {t} AS o JOIN _erased_records AS r USING (source, brand_id, record_id)"""
-                for t in ("intermediate.int_identity__record_observations", "intermediate.int_identity__event_observations")
-                if t in tables]
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _erased_text AS
-        SELECT DISTINCT text FROM (
-            SELECT value AS text FROM _erased_identifiers WHERE id_type NOT IN ('user_id', 'card_last4')
-            {"".join(f" UNION ALL {sql}" for sql in observed)}
-        ) WHERE length(text) >= {MIN_SEARCHED_LENGTH}""")
+    """The temp tables naming what is erased (erased_sets)."""
+    for name, sql in erased_sets(tables).items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
 
 def _redact_raw(con: duckdb.DuckDBPyConnection, table: str, kept: tuple[str, ...], erased: str, now: datetime) -> int:
@@ -150,22 +171,13 @@ def _redact_raw(con: duckdb.DuckDBPyConnection, table: str, kept: tuple[str, ...
 
 
 def _redact_referrals(con: duckdb.DuckDBPyConnection) -> int:
-    """A referral stays the other member's: only the erased referrer's id and code, or the erased
-    referee's id and invited email, go."""
-    referrer = _changed(con, """UPDATE raw.app_referrals AS m SET referrer_user_id = NULL, referral_code = NULL
-        WHERE m.referrer_user_id IN (SELECT user_id FROM _erased_members)""")
-    referee = _changed(con, """UPDATE raw.app_referrals AS m SET referee_user_id = NULL, email = NULL
-        WHERE m.referee_user_id IN (SELECT user_id FROM _erased_members)""")
-    return referrer + referee
+    """A referral stays the other member's: only the erased side's columns go (REFERRAL_SIDES)."""
+    return sum(_changed(con, f"""UPDATE raw.app_referrals AS m SET {', '.join(f'{c} = NULL' for c in cleared)}
+        WHERE m.{side} IN (SELECT user_id FROM _erased_members)""") for side, cleared in REFERRAL_SIDES.items())
 
 
 def _redact_quarantine(con: duckdb.DuckDBPyConnection) -> int:
-    user_id = ("try_cast(CASE WHEN json_valid(q.raw) THEN coalesce(json_extract_string(q.raw, '$.user_id'), "
-               "CASE WHEN q.source = 'app_users' THEN json_extract_string(q.raw, '$.id') END) END AS BIGINT)")
-    return _changed(con, f"""
-        UPDATE audit.quarantine AS q SET raw = NULL, detail = NULL
-        WHERE q.raw IS NOT NULL AND ({user_id} IN (SELECT user_id FROM _erased_members)
-            OR EXISTS (SELECT 1 FROM _erased_text AS t WHERE contains(q.raw, t.text)))""")
+    return _changed(con, f"UPDATE audit.quarantine AS q SET raw = NULL, detail = NULL WHERE {QUARANTINED_OF_ERASED}")
 
 
 def redact_erased(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> RedactionSummary:
@@ -178,14 +190,13 @@ def redact_erased(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -
     con.execute("BEGIN TRANSACTION")
     try:
         _who(con, tables)
-        _searched_text(con, tables)
         for table, (kept, erased) in RAW_ROWS.items():
             if table in tables:
                 summary.raw_rows_redacted[table] = _redact_raw(con, table, kept, erased, now)
         if "raw.app_referrals" in tables:
             summary.referral_sides_redacted = _redact_referrals(con)
-        events = ("SELECT brand_id, event_id FROM raw.app_action_logs WHERE _erased_at IS NOT NULL"
-                  if "raw.app_action_logs" in tables else "SELECT NULL::BIGINT AS brand_id, NULL::VARCHAR AS event_id LIMIT 0")
+        events = (ERASED_EVENTS.format(erased="m._erased_at IS NOT NULL") if "raw.app_action_logs" in tables
+                  else NO_ERASED_EVENTS)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _erased_events AS {events}")
         for table, erased in DERIVED_ROWS.items():
             if table in tables:

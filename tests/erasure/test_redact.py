@@ -10,59 +10,15 @@ import pytest
 
 from erasure.redact import redact_erased
 from ingestion.reconcile import reconcile
-from ingestion.sources import ACTION_LOGS, ERASURE_REQUESTS, REFERENCE
+from ingestion.sources import ACTION_LOGS, REFERENCE
 from ingestion.warehouse import connect
+from tests.erasure.erased_member import COOKIE, ERASED_EMAIL, duckdb_warehouse
 from tests.ingestion.helpers import NOW, event, load, query, write_lines
-
-ERASED_EMAIL = "erased.member@example.org"
-COOKIE = "ck_erased_browser_0001"
-
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
-    """A loaded warehouse: member 5 (to be erased) and member 6, an anonymous event stitched to member 5 by
-    its cookie, a referral between them, a quarantined line of member 5, and the identity tables a build
-    would have resolved."""
-    landing = tmp_path / "landing"
-    write_lines(landing / "app/action_logs/dt=2026-11-19/a.ndjson", [
-        event("e1", user_id=5, identifiers={"email": ERASED_EMAIL, "cookie_id": COOKIE}, ip_address="203.0.113.5"),
-        event("e2", user_id=6, identifiers={"email": "kept@example.org"}),
-        event("e3", user_id=..., identifiers={"cookie_id": COOKIE}),  # anonymous, stitched to member 5
-        event("e4", user_id=5, action_type="not_an_action", identifiers={"email": ERASED_EMAIL}),  # quarantined
-    ])
-    write_lines(landing / "app/reference/users/users-20261119T000000Z.ndjson", [
-        {"id": 5, "brand_id": 1, "email": ERASED_EMAIL, "first_name": "Erin", "last_name": "Rased",
-         "phone_number": "+13035550105", "created_at": "2026-01-01T00:00:00Z"},
-        {"id": 6, "brand_id": 1, "email": "kept@example.org", "first_name": "Kim", "last_name": "Kept",
-         "created_at": "2026-01-02T00:00:00Z"},
-    ])
-    write_lines(landing / "app/reference/referrals/referrals-20261119T000000Z.ndjson", [
-        {"id": 1, "referrer_user_id": 6, "referee_user_id": 5, "referral_code": "KIM6", "email": ERASED_EMAIL,
-         "status": "converted"},
-        {"id": 2, "referrer_user_id": 5, "referee_user_id": 6, "referral_code": "ERIN5", "email": "kept@example.org",
-         "status": "converted"},
-    ])
-    write_lines(landing / "app/erasure_requests/r.ndjson", [
-        {"brand_id": 1, "user_id": 5, "requested_at": "2026-11-20T08:00:00Z"}])
-    path = tmp_path / "warehouse.duckdb"
-    for source in (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"], ERASURE_REQUESTS):
-        load(path, landing, source)
-    con = connect(path)
-    con.execute("CREATE SCHEMA identity")
-    con.execute(f"""CREATE TABLE identity.identifier_profiles AS SELECT * FROM (VALUES
-        (1, 'user_id', '5', 'prof_erased', true), (1, 'email', '{ERASED_EMAIL}', 'prof_erased', true),
-        (1, 'cookie_id', '{COOKIE}', 'prof_erased', true),
-        (1, 'user_id', '6', 'prof_kept', true), (1, 'email', 'kept@example.org', 'prof_kept', true))
-        AS t(brand_id, id_type, value, profile_id, links_profiles)""")
-    con.execute("""CREATE TABLE identity.record_profiles AS SELECT * FROM (VALUES
-        ('action_log', 1, 'e1', 'prof_erased'), ('action_log', 1, 'e3', 'prof_erased'), ('app_user', 1, '5', 'prof_erased'),
-        ('action_log', 1, 'e2', 'prof_kept'), ('app_user', 1, '6', 'prof_kept')) AS t(source, brand_id, record_id, profile_id)""")
-    con.execute("""CREATE TABLE identity.rejected_links AS SELECT * FROM (VALUES
-        ('action_log', 1, 'e2', 'cookie_id', 'x', 'prof_kept', 'limit_cookie_id'),
-        ('action_log', 1, 'e1', 'cookie_id', 'y', 'prof_kept', 'limit_cookie_id'))
-        AS t(source, brand_id, record_id, id_type, value, kept_in_profile_id, reason)""")
-    con.close()
-    return path
+    """A loaded DuckDB warehouse of the erasure tests' data (tests/erasure/erased_member.py)."""
+    return duckdb_warehouse(tmp_path)
 
 
 def landing(warehouse: Path) -> Path:
@@ -94,6 +50,9 @@ def test_the_erased_member_is_redacted_and_everything_else_is_kept(warehouse: Pa
         ("action_log", "e2"), ("app_user", "6")]
     assert query(warehouse, "SELECT count(*) FROM identity.identifier_profiles WHERE profile_id = 'prof_erased'") == [(0,)]
     assert query(warehouse, "SELECT record_id FROM identity.rejected_links") == [("e2",)]
+    assert query(warehouse, "SELECT record_id FROM identity.merge_review") == [("e2",)]  # row 2 matched the erased profile
+    assert query(warehouse, "SELECT event_id FROM staging.stg_app__action_logs ORDER BY 1") == [("e2",)]
+    assert query(warehouse, "SELECT raw_value FROM intermediate.int_identity__event_observations") == [("kept@example.org",)]
     assert query(warehouse, "SELECT brand_id, user_id, profile_id FROM identity.erasures") == [(1, 5, "prof_erased")]
     # Every row of every file is still accounted for.
     con = duckdb.connect(str(warehouse), read_only=True)
