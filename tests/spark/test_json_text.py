@@ -23,17 +23,18 @@ DOUBLES = ["0", "-0.0", "0.1", "3.0", "2.675", "0.12345", "-0.00001", "0.6666666
 
 QUERY = """
 with numbers as (
-    select id, cast(text as double) as x, concat('k', cast(id % 3 as string)) as k
+    select id, text, cast(text as double) as x, concat('k', cast(id % 3 as string)) as k
     from (values {rows}) as t(id, text)
 ),
 per_key as (
-    select k, {{{{ sorted_map('cast(id as string)', 'x') }}}} as xs, {{{{ json_object_of_group('cast(id as string)', 'x') }}}} as grouped
+    select k, {{{{ sorted_map('cast(id as string)', 'x') }}}} as xs, {{{{ json_object_of_group('cast(id as string)', 'text') }}}} as grouped
     from numbers group by k
 )
 select n.id, {{% call json_object_of() %}}
-    'x', n.x, 'rounded', {{{{ round_double('n.x', 4) }}}}, 'rounded_1', {{{{ round_double('n.x', 1) }}}},
+    'x', {{{{ json_double('n.x') }}}}, 'rounded', {{{{ json_double(round_double('n.x', 4)) }}}},
+    'rounded_1', {{{{ json_double(round_double('n.x', 1)) }}}}, 'id', n.id,
     'text', concat('a', chr(34), 'b', chr(92), 'c', chr(1), chr(10), chr(9), chr(127), '/é'), 'nothing', cast(null as double),
-    'nested', {{% call json_object_of() %}}'by_id', {{{{ json_numbers_by_key('p.xs') }}}}, 'empty', {{{{ json_object_of() }}}}{{% endcall %}},
+    'nested', {{% call json_object_of() %}}'by_id', {{{{ json_doubles_by_key('p.xs') }}}}, 'empty', {{{{ json_object_of() }}}}{{% endcall %}},
     'grouped', {{{{ json_embedded('p.grouped') }}}}
 {{% endcall %}} as doc
 from numbers as n inner join per_key as p using (k)
