@@ -1,14 +1,18 @@
 """The analysts' read-only copy of the warehouse, swapped in atomically after each build."""
 
 
+import json
+
 import dagster as dg
 
 from assets import OWNER
 from assets.dbt_models import synergy_dbt_models
+from assets.dbt_project import dbt_project
 from assets.identity import identity_resolution
 from engine.settings import engine
 from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
+from publishing.dbt_descriptions import model_descriptions
 
 # What analysts read: the marts, the ingestion audit, the sync's outcome, and identity's review tables.
 # Not raw personal data: not the staging layer or the identifier registry (the pipeline's raw material,
@@ -50,9 +54,12 @@ ANALYST_SELECTS = {
 )
 def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     paths = warehouse.paths
-    with warehouse.connect() as con:  # on Spark, its relations are views over Spark's files: copied as tables
+    # The dbt descriptions come from the manifest: on Spark the warehouse's relations are views over Spark's files
+    # (copied as tables), which carry no comments.
+    descriptions = model_descriptions(json.loads(dbt_project.manifest_path.read_text()))
+    with warehouse.connect() as con:
         counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS, con=con,
-                                  views_as_tables=engine() == "spark")
+                                  views_as_tables=engine() == "spark", descriptions=descriptions)
     context.log.info(f"published {len(counts)} relations to {paths.analytics}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(paths.analytics)),

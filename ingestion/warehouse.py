@@ -6,10 +6,14 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from ingestion.durable import sync_into_place
+
+if TYPE_CHECKING:
+    from publishing.dbt_descriptions import RelationDescription
 
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -103,7 +107,8 @@ SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
 def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
                      selects: Mapping[str, str] | None = None, *, replace_only: bool = False,
-                     con: duckdb.DuckDBPyConnection | None = None, views_as_tables: bool = False) -> dict[str, int]:
+                     con: duckdb.DuckDBPyConnection | None = None, views_as_tables: bool = False,
+                     descriptions: Mapping[str, RelationDescription] | None = None) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
     and swap it in with one rename. `selects` gives a table (`schema.table`) its own SELECT instead of
     all of it. Table and column comments (the dbt descriptions) come along.
@@ -118,6 +123,8 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
 
     `con` is an open connection to the warehouse to copy from (left open); `views_as_tables` copies its views too,
     as tables: with Spark selected, the warehouse's relations are views over the files Spark wrote.
+    `descriptions` (`schema.table` -> dbt's descriptions, publishing.dbt_descriptions) comment the copied tables and
+    the columns they kept, over the warehouse's comments: views over Spark's files have none.
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -140,6 +147,7 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
             con.execute(f'CREATE TABLE snapshot."{schema}"."{table}" AS {select}')
             counts[f"{schema}.{table}"] = con.execute(f'SELECT count(*) FROM snapshot."{schema}"."{table}"').fetchone()[0]
         _copy_comments(con, list(counts))
+        _describe(con, {table: d for table, d in (descriptions or {}).items() if table in counts})
         con.execute("DETACH snapshot")
     finally:
         if own:
@@ -167,6 +175,28 @@ def _ident(column: str) -> str:
 def _literal(column: str) -> str:
     """SQL that makes a string literal of the text held in `column`."""
     return f"""'''' || replace({column}, '''', '''''') || ''''"""
+
+
+def _describe(con: duckdb.DuckDBPyConnection, descriptions: Mapping[str, RelationDescription]) -> None:
+    """Comments the snapshot's tables, and the columns each kept, with their descriptions."""
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    statements = []
+    for relation, description in descriptions.items():
+        schema, table = relation.split(".", 1)
+        target = f"snapshot.{quoted(schema)}.{quoted(table)}"
+        if description.table:
+            statements.append(f"COMMENT ON TABLE {target} IS {literal(description.table)}")
+        kept = {c for (c,) in con.execute("""SELECT column_name FROM duckdb_columns()
+            WHERE database_name = 'snapshot' AND schema_name = ? AND table_name = ?""", [schema, table]).fetchall()}
+        statements += [f"COMMENT ON COLUMN {target}.{quoted(column)} IS {literal(text)}"
+                       for column, text in description.columns.items() if column in kept]
+    if statements:
+        con.execute(";\n".join(statements))
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:

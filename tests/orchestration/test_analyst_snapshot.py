@@ -206,3 +206,38 @@ def test_replacing_one_schema_keeps_the_rest_of_the_snapshot(tmp_path):
     finally:
         after.close()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".wal"))] == []
+
+
+def test_dbt_descriptions_comment_a_snapshot_of_relations_without_comments(tmp_path, dbt_manifest):
+    """On Spark the warehouse's relations are views over Spark's files, without comments: the snapshot takes the
+    descriptions from dbt's manifest, for the columns it keeps, and the warehouse's own comments stay."""
+    import json
+
+    import duckdb
+
+    from ingestion.warehouse import ensure_audit_tables, publish_snapshot
+    from publishing.dbt_descriptions import model_descriptions
+
+    described = model_descriptions(json.loads(dbt_manifest.read_text()))["marts.customerio_people"]
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ensure_audit_tables(con)
+    con.execute("COMMENT ON COLUMN audit.quarantine.reason IS 'stable code'")
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE VIEW marts.customerio_people AS SELECT 1 AS brand_id, 2 AS user_id, 'user-2' AS person_id")
+    publish_snapshot(warehouse, tmp_path / "analytics.duckdb", ["marts", "audit"], con=con, views_as_tables=True,
+                     descriptions={"marts.customerio_people": described})
+    con.close()
+
+    snapshot = duckdb.connect(str(tmp_path / "analytics.duckdb"), read_only=True)
+    try:
+        table = snapshot.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'customerio_people'").fetchone()[0]
+        columns = dict(snapshot.execute("""SELECT column_name, comment FROM duckdb_columns()
+            WHERE table_name = 'customerio_people' AND comment IS NOT NULL""").fetchall())
+        audit = snapshot.execute("""SELECT comment FROM duckdb_columns()
+            WHERE table_name = 'quarantine' AND column_name = 'reason'""").fetchone()[0]
+    finally:
+        snapshot.close()
+    assert table == described.table and table
+    assert columns == {c: described.columns[c] for c in ("brand_id", "user_id", "person_id")}
+    assert audit == "stable code"

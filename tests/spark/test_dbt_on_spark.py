@@ -104,24 +104,24 @@ def spark_build(tmp_path_factory, duckdb_build, spark_cluster):
                            env | UNIT_TEST_SPARK_SETTINGS, root / "target-unit", log)
     exported = root / "exported"
     assert run([*bridge, "export", str(exported), *COMPARED_SCHEMAS], env, log).returncode == 0, log.read_text()[-3000:]
-    return steps, unit_tests, exported
+    return steps, unit_tests, exported, env
 
 
 def test_every_model_seed_and_data_test_passes_on_spark(spark_build):
-    steps, _, _ = spark_build
+    steps, _, _, _ = spark_build
     for step, results in steps.items():
         assert results["results"], f"the dbt step {step} ran nothing"
         assert not failed(results), f"{step}:\n" + "\n".join(failed(results))
 
 
 def test_unit_tests_pass_on_spark(spark_build):
-    _, unit_tests, _ = spark_build
+    _, unit_tests, _, _ = spark_build
     assert unit_tests["results"], "no unit test ran"
     assert not failed(unit_tests), "\n".join(failed(unit_tests))
 
 
 def test_every_relation_equals_the_duckdb_build(spark_build, duckdb_build):
-    steps, _, exported = spark_build
+    steps, _, exported, _ = spark_build
     built = set().union(*(results["built"] for results in steps.values()))
     compared = sorted(p.relative_to(exported).parts for p in exported.glob("*/*") if p.is_dir())
     # Every model and seed dbt built on Spark was exported, and nothing else.
@@ -136,7 +136,7 @@ def second_build(tmp_path_factory, duckdb_build, spark_build, spark_cluster):
     """Both engines build the achievement feed again after the same merge and erasure (tests/spark/profile_merge.py):
     DuckDB on a copy of its warehouse, Spark on its own with the changed identity tables bridged over. Returns the
     change, that copy, and the Spark feed's Parquet files after the first and after the second build."""
-    _, _, first_export = spark_build
+    _, _, first_export, _ = spark_build
     root = tmp_path_factory.mktemp("second")
     warehouse = root / "warehouse.duckdb"
     shutil.copy(duckdb_build.warehouse, warehouse)
@@ -184,3 +184,41 @@ def test_the_achievement_feed_follows_a_merge_and_an_erasure_as_on_duckdb(second
     survivor = {(config, window) for profile, config, window, in_second in detected["spark"]
                 if profile == change.survivor and not in_second}
     assert moved <= survivor
+
+
+# The state a crash leaves in the feed's rewrite (macros/engine/tables.sql), made by the rewrite's own first half in a
+# dbt process of its own: `rows` are what the rewrite wrote, `then` what ran of the swap before the crash.
+CRASHED_REWRITE = """{{% set feed = api.Relation.create(schema='marts', identifier='achievement_completions', type='table') %}}
+{{% do synergy.write_table_rewrite(feed, '{rows}') %}}{then} select 1 as crashed"""
+
+
+def feed_rows(env: dict[str, str]) -> list[tuple]:
+    """Every row of the Spark feed with its stamps, read from its Parquet files (no Spark process holds the metastore)."""
+    import duckdb
+
+    files = Path(env["SYNERGY_SPARK_WAREHOUSE"]) / "marts.db" / "achievement_completions"
+    assert files.is_dir(), "the feed's table is gone"
+    with duckdb.connect() as con:
+        return con.execute(f"""select profile_id, achievement_config_id, window_key, detected_at, detected_by_invocation
+            from read_parquet('{files}/*.parquet') order by all""").fetchall()
+
+
+@pytest.mark.parametrize("crash", [
+    # After the new table was written and the old one dropped, before the rename: the new one holds every row.
+    {"rows": "select * from marts.achievement_completions", "then": "{% do run_query('drop table ' ~ feed) %}"},
+    # While the new table was being written, before the swap started: the old one is intact, the new one partial.
+    {"rows": "select * from marts.achievement_completions where false", "then": ""},
+], ids=["half swapped", "not swapped"])
+def test_a_crashed_rewrite_of_the_feed_is_finished_by_the_next_build(spark_build, crash, tmp_path):
+    *_, env = spark_build
+    before = feed_rows(env)
+    log = tmp_path / "crash.log"
+    dbt_spark(["show", "--inline", CRASHED_REWRITE.format(**crash)], env, tmp_path / "target-crash", log)
+    leftover = Path(env["SYNERGY_SPARK_WAREHOUSE"]) / "marts.db" / "achievement_completions__rewrite"
+    assert leftover.is_dir(), log.read_text()[-3000:]
+    results = dbt_spark(["build", "--exclude-resource-type", "unit_test", "--select", "achievement_completions"],
+                        env, tmp_path / "target-build", log)
+    assert results["results"] and not failed(results), "\n".join(failed(results))
+    # The same completions, each with the stamps of the build that first detected it: none detected again.
+    assert feed_rows(env) == before
+    assert not leftover.exists()

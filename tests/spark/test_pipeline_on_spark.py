@@ -96,3 +96,19 @@ def test_every_published_card_document_equals_the_duckdb_build(duckdb_run, spark
     expected = published_documents(duckdb_run)
     assert expected
     assert published_documents(spark_paths) == expected
+
+
+def snapshot_comments(paths: DataPaths) -> set[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+        return set(con.execute("""SELECT schema_name, table_name, NULL, comment FROM duckdb_tables() WHERE comment IS NOT NULL
+            UNION ALL SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE comment IS NOT NULL""").fetchall())
+
+
+def test_the_analyst_snapshot_carries_the_comments_of_the_duckdb_builds(duckdb_run, spark_run):
+    # On Spark the snapshot copies views over Spark's files, which have no comments: they come from dbt's manifest.
+    spark_paths, _ = spark_run
+    expected = snapshot_comments(duckdb_run)
+    assert any(schema == "marts" for schema, *_ in expected)
+    assert snapshot_comments(spark_paths) == expected

@@ -110,10 +110,13 @@
 
 {#- Building documents. DuckDB's json_object embeds a JSON value as JSON and anything else as its JSON
     form. On Spark a JSON value is its text, which Spark cannot tell from other text: a member that is
-    already JSON (a JSON column, a json_object_of, a json_number) is marked with json_embedded (a list of them
-    with json_embedded_list) and embedded as it is; every other member is written by Spark's JSON writer.
-    So both engines write the same bytes: keys in order, nulls as null, and decimals as DuckDB writes them
-    in a document, as doubles (1.10 as 1.1, 150.00 as 150.0; Spark's variant type would write 150). -#}
+    already JSON (a JSON column, a json_number) is marked with json_embedded (a list of them with
+    json_embedded_list) and embedded as it is; a json_object_of is marked already, so objects nest as they
+    are; every other member is written by Spark's JSON writer. So both engines write the same bytes (card
+    documents, Customer.io payloads): keys in order, nulls as null, decimals as DuckDB writes them in a
+    document, as doubles (1.10 as 1.1, 150.00 as 150.0; Spark's variant type would write 150). A double member
+    goes through json_double (a map of them json_doubles_by_key): Java spells some doubles otherwise
+    (1.0E-5 for 0.00001, 1.0E-7 for 1e-7). -#}
 
 {#- An object of key, value, key, value, ... (keys are literals): given as arguments, or as the text of a
     call block (`{% call json_object_of() %}'a', x, 'b', {{ y }}{% endcall %}`), which reads better when
@@ -125,6 +128,7 @@
 {% macro default__json_object_of(members) -%} json_object({{ members }}) {%- endmacro %}
 {% macro spark__json_object_of(members) -%}
     {%- set items = synergy.split_top_level(members) -%}
+    {{ spark_json_mark() }}
     {%- if not items -%}
         '{}'
     {%- else -%}
@@ -144,8 +148,25 @@
     {%- if value.startswith(synergy.spark_json_mark()) -%}
         coalesce({{ value }}, 'null')
     {%- else -%}
-        {{ synergy.spark_decimal_as_double("substr(to_json(array(" ~ value ~ ")), 2, length(to_json(array(" ~ value ~ "))) - 2)") }}
+        {{ synergy.spark_json_scalar(value) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A value's JSON text through Spark's writer, decimals as DuckDB writes them in a document. -#}
+{% macro spark_json_scalar(value) -%}
+    {{ synergy.spark_decimal_as_double("substr(to_json(array(" ~ value ~ ")), 2, length(to_json(array(" ~ value ~ "))) - 2)") }}
+{%- endmacro %}
+
+{#- A double's JSON text as DuckDB writes it. Java writes plain from 1e-3 up to 1e7, else in scientific notation
+    (1.0E-5, 1.2345E7); DuckDB plain from 1e-6 up to 1e21 (0.00001, 12345000.0), else the shortest mantissa and a
+    bare exponent (1e-7, 1.5e21). The digits are Java's (the shortest that read back as the double); a decimal
+    wide enough for the range writes them plain. -#}
+{% macro spark_double_as_duckdb(value) -%}
+    transform(transform(array(to_json(array(cast({{ value }} as double)))), j -> substr(j, 2, length(j) - 2)), t -> case
+        when t not like '%E%' then t
+        when abs(cast(t as double)) >= 1e21 or abs(cast(t as double)) < 1e-6 then replace(replace(t, '.0E', 'E'), 'E', 'e')
+        when abs(cast(t as double)) < 1 then regexp_replace(cast(cast(t as decimal(38, 37)) as string), '0+$', '')
+        else regexp_replace(regexp_replace(cast(cast(t as decimal(38, 16)) as string), '0+$', ''), '[.]$', '.0') end)[0]
 {%- endmacro %}
 
 {#- A decimal's JSON text as DuckDB writes it in a document, the shortest form of the double: trailing
@@ -186,6 +207,36 @@
 {% macro default__json_embedded_list(documents) -%} {{ documents }} {%- endmacro %}
 {% macro spark__json_embedded_list(documents) -%}
     {{ spark_json_mark() }} concat('[', array_join({{ documents }}, ','), ']')
+{%- endmacro %}
+
+{#- A double as a member of json_object_of: on Spark in DuckDB's spelling (Spark's writer spells it as Java does). -#}
+{% macro json_double(value) -%}
+    {{ return(adapter.dispatch('json_double', 'synergy')(value)) }}
+{%- endmacro %}
+{% macro default__json_double(value) -%} {{ value }} {%- endmacro %}
+{% macro spark__json_double(value) -%} {{ spark_json_mark() }} {{ synergy.spark_double_as_duckdb(value) }} {%- endmacro %}
+
+{#- A map of text to doubles as a member of json_object_of, its doubles as json_double writes them. -#}
+{% macro json_doubles_by_key(map) -%}
+    {{ return(adapter.dispatch('json_doubles_by_key', 'synergy')(map)) }}
+{%- endmacro %}
+{% macro default__json_doubles_by_key(map) -%} {{ map }} {%- endmacro %}
+{% macro spark__json_doubles_by_key(map) -%}
+    {{ spark_json_mark() }} concat('{', array_join(transform(map_entries({{ map }}),
+        e -> concat({{ synergy.spark_json_scalar('e.key') }}, ':', {{ synergy.spark_double_as_duckdb('e.value') }})), ','), '}')
+{%- endmacro %}
+
+{#- An aggregate: the object of each row's `key` (text) and `value` of a group, keys in order (so both engines
+    write the same bytes). On DuckDB its json_group_object spelled out: that is a macro, which takes no order. -#}
+{% macro json_object_of_group(key, value) -%}
+    {{ return(adapter.dispatch('json_object_of_group', 'synergy')(key, value)) }}
+{%- endmacro %}
+{% macro default__json_object_of_group(key, value) -%}
+    cast('{' || string_agg(to_json(cast({{ key }} as varchar)) || ':' || coalesce(to_json({{ value }}), 'null'), ',' order by {{ key }}) || '}' as json)
+{%- endmacro %}
+{% macro spark__json_object_of_group(key, value) -%}
+    {{ spark_json_mark() }} concat('{', array_join(transform(array_sort(collect_list(struct({{ key }} as key, {{ synergy.spark_json_member(value) }} as value))),
+        e -> concat({{ synergy.spark_json_scalar('e.key') }}, ':', e.value)), ','), '}')
 {%- endmacro %}
 
 {#- A number as JSON text (for a member whose number type differs per row: points or an amount); mark it

@@ -66,7 +66,7 @@ exploration as (
 ),
 
 categories as (
-    select profile_id, {{ sorted_map('product_form', 'round(n / total, 4)') }} as category_preferences
+    select profile_id, {{ sorted_map('product_form', round_double('n / total', 4)) }} as category_preferences
     from (select x.profile_id, p.product_form, sum(x.n) as n, sum(sum(x.n)) over (partition by x.profile_id) as total
           from by_product as x inner join {{ ref('stg_app__products') }} as p using (product_id)
           group by x.profile_id, p.product_form)
@@ -74,7 +74,7 @@ categories as (
 ),
 
 times as (
-    select p.profile_id, {{ sorted_map('p.part', 'round(p.n / t.total, 4)') }} as time_of_day_preferences
+    select p.profile_id, {{ sorted_map('p.part', round_double('p.n / t.total', 4)) }} as time_of_day_preferences
     from (select profile_id,
               case when hour(local_time) between 5 and 11 then 'morning' when hour(local_time) between 12 and 16 then 'afternoon'
                    when hour(local_time) between 17 and 21 then 'evening' else 'night' end as part,
@@ -85,7 +85,7 @@ times as (
 ),
 
 affinities as (
-    select profile_id, {{ sorted_map('feature', 'round(n / features_total, 4)') }} as feature_affinities
+    select profile_id, {{ sorted_map('feature', round_double('n / features_total', 4)) }} as feature_affinities
     from (select profile_id, feature, sum(n) as n, sum(sum(n)) over (partition by profile_id) as features_total
           from (select profile_id, n,
                     case when action_type = 'product_scanned' then 'scans'
@@ -104,10 +104,10 @@ select
     m.profile_id,
     coalesce(t.sessions, 0) as sessions,
     t.avg_session_seconds,
-    round(coalesce(t.sessions, 0) / {{ ratio('m.observed_days', '7.0') }}, 3) as sessions_per_week,
-    round(coalesce(d.action_diversity, 0), 4) as action_diversity,
-    round(c.time_consistency, 4) as time_consistency,
-    round(coalesce(x.product_exploration, 0), 4) as product_exploration,
+    {{ round_double('coalesce(t.sessions, 0) / ' ~ ratio('m.observed_days', '7.0'), 3) }} as sessions_per_week,
+    {{ round_double('coalesce(d.action_diversity, 0)', 4) }} as action_diversity,
+    {{ round_double('c.time_consistency', 4) }} as time_consistency,
+    {{ round_double('coalesce(x.product_exploration, 0)', 4) }} as product_exploration,
     cp.category_preferences,
     tp.time_of_day_preferences,
     a.feature_affinities
