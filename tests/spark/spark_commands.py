@@ -13,6 +13,7 @@ from assets.dbt_project import DBT_PROJECT_DIR
 from ingestion.paths import DATA_DIR_ENV
 
 COMPARED_SCHEMAS = ["config", "staging", "intermediate", "marts"]
+DBT = Path(sys.executable).with_name("dbt")
 DBT_SPARK = Path(sys.executable).with_name("synergy-dbt-spark")
 BRIDGE = [sys.executable, "-m", "tests.spark.warehouse_bridge"]
 

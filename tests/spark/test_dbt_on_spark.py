@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from assets.dbt_project import DBT_PROJECT_DIR
 from tests.spark.compare import comparison_connection, compare_relation
 from tests.spark.profile_merge import merge_and_erase
-from tests.spark.spark_commands import COMPARED_SCHEMAS, dbt_spark, export_relations, failed, load_duckdb_tables, run
+from tests.spark.spark_commands import COMPARED_SCHEMAS, DBT, dbt_spark, export_relations, failed, load_duckdb_tables, run
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +23,6 @@ pytestmark = pytest.mark.slow
 # ClassCastException while deserializing a UnionExec of the fixture's literal rows in a task; the model builds and
 # equals DuckDB on real tables. Unit tests on Spark run without adaptive execution (docs/spark.md).
 UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false pyspark-shell"}
-DBT = Path(sys.executable).with_name("dbt")
 # A second build after identity changed: what reads the identity tables, up to the achievement feed.
 SINCE_IDENTITY = ["source:identity+,+achievement_completions"]
 

@@ -9,7 +9,6 @@ its own data directory; the test reads their files through DuckDB (the raw layer
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from ingestion.warehouse import connect
 from tests.erasure.erased_member import BUILT_TABLES, ERASED_VALUES, SOURCES, duckdb_warehouse, write_landing
 from tests.ingestion.helpers import NOW
 from tests.spark.ingestion_tables import ledger_rows, quarantine_rows, raw_rows
-from tests.spark.test_dbt_on_spark import spark_environment
+from tests.spark.spark_commands import spark_environment
 
 pytestmark = pytest.mark.slow
 

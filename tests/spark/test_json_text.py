@@ -11,7 +11,7 @@ import os
 import pytest
 
 from assets.dbt_project import DBT_PROJECT_DIR
-from tests.spark.test_dbt_on_spark import DBT, DBT_SPARK, run, spark_environment
+from tests.spark.spark_commands import DBT, DBT_SPARK, run, spark_environment
 
 pytestmark = pytest.mark.slow
 
