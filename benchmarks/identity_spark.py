@@ -7,7 +7,8 @@ exported once to Parquet that every implementation reads):
 - ours on spark: `identity.spark_resolve.resolve` end to end (numbering, components, rules, ids, the
   journalled write), reporting its connected-components rounds;
 - ours, components only: `identity.connected_components` on the numbered edges (no rules);
-- splink on spark: `cluster_pairwise_predictions_at_threshold` with splink's SparkAPI (every edge is a link).
+- splink on spark: `cluster_pairwise_predictions_at_threshold` with splink's SparkAPI (every edge is a link),
+  in splink's own virtualenv (benchmarks/splink_env.py, made on first use; benchmarks/splink_components.py).
 
 The two plain components implementations must find as many components. Each implementation runs
 in its own process against the same cluster, with its own metastore; wall seconds include starting
@@ -29,6 +30,7 @@ import duckdb
 
 from benchmarks.identity import generate
 from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.splink_env import splink_python
 
 IMPLEMENTATIONS = {"resolve": "ours on spark", "components": "ours, components only", "splink": "splink on spark"}
 INPUTS = ("intermediate.int_identity__links", "intermediate.int_identity__observations",
@@ -83,24 +85,7 @@ def run_components(scratch: Path) -> dict:
             "rounds": result.rounds}
 
 
-def run_splink(scratch: Path) -> dict:
-    from splink import SparkAPI
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
-
-    spark = _session(scratch, "splink")
-    edges = spark.read.parquet(str(scratch / "baseline_edges.parquet"))
-    nodes = spark.read.parquet(str(scratch / "baseline_nodes.parquet"))
-    started = time.perf_counter()
-    # Clustering needs none of splink's string-similarity functions, so its jar is not registered.
-    db_api = SparkAPI(spark_session=spark, register_udfs_automatically=False)
-    clusters = cluster_pairwise_predictions_at_threshold(
-        nodes, edges, db_api=db_api, node_id_column_name="node_id", edge_id_column_name_left="left_id",
-        edge_id_column_name_right="right_id")
-    components, largest = _components_figures(clusters.as_spark_dataframe(), "cluster_id")
-    return {"work_seconds": round(time.perf_counter() - started, 3), "components": components, "largest": largest}
-
-
-CHILDREN = {"resolve": run_resolve, "components": run_components, "splink": run_splink}
+CHILDREN = {"resolve": run_resolve, "components": run_components}
 
 
 def export(db: Path, scratch: Path) -> None:
@@ -111,6 +96,13 @@ def export(db: Path, scratch: Path) -> None:
             con.execute(f"copy (select * from {table}) to '{scratch / f'{name}.parquet'}' (format parquet)")
 
 
+def measure_child(impl: str, scratch: Path, master: str) -> dict:
+    if impl == "splink":
+        return run_measured(["-m", "benchmarks.splink_components", master, str(scratch)], python=splink_python())
+    return run_measured(["-m", "benchmarks.identity_spark", "--child", impl, "--scratch", str(scratch)],
+                        env={MASTER_ENV: master})
+
+
 def run_workers(scratch: Path, links: int, workers: int) -> list[dict]:
     from engine.spark_cluster import start_cluster
 
@@ -119,8 +111,7 @@ def run_workers(scratch: Path, links: int, workers: int) -> list[dict]:
         for impl, name in IMPLEMENTATIONS.items():
             row = {"implementation": impl, "links": links, "workers": workers}
             try:
-                result = run_measured(["-m", "benchmarks.identity_spark", "--child", impl, "--scratch", str(scratch)],
-                                      env={MASTER_ENV: cluster.master_url})
+                result = measure_child(impl, scratch, cluster.master_url)
                 row |= {"seconds": result["seconds"], **json.loads(result["stdout"].strip().splitlines()[-1])}
             except RuntimeError as error:  # an implementation failing is a result, not a crash of the benchmark
                 row["error"] = str(error)[-2000:]

@@ -20,8 +20,8 @@ from ingestion.paths import PROJECT_ROOT
 
 
 def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: bool = False,
-                 also: list[int] = ()) -> dict:
-    """Run `python <args>`; sample the child's RSS every 50 ms; return seconds, peak MB and stdout.
+                 also: list[int] = (), python: Path | str = sys.executable) -> dict:
+    """Run `python <args>` (this interpreter unless told another); sample the child's RSS every 50 ms; return seconds, peak MB and stdout.
 
     With `timeline`, also the samples themselves (`rss_timeline`: epoch seconds and MB of the whole
     tree) and the processes at the peak (`at_peak`), so a caller can say which step the peak was in.
@@ -30,7 +30,7 @@ def run_measured(args: list[str], env: dict[str, str] | None = None, timeline: b
     # nobody reads would block forever.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+        proc = subprocess.Popen([str(python), *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
                                 stdout=out, stderr=err, text=True)
         load_before = os.getloadavg()[0]
         watched = _watch(proc, also)
