@@ -12,7 +12,7 @@ from assets.identity import identity_resolution
 from engine.settings import engine
 from ingestion.warehouse import publish_snapshot
 from orchestration.resources import WarehouseResource
-from publishing.dbt_descriptions import model_descriptions
+from publishing.dbt_descriptions import model_descriptions, view_models
 
 # What analysts read: the marts, the ingestion audit, the sync's outcome, and identity's review tables.
 # Not raw personal data: not the staging layer or the identifier registry (the pipeline's raw material,
@@ -56,10 +56,11 @@ def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     paths = warehouse.paths
     # The dbt descriptions come from the manifest: on Spark the warehouse's relations are views over Spark's files
     # (copied as tables), which carry no comments.
-    descriptions = model_descriptions(json.loads(dbt_project.manifest_path.read_text()))
+    manifest = json.loads(dbt_project.manifest_path.read_text())
     with warehouse.connect() as con:
         counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS, con=con,
-                                  views_as_tables=engine() == "spark", descriptions=descriptions)
+                                  views_as_tables=engine() == "spark", descriptions=model_descriptions(manifest),
+                                  excluded=view_models(manifest))
     context.log.info(f"published {len(counts)} relations to {paths.analytics}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(paths.analytics)),

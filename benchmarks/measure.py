@@ -119,9 +119,9 @@ def machine() -> dict:
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 
 
-def write_result(name: str, payload: dict, results_dir: Path = RESULTS_DIR) -> Path:
-    """benchmarks/results/<name>-<timestamp>.json"""
+def write_result(name: str, payload: dict, results_dir: Path = RESULTS_DIR, path: Path | None = None) -> Path:
+    """benchmarks/results/<name>-<timestamp>.json, or `path` again (a report saved as it grows)."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path = path or results_dir / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(payload, indent=2))
     return path

@@ -220,6 +220,7 @@ def main() -> None:
         args.scratch.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": []}
     print(f"machine: {report['machine']}", flush=True)
+    saved = None  # saved after each scale and engine: a long benchmark stopped midway keeps what it measured
     for members in args.members:
         for engine, labels in setups:
             root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
@@ -227,11 +228,12 @@ def main() -> None:
             try:
                 report["results"].append(measure(root, members, args.brands, args.days, args.seed,
                                                  not args.no_incremental, args.generated, engine, labels))
+                saved = write_result("pipeline", report, path=saved)
             finally:
                 if not args.keep:
                     shutil.rmtree(root, ignore_errors=True)
     print(table(report["results"]))
-    print(f"\nsaved {write_result('pipeline', report)}")
+    print(f"\nsaved {saved}")
 
 
 if __name__ == "__main__":

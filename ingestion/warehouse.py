@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,8 @@ SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
                      selects: Mapping[str, str] | None = None, *, replace_only: bool = False,
                      con: duckdb.DuckDBPyConnection | None = None, views_as_tables: bool = False,
-                     descriptions: Mapping[str, RelationDescription] | None = None) -> dict[str, int]:
+                     descriptions: Mapping[str, RelationDescription] | None = None,
+                     excluded: Collection[str] = ()) -> dict[str, int]:
     """Copy the given tables (`schema` for all of a schema's tables, or `schema.table`) into a fresh file
     and swap it in with one rename. `selects` gives a table (`schema.table`) its own SELECT instead of
     all of it. Table and column comments (the dbt descriptions) come along.
@@ -124,7 +125,8 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
     `con` is an open connection to the warehouse to copy from (left open); `views_as_tables` copies its views too,
     as tables: with Spark selected, the warehouse's relations are views over the files Spark wrote.
     `descriptions` (`schema.table` -> dbt's descriptions, publishing.dbt_descriptions) comment the copied tables and
-    the columns they kept, over the warehouse's comments: views over Spark's files have none.
+    the columns they kept, over the warehouse's comments: views over Spark's files have none. `excluded`
+    (`schema.table`) are left out wherever they are.
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -140,7 +142,8 @@ def publish_snapshot(warehouse: Path, target: Path, relations: list[str],
         con.execute(f"ATTACH '{tmp}' AS snapshot{storage}")
         for schema, table in _tables(con, "snapshot", relations):  # what a copied snapshot had of these relations
             con.execute(f'DROP TABLE snapshot."{schema}"."{table}"')
-        tables = _tables(con, con.execute("SELECT current_database()").fetchone()[0], relations, views_as_tables)
+        tables = [t for t in _tables(con, con.execute("SELECT current_database()").fetchone()[0], relations, views_as_tables)
+                  if ".".join(t) not in excluded]
         for schema, table in tables:
             con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
             select = (selects or {}).get(f"{schema}.{table}", f'SELECT * FROM "{schema}"."{table}"')

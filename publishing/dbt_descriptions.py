@@ -1,5 +1,5 @@
-"""The dbt descriptions of the models' tables and columns, read from the manifest: the comments the analyst
-snapshot carries. On DuckDB dbt's persist_docs writes the same texts into the warehouse; on Spark the snapshot
+"""What the analyst snapshot takes from dbt's manifest: the descriptions of the models' tables and columns (the
+comments it carries), and which models are views (it copies no view). On DuckDB dbt's persist_docs writes the same texts into the warehouse; on Spark the snapshot
 copies DuckDB views over Spark's files, which have none, so the manifest is the one source on both engines."""
 
 from __future__ import annotations
@@ -25,3 +25,11 @@ def model_descriptions(manifest: dict) -> dict[str, RelationDescription]:
         described[f"{node['schema']}.{node['alias']}"] = RelationDescription(
             node["description"] if persist.get("relation") else "", columns)
     return described
+
+
+def view_models(manifest: dict) -> set[str]:
+    """`schema.name` of each model dbt builds as a view. On DuckDB the snapshot skips them as views; on Spark every
+    relation the warehouse connection has is a view over Spark's files, and some of dbt's views have their rows
+    written as files too (engine/spark_views.py), so these names are what tells them apart."""
+    return {f"{node['schema']}.{node['alias']}" for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"]["materialized"] == "view"}

@@ -16,9 +16,11 @@ import duckdb
 # Doubles summed in another order differ in their last bits; 6 decimals is far above that and far below
 # any figure the marts publish (their own rounding is at most 6 places).
 FLOAT_DECIMALS = 6
-# Columns stamped with the dbt run that wrote the row: two builds cannot share them, so they are left out of
-# the comparison (test_dbt_on_spark.py compares which of two builds detected each completion instead).
+# Columns stamped with the run that wrote the row: two runs cannot share them, so they are left out of the
+# comparison (test_dbt_on_spark.py compares which of two builds detected each completion instead).
 RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_invocation"),
+               # When the run's ingestion loaded the event's file: each engine's run loads the landing zone itself.
+               "staging.stg_app__action_logs": ("loaded_at",),
                # An achievement event is available to Customer.io when the feed detected it.
                "marts.customerio_events": ("available_at",)}
 # JSON whose bytes matter: the queue digests a person's attributes (md5 of the text) and sends an event's data as
