@@ -19,12 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 from identity.merge_causes import first_merge_causes
+from identity.resolution_scope import (Scope, appended_profiles, current_records, plan, stitched_state, write_full,
+                                       write_increment)
 from identity.stitch import Graph, StitchResult, stitch
 
 LINKS = "intermediate.int_identity__links"
 OBSERVATIONS = "intermediate.int_identity__observations"
 IDENTIFIERS = "intermediate.int_identity__identifiers"
 APPROVALS = "config.identity_merge_approvals"
+SCOPE_LINKS = "_scope_links"  # the links of the records this resolution stitches (identity.resolution_scope)
 ID_TYPES = ("user_id", "email", "phone", "whatsapp", "loyalty_id", "device_id", "qr_id", "cookie_id", "card_last4")
 NO_LIMIT = 1 << 40
 
@@ -40,6 +43,7 @@ class ResolveSummary:
     largest_profile: int
     replayed_components: int
     seconds: float
+    scope: str = ""  # what was stitched: everything (and why), or how many records again and how many appended
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -56,29 +60,29 @@ def _numpy(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
-def load_graph(con: duckdb.DuckDBPyConnection, max_merge: int) -> Graph:
-    """Number records in processing order and identifiers densely; returns the stitching input."""
+def load_graph(con: duckdb.DuckDBPyConnection, max_merge: int, links: str = LINKS) -> Graph:
+    """Number the records of `links` in processing order and identifiers densely; returns the stitching input."""
     # Hash keys make the big join integer-only; a collision would add rows, which the count check catches.
     con.execute(f"""
         create or replace temp table _records as
         select hash(source, brand_id, record_id) as key, source, brand_id, record_id, min(observed_at) as observed_at,
             row_number() over (order by min(observed_at), source, brand_id, record_id) - 1 as rec
-        from {LINKS} group by source, brand_id, record_id""")
+        from {links} group by source, brand_id, record_id""")
     con.execute(f"""
         create or replace temp table _nodes as
         select hash(brand_id, id_type, value) as key, brand_id, id_type, value, min(priority) as priority,
             min(max_per_profile) as max_per_profile, min(observed_at) as first_seen_at,
             row_number() over (order by brand_id, id_type, value) - 1 as node
-        from {LINKS} group by brand_id, id_type, value""")
+        from {links} group by brand_id, id_type, value""")
     con.execute(f"""
         create or replace temp table _obs as
         select r.rec, n.node
-        from {LINKS} as l
+        from {links} as l
         join _records as r on r.key = hash(l.source, l.brand_id, l.record_id)
         join _nodes as n on n.key = hash(l.brand_id, l.id_type, l.value)""")
-    joined, links = _one(con, f"select (select count(*) from _obs), (select count(*) from {LINKS})")
-    if joined != links:
-        raise RuntimeError(f"identifier hash collision: {joined} joined rows for {links} links")
+    joined, linked = _one(con, f"select (select count(*) from _obs), (select count(*) from {links})")
+    if joined != linked:
+        raise RuntimeError(f"identifier hash collision: {joined} joined rows for {linked} links")
     types = ", ".join(f"'{t}'" for t in ID_TYPES)
     nodes = _numpy(con, f"""
         select list_position([{types}], id_type) - 1 as type_code, priority, max_per_profile,
@@ -164,17 +168,28 @@ def _merge_causes(con: duckdb.DuckDBPyConnection, result: StitchResult) -> list[
     return rows
 
 
-def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime | None = None) -> ResolveSummary:
+def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime | None = None,
+            incremental: bool = True) -> ResolveSummary:
+    """Resolve the links into the identity tables. Incremental (identity.resolution_scope): only the components a
+    change touches are stitched again; `incremental=False` stitches everything, with the same result."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    graph = load_graph(con, max_merge)
+    current_records(con, LINKS, APPROVALS if _table_exists(con, "config", "identity_merge_approvals") else None)
+    scope = plan(con, LINKS, max_merge) if incremental else Scope(False, "asked to stitch everything")
+    graph = load_graph(con, max_merge, SCOPE_LINKS if scope.incremental else LINKS)
     result = stitch(graph)
-    con.register("_node_profile_arrow", pa.table({"node": np.arange(graph.n_nodes, dtype=np.int64), "profile": result.profile}))
-    con.execute("create or replace temp table _node_profile as select * from _node_profile_arrow")
+    nodes = np.arange(graph.n_nodes, dtype=np.int64)
+    con.register("_node_profile_arrow", pa.table({"node": nodes, "profile": result.profile, "component": result.component}))
+    con.execute("create or replace temp table _node_profile as select node, profile from _node_profile_arrow")
+    con.execute("create or replace temp table _node_component as select node, component from _node_profile_arrow")
     con.unregister("_node_profile_arrow")
+    con.register("_component_replayed", pa.table({"component": np.arange(len(result.replayed), dtype=np.int64),
+                                                  "replayed": result.replayed}))
     has_registry = _table_exists(con, "identity", "identifier_profiles")
     _assign_ids(con, has_registry)
     merges = _merge_causes(con, result) if has_registry else []
+    if scope.incremental:
+        appended_profiles(con)
     con.register("_record_anchor_arrow", pa.table({"rec": np.arange(len(result.record_anchor), dtype=np.int64),
                                                    "anchor": result.record_anchor}))
     con.register("_merges_arrow", pa.Table.from_pylist(merges, schema=pa.schema(
@@ -184,18 +199,24 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     con.register("_rejected_arrow", pa.Table.from_pylist(
         [{"rec": r, "node": n, "over_type": ID_TYPES[t]} for r, n, t in result.rejected],
         schema=pa.schema([("rec", pa.int64()), ("node", pa.int64()), ("over_type", pa.string())])))
-    _write(con, now)
-    for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow"):
+    _write(con, now, scope, max_merge)
+    for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow", "_component_replayed"):
         con.unregister(name)
-    summary = _one(con, """select (select count(*) from _records), (select count(*) from _nodes),
-        (select count(*) from _profile_ids), (select count(*) from identity.merge_review),
-        (select count(*) from identity.rejected_links), (select coalesce(max(size), 0) from _profile_ids)""")
+    summary = _one(con, """select (select count(*) from identity.record_profiles),
+        (select count(*) from identity.identifier_profiles where links_profiles),
+        (select count(distinct profile_id) from identity.identifier_profiles where links_profiles),
+        (select count(*) from identity.merge_review), (select count(*) from identity.rejected_links),
+        (select coalesce(max(size), 0) from (select count(*) as size from identity.identifier_profiles
+                                             where links_profiles group by profile_id))""")
     return ResolveSummary(records=summary[0], identifiers=summary[1], profiles=summary[2], merges=len(merges),
                           review_queue=summary[3], rejected_links=summary[4], largest_profile=summary[5],
-                          replayed_components=result.replayed_components, seconds=round(time.perf_counter() - started, 3))
+                          replayed_components=result.replayed_components, seconds=round(time.perf_counter() - started, 3),
+                          scope=scope.reason)
 
 
-def _write(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merge: int) -> None:
+    """The stitched records' rows into the identity tables and the resolution state, in one transaction: replacing
+    every table, or (incremental) the rows of the changed components, plus the appended records."""
     con.execute("begin transaction")
     try:
         con.execute("create schema if not exists identity")
@@ -208,20 +229,52 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
             join _node_profile as p on p.node = a.anchor
             join _nodes as n on n.node = a.anchor
             join _profile_ids as i using (profile)""")
-        con.execute(f"""
-            create or replace table identity.identifier_profiles as
+        con.execute("""
+            create or replace temp table _identifier_links as
             select n.brand_id, n.id_type, n.value, i.profile_id, i.profile_created_at, true as links_profiles
-            from _nodes as n join _node_profile as p using (node) join _profile_ids as i using (profile)
-            union all
-            -- Weak identifiers (card last 4) join the profile of the record they were seen on.
-            select o.brand_id, o.id_type, o.value, rp.profile_id, any_value(i.profile_created_at), false
+            from _nodes as n join _node_profile as p using (node) join _profile_ids as i using (profile)""")
+        con.execute("""
+            create or replace temp table _review_rows as
+            select r.source, r.brand_id, r.record_id, r.observed_at,
+                list(distinct i.profile_id order by i.profile_id) as matched_profile_ids,
+                count(distinct i.profile_id) as matched_profiles,
+                'pending' as status
+            from _review_arrow as v
+            join _records as r using (rec)
+            join _node_profile as p using (node)
+            join _profile_ids as i using (profile)
+            group by all
+            order by r.observed_at, r.source, r.record_id""")
+        con.execute("""
+            create or replace temp table _rejected_rows as
+            select r.source, r.brand_id, r.record_id, r.observed_at, n.id_type, n.value,
+                i.profile_id as kept_in_profile_id, 'limit_' || v.over_type as reason
+            from _rejected_arrow as v
+            join _records as r using (rec)
+            join _nodes as n using (node)
+            join _node_profile as p using (node)
+            join _profile_ids as i using (profile)
+            order by r.observed_at, r.source, r.record_id""")
+        stitched_state(con)
+        if scope.incremental:
+            _replace_changed_components(con)
+        else:
+            for table, rows in (("record_profiles", "_record_profiles"), ("identifier_profiles", "_identifier_links"),
+                                ("merge_review", "_review_rows"), ("rejected_links", "_rejected_rows")):
+                con.execute(f"create or replace table identity.{table} as select * from {rows}")
+            write_full(con, max_merge)
+        # Weak identifiers (card last 4) join the profile of each record they were seen on, whatever was stitched.
+        con.execute("delete from identity.identifier_profiles where not links_profiles")
+        con.execute(f"""
+            insert into identity.identifier_profiles
+            select o.brand_id, o.id_type, o.value, rp.profile_id, any_value(c.profile_created_at), false
             from {OBSERVATIONS} as o
             join {IDENTIFIERS} as ident using (brand_id, id_type, value)
-            join _record_profiles as rp using (source, brand_id, record_id)
-            join _profile_ids as i using (profile_id)
+            join identity.record_profiles as rp using (source, brand_id, record_id)
+            join (select profile_id, any_value(profile_created_at) as profile_created_at from identity.identifier_profiles
+                  where links_profiles group by profile_id) as c using (profile_id)
             where not ident.links_profiles and ident.blocked_reason is null
-            group by all""")
-        con.execute("create or replace table identity.record_profiles as select * from _record_profiles")
+            group by o.brand_id, o.id_type, o.value, rp.profile_id""")
         new_merges = f"""
             select m.profile_id, m.merged_profile_id, r.observed_at as merged_at, r.source as cause_source,
                 r.record_id as cause_record_id, a.id_type || ':' || a.value as cause_anchor,
@@ -241,29 +294,24 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
         else:
             con.execute(f"create or replace temp table _merge_log as {new_merges}")
         con.execute("create or replace table identity.profile_merges as select * from _merge_log order by detected_at, merged_profile_id")
-        con.execute("""
-            create or replace table identity.merge_review as
-            select r.source, r.brand_id, r.record_id, r.observed_at,
-                list(distinct i.profile_id order by i.profile_id) as matched_profile_ids,
-                count(distinct i.profile_id) as matched_profiles,
-                'pending' as status
-            from _review_arrow as v
-            join _records as r using (rec)
-            join _node_profile as p using (node)
-            join _profile_ids as i using (profile)
-            group by all
-            order by r.observed_at, r.source, r.record_id""")
-        con.execute("""
-            create or replace table identity.rejected_links as
-            select r.source, r.brand_id, r.record_id, r.observed_at, n.id_type, n.value,
-                i.profile_id as kept_in_profile_id, 'limit_' || v.over_type as reason
-            from _rejected_arrow as v
-            join _records as r using (rec)
-            join _nodes as n using (node)
-            join _node_profile as p using (node)
-            join _profile_ids as i using (profile)
-            order by r.observed_at, r.source, r.record_id""")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
+    """The rows of the dirty components' records and profiles give way to the stitched ones; appended records join."""
+    stale = ("exists (select 1 from identity.resolution_records as s where s.component in (select component from _dirty)"
+             " and s.source = t.source and s.brand_id = t.brand_id and s.record_id = t.record_id)")
+    con.execute(f"delete from identity.record_profiles as t where {stale}")
+    con.execute("insert into identity.record_profiles select * from _record_profiles")
+    con.execute("insert into identity.record_profiles select * from _appended_profiles")
+    con.execute("""delete from identity.identifier_profiles where profile_id in
+        (select profile_id from identity.resolution_profiles where component in (select component from _dirty))""")
+    con.execute("insert into identity.identifier_profiles select * from _identifier_links")
+    con.execute(f"delete from identity.merge_review as t where {stale}")
+    con.execute("insert into identity.merge_review select * from _review_rows")
+    con.execute(f"delete from identity.rejected_links as t where {stale}")
+    con.execute("insert into identity.rejected_links select * from _rejected_rows")
+    write_increment(con)

@@ -60,6 +60,8 @@ class StitchResult:
     record_anchor: np.ndarray | None = None  # per record number: its strongest identifier
     replayed_components: int = 0
     replayed_records: int = 0
+    component: np.ndarray | None = None  # per node: its connected component (links before any rule)
+    replayed: np.ndarray | None = None  # per component: some rule could fire in it, so it was replayed
 
 
 def record_order(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
@@ -230,4 +232,4 @@ def stitch(graph: Graph) -> StitchResult:
     return StitchResult(profile=dense.astype(np.int64), edge_record=edge_record, edge_anchor=edge_anchor,
                         edge_node=edge_node, edge_made=made, review=replayed.review, rejected=replayed.rejected,
                         record_anchor=record_anchor, replayed_components=int(flagged.sum()),
-                        replayed_records=replayed.records)
+                        replayed_records=replayed.records, component=component, replayed=flagged)

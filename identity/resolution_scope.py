@@ -1,0 +1,235 @@
+"""Which records a resolution stitches again, and the state that tells.
+
+Stitching is exact per connected component of the link graph (identity.stitch): a component that no new,
+changed or removed record touches resolves exactly as it did. So a build stitches again only the components a
+change touches; and a new record that only repeats identifiers of one unchanged component in which no rule fired,
+after that component's last record (a known member's next event, most of a day's data), joins its profile
+without stitching anything. Everything else about resolution is unchanged; `resolve(..., incremental=False)`
+stitches every component, and gives the same tables.
+
+The state, kept beside the identity tables (DuckDB only; Spark resolves everything every build):
+- `identity.resolution_records`: every resolved record, a hash of its links (identifiers, their rules, times, the
+  record's approval) and its component. An erasure deletes its members' rows (the hash derives from identifiers).
+- `identity.resolution_components`: each component's record count (when an erasure deleted some of its records,
+  the count no longer matches and the component is stitched again without them), whether rules fired in it, and
+  its last record in processing order.
+- `identity.resolution_profiles`: each profile's component.
+- `identity.resolution_settings`: the settings and state format it was made with; any difference stitches
+  everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+RECORDS = "identity.resolution_records"
+COMPONENTS = "identity.resolution_components"
+PROFILES = "identity.resolution_profiles"
+SETTINGS = "identity.resolution_settings"
+OUTPUTS = ("identity.identifier_profiles", "identity.record_profiles", "identity.profile_merges",
+           "identity.merge_review", "identity.rejected_links")
+FORMAT = 1  # raise when the state's meaning changes: the next build then stitches everything
+RECORD_KEY = "source, brand_id, record_id"
+# Processing order of records (identity.resolve numbers them so), as a row that compares lexicographically.
+ORDER = "(observed_at, source, brand_id, record_id)"
+
+
+@dataclass
+class Scope:
+    incremental: bool
+    reason: str  # why everything is stitched, or what the increment holds
+    stitched_records: int = 0
+    appended_records: int = 0
+
+
+def _same(a: str, b: str) -> str:
+    return " and ".join(f"{a}.{c} = {b}.{c}" for c in ("source", "brand_id", "record_id"))
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
+
+
+def current_records(con: duckdb.DuckDBPyConnection, links: str, approvals: str | None) -> None:
+    """_current(record key, observed_at, links_hash): every record of `links` with a hash of everything stitching
+    reads of it. The sum of link hashes does not depend on row order, so no sort."""
+    approved = (f"exists (select 1 from {approvals} as a where a.source = p.source and a.record_id = p.record_id)"
+                if approvals else "false")
+    con.execute(f"""
+        create or replace temp table _current as
+        with per_record as (
+            select {RECORD_KEY}, min(observed_at) as observed_at, count(*) as links,
+                sum(hash(id_type, value, observed_at, priority, max_per_profile)) as link_sum
+            from {links} group by {RECORD_KEY}
+        )
+        select p.source, p.brand_id, p.record_id, p.observed_at, hash(p.link_sum, p.links, {approved}) as links_hash
+        from per_record as p""")
+
+
+def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
+    """Decide what this resolution stitches. Leaves temp tables for resolve: _scope_links (the links to stitch),
+    _appended (records that join a profile without stitching), _dirty (components whose rows are replaced)."""
+    tables = _tables(con)
+    missing = [t for t in (*OUTPUTS, RECORDS, COMPONENTS, PROFILES, SETTINGS) if t not in tables]
+    if missing:
+        return Scope(False, f"no previous resolution state ({missing[0]})")
+    settings = con.execute(f"select max_merge, format from {SETTINGS}").fetchall()
+    if settings != [(max_merge, FORMAT)]:
+        return Scope(False, f"settings changed: {settings} -> {[(max_merge, FORMAT)]}")
+    # Both lose the same rows to an erasure; anything else writing record_profiles would leave the state behind.
+    states, outputs = con.execute(f"select (select count(*) from {RECORDS}), (select count(*) from identity.record_profiles)").fetchall()[0]
+    if states != outputs:
+        return Scope(False, f"state out of step with identity.record_profiles ({states} records, {outputs} rows)")
+    con.execute(f"""
+        create or replace temp table _delta as
+        select {RECORD_KEY}, c.observed_at, c.links_hash, s.component as previous_component, c.links_hash is not null as present
+        from _current as c full join {RECORDS} as s using ({RECORD_KEY})
+        where c.links_hash is distinct from s.links_hash""")
+    # Each identifier of a new or changed record, with the component it belonged to (null: never seen).
+    con.execute(f"""
+        create or replace temp table _delta_links as
+        select d.source, d.brand_id, d.record_id, l.id_type, l.value, l.priority, rp.component
+        from _delta as d
+        join {links} as l using ({RECORD_KEY})
+        left join identity.identifier_profiles as r
+            on r.links_profiles and r.brand_id = l.brand_id and r.id_type = l.id_type and r.value = l.value
+        left join {PROFILES} as rp on rp.profile_id = r.profile_id
+        where d.present""")
+    # New records whose identifiers all belong to one component, and few enough that none can be crowded.
+    con.execute(f"""
+        create or replace temp table _candidates as
+        select l.source, l.brand_id, l.record_id, any_value(l.component) as component
+        from _delta_links as l join _delta as d using ({RECORD_KEY})
+        where d.previous_component is null
+        group by l.source, l.brand_id, l.record_id
+        having count(l.component) = count(*) and count(distinct l.component) = 1
+            and count(distinct (l.id_type, l.value)) <= {int(max_merge)}""")
+    con.execute(f"""
+        create or replace temp table _dirty as
+        select previous_component as component from _delta where previous_component is not null
+        union
+        select l.component from _delta_links as l
+        where l.component is not null and not exists (select 1 from _candidates as c where {_same('c', 'l')})
+        union
+        select k.component from {COMPONENTS} as k
+        left join (select component, count(*) as records from {RECORDS} group by component) as s using (component)
+        where coalesce(s.records, 0) <> k.records""")
+    # A candidate joins its profile only if its component stays clean, had no rule fire, and every candidate of it
+    # comes after its last record (an earlier one could change which identifiers each record saw first).
+    con.execute(f"""
+        create or replace temp table _appended as
+        with checked as (
+            select c.source, c.brand_id, c.record_id, c.component, d.observed_at, d.links_hash, k.replayed,
+                (d.observed_at, c.source, c.brand_id, c.record_id) > (k.last_observed_at, k.last_source, k.last_brand_id, k.last_record_id) as after_last
+            from _candidates as c
+            join _delta as d using ({RECORD_KEY})
+            join {COMPONENTS} as k using (component)
+            where c.component not in (select component from _dirty)
+        )
+        select source, brand_id, record_id, component, observed_at, links_hash from checked
+        where component in (select component from checked group by component having bool_and(after_last) and not bool_or(replayed))""")
+    con.execute(f"""
+        insert into _dirty
+        select component from _candidates as c where not exists (select 1 from _appended as a where {_same('a', 'c')})
+        except select component from _dirty""")
+    con.execute(f"""
+        create or replace temp table _scope_records as
+        select s.source, s.brand_id, s.record_id from {RECORDS} as s
+        where s.component in (select component from _dirty) and exists (select 1 from _current as c where {_same('c', 's')})
+        union
+        select d.source, d.brand_id, d.record_id from _delta as d
+        where d.present and not exists (select 1 from _appended as a where {_same('a', 'd')})""")
+    con.execute(f"""
+        create or replace temp table _scope_links as
+        select * from {links} as l where exists (select 1 from _scope_records as s where {_same('s', 'l')})""")
+    # The scope is whole components by construction; were the state ever inconsistent, stitch everything instead.
+    leaked = con.execute(f"""
+        select count(*) from {links} as l
+        where exists (select 1 from _scope_links as n where n.brand_id = l.brand_id and n.id_type = l.id_type and n.value = l.value)
+            and not exists (select 1 from _scope_records as s where {_same('s', 'l')})""").fetchall()[0][0]
+    if leaked:
+        return Scope(False, f"state inconsistent: {leaked} links outside the changed components share their identifiers")
+    stitched, appended = con.execute("select (select count(*) from _scope_records), (select count(*) from _appended)").fetchall()[0]
+    return Scope(True, f"{stitched} records stitched again, {appended} appended to their profiles", stitched, appended)
+
+
+def appended_profiles(con: duckdb.DuckDBPyConnection) -> None:
+    """_appended_profiles: the record_profiles rows of the appended records. Their component held one profile (no rule
+    fired), so every identifier gives it; the record matched by its strongest identifier, as stitching anchors it."""
+    con.execute(f"""
+        create or replace temp table _appended_profiles as
+        select a.source, a.brand_id, a.record_id, a.observed_at, any_value(r.profile_id) as profile_id,
+            arg_min(l.id_type, (l.priority, l.id_type, l.value)) as matched_by
+        from _appended as a
+        join _delta_links as l using ({RECORD_KEY})
+        join identity.identifier_profiles as r
+            on r.links_profiles and r.brand_id = l.brand_id and r.id_type = l.id_type and r.value = l.value
+        group by a.source, a.brand_id, a.record_id, a.observed_at""")
+
+
+def stitched_state(con: duckdb.DuckDBPyConnection) -> None:
+    """_state_records, _state_components, _state_profiles: the state of what was stitched (resolve's temp tables
+    _records, _nodes, _node_component, _record_anchor_arrow, _component_replayed, _node_profile, _profile_ids)."""
+    con.execute("""
+        create or replace temp table _component_keys as
+        select c.component, min(n.key) as component_key
+        from _node_component as c join _nodes as n using (node) group by c.component""")
+    con.execute(f"""
+        create or replace temp table _state_records as
+        select r.source, r.brand_id, r.record_id, c.links_hash, k.component_key as component, r.rec, r.observed_at
+        from _record_anchor_arrow as a
+        join _records as r using (rec)
+        join _node_component as nc on nc.node = a.anchor
+        join _component_keys as k on k.component = nc.component
+        join _current as c using ({RECORD_KEY})""")
+    con.execute("""
+        create or replace temp table _state_components as
+        select s.component, count(*) as records, any_value(p.replayed) as replayed,
+            arg_max(s.observed_at, s.rec) as last_observed_at, arg_max(s.source, s.rec) as last_source,
+            arg_max(s.brand_id, s.rec) as last_brand_id, arg_max(s.record_id, s.rec) as last_record_id
+        from _state_records as s
+        join _component_keys as k on k.component_key = s.component
+        join _component_replayed as p on p.component = k.component
+        group by s.component""")
+    con.execute("""
+        create or replace temp table _state_profiles as
+        select i.profile_id, any_value(k.component_key) as component
+        from _profile_ids as i join _node_profile as p using (profile)
+        join _node_component as c using (node) join _component_keys as k on k.component = c.component
+        group by i.profile_id""")
+
+
+RECORD_COLUMNS = "source, brand_id, record_id, links_hash, component"
+COMPONENT_COLUMNS = "component, records, replayed, last_observed_at, last_source, last_brand_id, last_record_id"
+
+
+def write_full(con: duckdb.DuckDBPyConnection, max_merge: int) -> None:
+    """Replace the whole state (inside resolve's transaction)."""
+    con.execute(f"create or replace table {RECORDS} as select {RECORD_COLUMNS} from _state_records")
+    con.execute(f"create or replace table {COMPONENTS} as select {COMPONENT_COLUMNS} from _state_components")
+    con.execute(f"create or replace table {PROFILES} as select profile_id, component from _state_profiles")
+    con.execute(f"create or replace table {SETTINGS} as select {int(max_merge)} as max_merge, {FORMAT} as format")
+
+
+def write_increment(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the state of the dirty components and add the appended records (inside resolve's transaction)."""
+    dirty = "component in (select component from _dirty)"
+    con.execute(f"delete from {RECORDS} where {dirty}")
+    con.execute(f"insert into {RECORDS} select {RECORD_COLUMNS} from _state_records")
+    con.execute(f"insert into {RECORDS} select {RECORD_COLUMNS} from _appended")
+    con.execute(f"delete from {PROFILES} where {dirty}")
+    con.execute(f"insert into {PROFILES} select profile_id, component from _state_profiles")
+    con.execute(f"delete from {COMPONENTS} where {dirty}")
+    con.execute(f"insert into {COMPONENTS} select {COMPONENT_COLUMNS} from _state_components")
+    con.execute(f"""
+        update {COMPONENTS} as k set records = k.records + a.records, last_observed_at = a.last_observed_at,
+            last_source = a.last_source, last_brand_id = a.last_brand_id, last_record_id = a.last_record_id
+        from (
+            select component, count(*) as records,
+                arg_max(observed_at, {ORDER}) as last_observed_at, arg_max(source, {ORDER}) as last_source,
+                arg_max(brand_id, {ORDER}) as last_brand_id, arg_max(record_id, {ORDER}) as last_record_id
+            from _appended group by component
+        ) as a
+        where k.component = a.component""")
