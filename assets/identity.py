@@ -83,7 +83,7 @@ def identity_resolution(context: dg.AssetExecutionContext, config: IdentityConfi
         "largest_profile": summary.largest_profile,
         "components_replayed_with_rules": summary.replayed_components,
         "resolve_seconds": summary.seconds,
-        "stitched": summary.scope or "everything",
+        "stitched": summary.scope,
     }
     for name in IDENTITY_TABLES:
         metadata = {"dagster/row_count": counts[name], "table": f"identity.{name}"}

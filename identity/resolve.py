@@ -43,7 +43,7 @@ class ResolveSummary:
     largest_profile: int
     replayed_components: int
     seconds: float
-    scope: str = ""  # what was stitched: everything (and why), or how many records again and how many appended
+    scope: str  # what was stitched: everything (and why), or how many records again and how many appended
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
