@@ -28,6 +28,20 @@ wishlist_goal as (
     inner join rewards as r on r.brand_id = m.brand_id and r.product_id = w.product_id
 ),
 
+-- The near-complete achievements that would close each goal's gap at the member's multiplier: a join on
+-- the member with the gap as a join condition, grouped by what the condition reads (profile, multiplier,
+-- gap), so each goal finds exactly its own. As correlated subqueries with that non-equality predicate,
+-- Spark paired every distinct (gap, multiplier) with every near-complete achievement of every member (a
+-- cartesian product, 240M pairs at 100,000 members) before matching the profile.
+closing as (
+    select g.profile_id, g.rank_multiplier, g.gap,
+        {{ arg_min('n.achievement_name', ['-n.reward_points', 'n.achievement_key']) }} as closing_name,
+        {{ sorted_list('n.achievement_key', '(-n.reward_points, n.achievement_key)') }} as closing_keys
+    from (select distinct profile_id, rank_multiplier, gap from wishlist_goal) as g
+    inner join near_complete as n on n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap
+    group by g.profile_id, g.rank_multiplier, g.gap
+),
+
 wishlist_cards as (
     select g.profile_id, g.card_type, g.card_key,
         greatest(0.05, least(1.0, g.points_balance / g.points_cost)) as propensity,
@@ -37,8 +51,7 @@ wishlist_cards as (
         case when g.gap <= 0 then 'You have enough points to redeem it now.'
              else 'That is ' || {{ count_noun(actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier'), 'product scan', 'product scans') }}
                   || ' or ' || {{ count_noun(actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier'), 'referral', 'referrals') }}
-                  || coalesce(' — or finish ' || (select {{ arg_min('n.achievement_name', ['-n.reward_points', 'n.achievement_key']) }} from near_complete as n
-                        where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), '')
+                  || coalesce(' — or finish ' || c.closing_name, '')
                   || '.' end as body,
         case when g.gap <= 0 then 'Redeem' else 'See how to earn' end as cta,
         case when g.gap <= 0 then 'redeem_reward' else 'earn_points' end as action_kind,
@@ -49,10 +62,10 @@ wishlist_cards as (
             'scans_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.scan_points', 'g.rank_multiplier') }} else 0 end,
             'referrals_needed', case when g.gap > 0 then {{ actions_needed('g.gap', 'g.referral_points', 'g.rank_multiplier') }} else 0 end,
             'rank_multiplier', {{ card_multiplier('g.rank_multiplier') }},
-            'closing_achievements', coalesce((select {{ sorted_list('n.achievement_key', '(-n.reward_points, n.achievement_key)') }}
-                from near_complete as n where n.profile_id = g.profile_id and n.reward_points * g.rank_multiplier >= g.gap), {{ empty_list() }})
+            'closing_achievements', coalesce(c.closing_keys, {{ empty_list() }})
         {% endcall %} as details
     from wishlist_goal as g
+    left join closing as c on c.profile_id = g.profile_id and c.rank_multiplier = g.rank_multiplier and c.gap = g.gap
 ),
 
 rank_up as (
