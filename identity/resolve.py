@@ -207,10 +207,11 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
         (select count(distinct profile_id) from identity.identifier_profiles where links_profiles),
         (select count(*) from identity.merge_review), (select count(*) from identity.rejected_links),
         (select coalesce(max(size), 0) from (select count(*) as size from identity.identifier_profiles
-                                             where links_profiles group by profile_id))""")
+                                             where links_profiles group by profile_id)),
+        (select count(*) from identity.resolution_components where replayed)""")
     return ResolveSummary(records=summary[0], identifiers=summary[1], profiles=summary[2], merges=len(merges),
                           review_queue=summary[3], rejected_links=summary[4], largest_profile=summary[5],
-                          replayed_components=result.replayed_components, seconds=round(time.perf_counter() - started, 3),
+                          replayed_components=summary[6], seconds=round(time.perf_counter() - started, 3),
                           scope=scope.reason)
 
 
