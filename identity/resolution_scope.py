@@ -44,7 +44,8 @@ class Scope:
     appended_records: int = 0
 
 
-def _same(a: str, b: str) -> str:
+def same_record(a: str, b: str) -> str:
+    """SQL: the rows aliased `a` and `b` are the same record."""
     return " and ".join(f"{a}.{c} = {b}.{c}" for c in ("source", "brand_id", "record_id"))
 
 
@@ -111,7 +112,7 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         select previous_component as component from _delta where previous_component is not null
         union
         select l.component from _delta_links as l
-        where l.component is not null and not exists (select 1 from _candidates as c where {_same('c', 'l')})
+        where l.component is not null and not exists (select 1 from _candidates as c where {same_record('c', 'l')})
         union
         select k.component from {COMPONENTS} as k
         left join (select component, count(*) as records from {RECORDS} group by component) as s using (component)
@@ -132,23 +133,23 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         where component in (select component from checked group by component having bool_and(after_last) and not bool_or(replayed))""")
     con.execute(f"""
         insert into _dirty
-        select component from _candidates as c where not exists (select 1 from _appended as a where {_same('a', 'c')})
+        select component from _candidates as c where not exists (select 1 from _appended as a where {same_record('a', 'c')})
         except select component from _dirty""")
     con.execute(f"""
         create or replace temp table _scope_records as
         select s.source, s.brand_id, s.record_id from {RECORDS} as s
-        where s.component in (select component from _dirty) and exists (select 1 from _current as c where {_same('c', 's')})
+        where s.component in (select component from _dirty) and exists (select 1 from _current as c where {same_record('c', 's')})
         union
         select d.source, d.brand_id, d.record_id from _delta as d
-        where d.present and not exists (select 1 from _appended as a where {_same('a', 'd')})""")
+        where d.present and not exists (select 1 from _appended as a where {same_record('a', 'd')})""")
     con.execute(f"""
         create or replace temp table _scope_links as
-        select * from {links} as l where exists (select 1 from _scope_records as s where {_same('s', 'l')})""")
+        select * from {links} as l where exists (select 1 from _scope_records as s where {same_record('s', 'l')})""")
     # The scope is whole components by construction; were the state ever inconsistent, stitch everything instead.
     leaked = con.execute(f"""
         select count(*) from {links} as l
         where exists (select 1 from _scope_links as n where n.brand_id = l.brand_id and n.id_type = l.id_type and n.value = l.value)
-            and not exists (select 1 from _scope_records as s where {_same('s', 'l')})""").fetchall()[0][0]
+            and not exists (select 1 from _scope_records as s where {same_record('s', 'l')})""").fetchall()[0][0]
     if leaked:
         return Scope(False, f"state inconsistent: {leaked} links outside the changed components share their identifiers")
     stitched, appended = con.execute("select (select count(*) from _scope_records), (select count(*) from _appended)").fetchall()[0]

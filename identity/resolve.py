@@ -1,7 +1,8 @@
 """Identity resolution against the warehouse: links in, profiles with stable ids out.
 
 Reads `intermediate.int_identity__links` (built by dbt), stitches it (identity.stitch) and
-replaces the `identity` tables in one transaction, so a crash leaves the previous state whole.
+writes the `identity` tables in one transaction, so a crash leaves the previous state whole. After the
+first build only the components a build's changes touch are stitched again (identity.resolution_scope).
 The previous `identity.identifier_profiles` is the id registry: a profile keeps the id it had,
 profiles that merge keep the oldest id, and the merge is appended to `identity.profile_merges`.
 Brand-new profiles get an id derived from their founding identifier, so rebuilding from the same
@@ -19,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from identity.merge_causes import first_merge_causes
-from identity.resolution_scope import (Scope, appended_profiles, current_records, plan, stitched_state, write_full,
-                                       write_increment)
+from identity.resolution_scope import (Scope, appended_profiles, current_records, plan, same_record, stitched_state,
+                                       write_full, write_increment)
 from identity.stitch import Graph, StitchResult, stitch
 
 LINKS = "intermediate.int_identity__links"
@@ -304,7 +305,7 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merg
 def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
     """The rows of the dirty components' records and profiles give way to the stitched ones; appended records join."""
     stale = ("exists (select 1 from identity.resolution_records as s where s.component in (select component from _dirty)"
-             " and s.source = t.source and s.brand_id = t.brand_id and s.record_id = t.record_id)")
+             f" and {same_record('s', 't')})")
     con.execute(f"delete from identity.record_profiles as t where {stale}")
     con.execute("insert into identity.record_profiles select * from _record_profiles")
     con.execute("insert into identity.record_profiles select * from _appended_profiles")
