@@ -27,11 +27,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
+
 from assets.dbt_project import DBT_PROJECT_DIR
 from benchmarks.measure import machine, run_measured, write_result
 from ingestion.paths import PROJECT_ROOT
 
 AS_OF = "2026-11-01"
+# The appended day's share of members with cards who open the app: a loyalty program's, not the sample's dense
+# default (which makes card feedback at 1M four million events a day, a third of the history).
+DAILY_VISITORS = 0.05
 SLOWEST_MODELS = 15
 RUN_LINE = re.compile(r"^run (\w{8}-\w{4}-\w{4}-\w{4}-\w{12})")
 
@@ -44,11 +49,37 @@ def generate(data: Path, members: int, brands: int, days: int, seed: int) -> dic
 
 
 def append_day(data: Path) -> dict:
-    measured = run_measured(["-m", "sample_data", "--out", str(data), "--append-days", "1"])
+    measured = run_measured(["-m", "sample_data", "--out", str(data), "--append-days", "1",
+                             "--daily-visitors", str(DAILY_VISITORS)])
     day = json.loads(measured.pop("stdout"))["appended_days"][-1]
     return {**measured, "action_log_rows": day["action_log_rows_written"], "new_members": day["new_members"],
             "anonymous_signups": day["anonymous_signups"], "late_events": day["late_events"],
-            "erasure_requests": day["erasure_requests"]}
+            "card_impressions": day.get("card_impressions", 0), "erasure_requests": day["erasure_requests"]}
+
+
+def action_log_ledger(data: Path, engine_env: dict[str, str]) -> dict[str, dict[str, int]]:
+    """What ingestion's ledger says of every action-log file so far, per status (files, rows read, rows
+    loaded): what a run really loaded, whatever the generator meant to write."""
+    from engine.settings import WAREHOUSE_ENV
+    from ingestion.paths import DataPaths
+    from ingestion.sources import ACTION_LOGS, ALL_SOURCES
+    from ingestion.spark_store import SparkStore, store_root
+
+    spark = engine_env.get("SYNERGY_ENGINE") == "spark"
+    with duckdb.connect(":memory:" if spark else str(DataPaths(data).warehouse), read_only=not spark) as con:
+        if spark:
+            SparkStore(store_root(Path(engine_env[WAREHOUSE_ENV]))).define_in_duckdb(con, list(ALL_SOURCES))
+        rows = con.execute("""SELECT status, count(*), sum(rows_read), sum(rows_loaded) FROM audit.ingested_files
+            WHERE source = ? GROUP BY status ORDER BY status""", [ACTION_LOGS.name]).fetchall()
+    return {status: {"files": files, "rows_read": int(read), "rows_loaded": int(loaded)}
+            for status, files, read, loaded in rows}
+
+
+def ledger_difference(after: dict, before: dict) -> dict[str, dict[str, int]]:
+    """The ledger's counts added by one run (a file whose status changed counts under its new one)."""
+    zero = {"files": 0, "rows_read": 0, "rows_loaded": 0}
+    return {status: {key: counts[key] - before.get(status, zero)[key] for key in zero}
+            for status, counts in after.items() if counts != before.get(status, zero)}
 
 
 def synergy_run(data: Path, dagster_home: Path, engine_env: dict[str, str] | None = None, also: list[int] = ()) -> dict:
@@ -153,11 +184,13 @@ def measure(root: Path, members: int, brands: int, days: int, seed: int, increme
         result["generated_from"] = str(generated)
     with engine(root) as (engine_env, also):
         result["full"] = synergy_run(data, home, engine_env, also)
+        result["full"]["action_logs_ingested"] = ledger = action_log_ledger(data, engine_env)
         _print("full run", result["full"])
         if incremental:
             result["append"] = append_day(data)
             _print("append 1 day", result["append"])
             result["incremental"] = synergy_run(data, home, engine_env, also)
+            result["incremental"]["action_logs_ingested"] = ledger_difference(action_log_ledger(data, engine_env), ledger)
             _print("incremental run", result["incremental"])
     return result
 
@@ -180,6 +213,10 @@ def table(results: list[dict]) -> str:
             lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days, {on}: {phase} run "
                          f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
                          f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
+            if run.get("action_logs_ingested"):
+                lines.append("    action-log files in the ledger from this run: " + ", ".join(
+                    f"{status} {c['files']} ({c['rows_loaded']:,} of {c['rows_read']:,} rows loaded)"
+                    for status, c in run["action_logs_ingested"].items()))
             peaks = run.get("step_peak_rss_mb", {})
             lines += [f"    {seconds:>8.1f} s  {_mb(peaks.get(step)):>9s}  {step}" for step, seconds in run["steps"].items()]
             if run.get("steps_at_peak"):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingestion.paths import DataPaths
 from sample_data.append import append_days
+from sample_data.card_feedback import VISIT_SHARE
 from sample_data.generator import Scale, generate
 from sample_data.predictions import ChurnModel
 
@@ -31,10 +32,16 @@ def main(argv: list[str] | None = None) -> dict:
                         help="the last N judged scoring runs come from a worse model (AUC 0.70 instead of 0.85)")
     parser.add_argument("--append-days", type=int, default=0, metavar="N",
                         help="add N more days to the data already in --out (the other options come from it)")
+    parser.add_argument("--daily-visitors", type=float, default=VISIT_SHARE, metavar="SHARE",
+                        help="with --append-days: the share of members with published cards who open the app each day "
+                             "(default %(default)s, dense so a small sample reads out experiments in a day; about 0.05 "
+                             "is a real program's)")
     args = parser.parse_args(argv)
     root = args.out.resolve() if args.out else DataPaths.from_env().root
     if args.append_days:
-        summary = append_days(root, args.append_days)
+        if not 0 <= args.daily_visitors <= 1:
+            parser.error("--daily-visitors is a share between 0 and 1")
+        summary = append_days(root, args.append_days, args.daily_visitors)
         print(json.dumps(summary, indent=2))
         return summary
     kwargs = dict(brands=args.brands, members=args.members, days=args.days, events_per_member=args.events_per_member,

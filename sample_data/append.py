@@ -134,7 +134,7 @@ def _erasures(gen: Generator, members: pl.DataFrame, day: int, end: int) -> int:
 
 
 def append_day(root: Path, gen: Generator, world: Population, summary: dict, day: int,
-               earlier: list[pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
+               earlier: list[pl.DataFrame], visit_share: float) -> tuple[pl.DataFrame, dict]:
     start, end = gen.as_of + day * DAY, gen.as_of + (day + 1) * DAY
     joined = new_members(gen, world, day, summary["members"] + 1)
     devices, cookies, takeover = _devices(gen, world, joined, day)
@@ -154,7 +154,7 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
     day_gen.seq_offset = summary["event_sequence_next"]
     all_devices = pl.concat([world.devices, devices])
     all_cookies = pl.concat([world.cookies, cookies])
-    feedback, shown = _card_feedback(root, gen, members, day, start, end)
+    feedback, shown = _card_feedback(root, gen, members, day, start, end, visit_share)
     events = day_gen.events(world.brands, world.products, members, all_devices, all_cookies, 0, members.height, None,
                             feedback)
     if feedback is not None:  # the day's card feedback is about the published cards, not random ones
@@ -178,19 +178,20 @@ def append_day(root: Path, gen: Generator, world: Population, summary: dict, day
     _extend_ground_truth(root / "ground_truth", joined, truth, taken)
     if shown is not None:
         report["card_impressions"] = shown.height
+        report["card_visit_share"] = visit_share
         _extend_card_truth(root / "ground_truth", card_feedback.true_rates(shown, report["day"]))
     return joined, report
 
 
 def _card_feedback(root: Path, gen: Generator, members: pl.DataFrame, day: int, start: int,
-                   end: int) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+                   end: int, visit_share: float) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """The day's feedback on the cards the last build published, if it published any (else the day's card
     events stay the random ones of the first generation)."""
     cards = card_feedback.published_cards(DataPaths(root).analytics)
     if cards is None or cards.height == 0:
         return None, None
     rng = np.random.default_rng([gen.s.seed, FIRST_APPENDED_PART + day, 5])
-    events, shown = card_feedback.feedback_events(rng, cards, start, end)
+    events, shown = card_feedback.feedback_events(rng, cards, start, end, visit_share)
     index = members.select("user_id").with_row_index("member")
     return events.join(index, on="user_id").drop("user_id").with_columns(pl.col("member").cast(pl.Int64)), shown
 
@@ -208,8 +209,9 @@ def _extend_ground_truth(truth_dir: Path, joined: pl.DataFrame, truth: pl.DataFr
     pl.concat([members, joined.select(members.columns)], how="vertical_relaxed").write_parquet(truth_dir / "members.parquet")
 
 
-def append_days(root: Path, days: int = 1) -> dict:
-    """Append `days` days after the last one written (the original window or an earlier append)."""
+def append_days(root: Path, days: int = 1, visit_share: float = card_feedback.VISIT_SHARE) -> dict:
+    """Append `days` days after the last one written (the original window or an earlier append); `visit_share`
+    of the members with published cards open the app on each day (sample_data/card_feedback.py)."""
     path = root / "ground_truth" / "expected.json"
     summary = json.loads(path.read_text())
     if "event_sequence_next" not in summary:
@@ -221,7 +223,7 @@ def append_days(root: Path, days: int = 1) -> dict:
     for day in range(len(done)):  # members who joined on earlier appended days, redrawn the same way
         earlier.append(new_members(gen, world, day, gen.s.members + 1 + sum(d["new_members"] for d in done[:day])))
     for day in range(len(done), len(done) + days):
-        joined, report = append_day(root, gen, world, summary, day, earlier)
+        joined, report = append_day(root, gen, world, summary, day, earlier, visit_share)
         earlier.append(joined)
         done.append(report)
         summary["members"] += report["new_members"]

@@ -22,6 +22,7 @@ import polars as pl
 from sample_data import catalog, events as behaviour, people, predictions
 
 DAY = 86_400
+MAX_FILE_ROWS = 500_000  # action-log rows per landing file (about 270 MB of NDJSON)
 OFFSETS = {"America/Los_Angeles": -8, "America/Denver": -7, "America/New_York": -5, "Europe/Amsterdam": 1}
 
 
@@ -507,21 +508,27 @@ class Generator:
     def _write_days(self, frame: pl.DataFrame, fmt: str, part: int) -> None:
         folder = self.landing / "app" / "action_logs"
 
-        def write(group: pl.DataFrame) -> None:
+        def write(piece: tuple[int, pl.DataFrame]) -> None:
+            number, group = piece
             day = datetime.fromtimestamp(int(group["file_day"][0]) * DAY, UTC).date().isoformat()
+            name = f"events-{part:04d}" + (f"-{number}" if number else "")
             if fmt == "parquet":
-                path = folder / f"dt={day}" / f"events-{part:04d}.parquet"
+                path = folder / f"dt={day}" / f"{name}.parquet"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(path.name + ".tmp")
                 group.drop("file_day").write_parquet(tmp, compression="zstd")
                 os.replace(tmp, path)
             else:
                 text = "\n".join(group["line"].to_list()) + "\n"
-                write_atomic(folder / f"dt={day}" / f"events-{part:04d}.ndjson.gz", gzip.compress(text.encode(), compresslevel=1, mtime=0))
+                write_atomic(folder / f"dt={day}" / f"{name}.ndjson.gz", gzip.compress(text.encode(), compresslevel=1, mtime=0))
 
-        groups = frame.partition_by("file_day", maintain_order=True)
+        # A day of one part is cut into files of at most MAX_FILE_ROWS, as an app's uploader would: a bigger
+        # file would also be refused by ingestion's decompression cap.
+        pieces = [(number, group.slice(first, MAX_FILE_ROWS))
+                  for group in frame.partition_by("file_day", maintain_order=True)
+                  for number, first in enumerate(range(0, group.height, MAX_FILE_ROWS))]
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            list(pool.map(write, groups))
+            list(pool.map(write, pieces))
 
     # --- Customer.io and privacy inputs ------------------------------------------------
     def webhooks(self, members: pl.DataFrame, activity: pl.DataFrame) -> None:

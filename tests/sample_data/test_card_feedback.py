@@ -56,3 +56,11 @@ def test_the_true_rates_are_per_arm_and_type():
     assert set(rates["arm"]) == {"personalized", "generic"}
     assert rates.filter(pl.col("card_type") == "explore_rewards")["ctr"].item() == pytest.approx(CLICK_RATE["explore_rewards"])
     assert rates["impressions"].sum() == shown.height
+
+
+def test_the_daily_visitor_share_sets_who_opens_the_app():
+    shown_cards = cards(20_000)
+    for share in (0.05, 0.6):
+        _, shown = feedback_events(np.random.default_rng(4), shown_cards, START, START + DAY, visit_share=share)
+        visitors = shown["user_id"].n_unique()
+        assert visitors / 20_000 == pytest.approx(share, abs=4 * (share * (1 - share) / 20_000) ** 0.5)

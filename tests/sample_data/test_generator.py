@@ -95,3 +95,24 @@ def test_ground_truth_has_shared_devices_and_household_phones(small_sample):
         if device and r.get("user_id") and device.startswith("dev_"):
             device_users.setdefault(device, set()).add(r["user_id"])
     assert any(len(users) > 1 for users in device_users.values()), "a family device used by two members"
+
+
+def test_a_day_bigger_than_a_file_is_cut_into_files_that_keep_every_line(tmp_path, monkeypatch):
+    from sample_data import generator
+
+    scale = replace(SMALL, members=120, days=4)
+    generate(tmp_path / "whole", scale)
+    monkeypatch.setattr(generator, "MAX_FILE_ROWS", 40)
+    generate(tmp_path / "cut", scale)
+
+    def lines(root: Path) -> dict[str, list[list[str]]]:
+        days: dict[str, list[list[str]]] = {}
+        for path in sorted((root / "landing/app/action_logs").rglob("*.ndjson.gz")):
+            days.setdefault(path.parent.name, []).append(gzip.decompress(path.read_bytes()).decode().splitlines())
+        return days
+
+    whole, cut = lines(tmp_path / "whole"), lines(tmp_path / "cut")
+    assert sum(map(len, cut.values())) > sum(map(len, whole.values()))
+    assert max(len(f) for files in cut.values() for f in files) == 40
+    assert {day: sorted(line for f in files for line in f) for day, files in cut.items()} == \
+        {day: sorted(line for f in files for line in f) for day, files in whole.items()}
