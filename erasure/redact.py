@@ -8,7 +8,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   still counts every row of every file, and the same event re-sent later is a duplicate, not a new row.
   Referrals are two members' record: only the erased side (their user id, code or invited email) goes.
 - tables derived incrementally from raw rows (`staging.stg_app__action_logs`,
-  `intermediate.int_identity__event_observations`) lose those rows, as do the identity tables and
+  `intermediate.int_identity__event_observations`, the parsed phones of `int_identity__phone_numbers`) lose
+  those rows, as do the identity tables and
   intermediate identity tables of this build; later builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
@@ -59,6 +60,10 @@ DERIVED_ROWS = {
     "intermediate.int_identity__links":
         "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
         " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE d.source = 'action_log' AND e.brand_id = d.brand_id AND e.event_id = d.record_id)",
+    # Phones parsed once and kept for the next extracts (a cache: a number deleted here is parsed again if seen).
+    "intermediate.int_identity__phone_numbers":
+        "d.raw_value IN (SELECT text FROM _erased_text)"
+        " OR EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.id_type IN ('phone', 'whatsapp') AND i.value = d.e164)",
     "intermediate.int_identity__identifiers":
         "EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
     "identity.identifier_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",

@@ -1,8 +1,9 @@
 {#- Observations of identifiers from a CTE of records (source, brand_id, record_id, observed_at, user_id and
     the <type>_raw columns): one row per (record, identifier), raw and normalized, with why a value was
-    unusable. Extra columns named in `keep` are carried along. It continues the caller's WITH:
+    unusable. Extra columns named in `keep` are carried along; `parsed_phones`, a relation of phones parsed
+    before (raw_value, brand_timezone, e164), saves parsing them again. It continues the caller's WITH:
     `with records as (...), {{ observe_identifiers('records') }}`. -#}
-{% macro observe_identifiers(records, keep=[]) -%}
+{% macro observe_identifiers(records, keep=[], parsed_phones=none) -%}
 unpivoted as (
     select * from {{ unpivot(records, replaced={'user_id': 'user_id_raw'},
         columns=['user_id_raw', 'email_raw', 'phone_raw', 'loyalty_id_raw', 'device_id_raw', 'cookie_id_raw',
@@ -20,11 +21,20 @@ typed as (
     left join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
--- Phone parsing is the expensive step: do it once per distinct raw value and region.
+-- Phone parsing is the expensive step: do it once per distinct raw value and region, and not at all for
+-- a number parsed before.
 phones as (
-    select distinct raw_value, brand_timezone, phone_e164(raw_value, brand_timezone) as e164
-    from typed
-    where id_type in ('phone', 'whatsapp')
+    {%- if parsed_phones %}
+    select raw_value, brand_timezone, e164 from {{ parsed_phones }}
+    union all
+    {%- endif %}
+    select distinct t.raw_value, t.brand_timezone, phone_e164(t.raw_value, t.brand_timezone) as e164
+    from typed as t
+    where t.id_type in ('phone', 'whatsapp')
+    {%- if parsed_phones %}
+        and not exists (select 1 from {{ parsed_phones }} as k
+                        where k.raw_value = t.raw_value and k.brand_timezone = t.brand_timezone)
+    {%- endif %}
 ),
 
 normalized as (

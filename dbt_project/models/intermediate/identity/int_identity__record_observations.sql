@@ -34,4 +34,4 @@ records as (
     )
 ),
 
-{{ observe_identifiers('records') }}
+{{ observe_identifiers('records', parsed_phones=ref('int_identity__phone_numbers')) }}
