@@ -47,6 +47,7 @@ class SynergyDbtTranslator(DagsterDbtTranslator):
 
 class DbtBuildConfig(dg.Config):
     vars: dict[str, Any] = {}  # `dbt build --vars`, e.g. {"as_of": "2026-01-01"}; none: dbt_project.yml's
+    full_refresh: bool = False  # `dbt build --full-refresh`: incremental models rebuilt from all their input
 
 
 @dbt_assets(
@@ -60,10 +61,10 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     """Every dbt model and its tests, built with `dbt build` against the warehouse file."""
     os.environ.update(dbt_environment(warehouse.paths.warehouse))
     release_spark_metastore()
-    dbt_vars = ["--vars", json.dumps(config.vars)] if config.vars else []
+    options = (["--vars", json.dumps(config.vars)] if config.vars else []) + (["--full-refresh"] if config.full_refresh else [])
     # Unit tests pin the SQL on fixed inputs, so they prove nothing new on a build's data: the test suite runs
     # them (tests/identity/test_identity_build.py), and a build skips them (6 s of every build at 100k members).
-    invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", *dbt_vars], context=context)
+    invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", *options], context=context)
     try:
         read = lambda: warehouse.connect(read_only=True)  # noqa: E731 - opened once dbt has finished
         built = with_row_counts(with_spark_files_for_duckdb(invocation.stream(), warehouse), invocation.manifest, read)

@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="sample data seed, when generating")
     p.add_argument("--dbt-vars", type=_dbt_vars, default={}, metavar="JSON",
                    help='dbt vars for this build, e.g. \'{"as_of": "2026-01-01"}\' (dbt build --vars)')
+    p.add_argument("--full-refresh", action="store_true",
+                   help="rebuild the incremental dbt models from all their input and stitch every identity "
+                        "component again, as a first build would (after upgrading a library they depend on)")
     return p
 
 
@@ -114,7 +117,7 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
     with dg.DagsterInstance.get() as instance:
         for run_id in release_dead_runs(instance):
             console.print(f"run {run_id} was killed before it finished: marked failed, its pool slots freed")
-        build_config = {**LOG_CONFIG, **dbt_run_config(args.dbt_vars)}
+        build_config = {**LOG_CONFIG, **dbt_run_config(args.dbt_vars, args.full_refresh)}
         success = _execute(instance, console, "build_all", build_config, partition_range_tags(min(days), max(days)),
                            f"action logs {min(days)}..{max(days)}")
         if success:
@@ -125,16 +128,22 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
     return 0 if success else 1
 
 
-def dbt_run_config(dbt_vars: dict[str, Any]) -> dict:
-    """The vars go to every op of the dbt assets (identity resolution splits `dbt build` in three)."""
-    if not dbt_vars:
+def dbt_run_config(dbt_vars: dict[str, Any], full_refresh: bool = False) -> dict:
+    """The build_all run config for dbt vars and a full refresh. Both go to every op of the dbt assets (identity
+    resolution splits `dbt build` in three); a full refresh also has identity resolution stitch everything."""
+    if not dbt_vars and not full_refresh:
         return {}
     from assets.dbt_models import synergy_dbt_models
+    from assets.identity import identity_resolution
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("build_all")
     dbt_ops = [name for name, node in job.graph.node_dict.items() if node.definition.name == synergy_dbt_models.op.name]
-    return {"ops": {name: {"config": {"vars": dbt_vars}} for name in dbt_ops}}
+    dbt_config = {"vars": dbt_vars} | ({"full_refresh": True} if full_refresh else {})
+    ops = {name: {"config": dbt_config} for name in dbt_ops}
+    if full_refresh:
+        ops[identity_resolution.op.name] = {"config": {"full_resolution": True}}
+    return {"ops": ops}
 
 
 def _execute(instance, console: Console, job_name: str, run_config: dict, tags: dict, scope: str) -> bool:

@@ -10,8 +10,8 @@ from ingestion.sources import ACTION_LOGS
 
 
 def build_all(data_dir: DataPaths, instance: dg.DagsterInstance | None = None,
-              dbt_vars: dict | None = None) -> dg.ExecuteInProcessResult:
-    """`dbt_vars` as `synergy run --dbt-vars` passes them."""
+              dbt_vars: dict | None = None, full_refresh: bool = False) -> dg.ExecuteInProcessResult:
+    """`dbt_vars` and `full_refresh` as `synergy run --dbt-vars ... --full-refresh` passes them."""
     from orchestration.cli import dbt_run_config
     from orchestration.definitions import defs
     from orchestration.sensors import partition_range_tags
@@ -19,7 +19,7 @@ def build_all(data_dir: DataPaths, instance: dg.DagsterInstance | None = None,
     days = [d.isoformat() for d in partition_days(data_dir.landing, ACTION_LOGS.folder)]
     return defs.resolve_job_def("build_all").execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(), tags=partition_range_tags(min(days), max(days)),
-        run_config=dbt_run_config(dbt_vars or {}))
+        run_config=dbt_run_config(dbt_vars or {}, full_refresh))
 
 
 def activate(instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:

@@ -237,5 +237,5 @@ def test_the_jobs_runs_tab_shows_the_cli_runs_in_a_browser(two_runs: TwoRuns, we
 def test_help_shows_the_defaults():
     done = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--help"],
                           capture_output=True, text=True, timeout=120, check=True)
-    for default in ("(default: 2000)", "(default: 42)", "(default: data)", "--dbt-vars"):
+    for default in ("(default: 2000)", "(default: 42)", "(default: data)", "--dbt-vars", "--full-refresh"):
         assert default in done.stdout, done.stdout

@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key=['profile_id', 'achievement_config_id', 'window_key'],
     on_schema_change='fail',
+    full_refresh=false,
     pre_hook="{% if is_incremental() %}{{ follow_profile_merges(this, ['achievement_config_id', 'window_key'], 'detected_at') }}{% endif %}",
     post_hook="{{ delete_rows(this, 'profile_id in (select profile_id from ' ~ ref('int_identity__erased_profiles') ~ ')') }}"
 ) }}
@@ -9,7 +10,8 @@
 -- Rows with detected_at after a reader's cursor are the completions new to that reader (the app
 -- awards the points; the platform never changes balances). Erased members are removed. When profiles
 -- merge, their completions move to the surviving profile first, so a completion one of them already had
--- is not detected again.
+-- is not detected again. A full refresh leaves the feed alone: rebuilt, every completion would be stamped
+-- new and awarded again.
 select
     c.*,
     cast('{{ run_started_at }}' as {{ instant_type() }}) as detected_at,
