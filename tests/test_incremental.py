@@ -134,36 +134,41 @@ def test_an_identity_merge_moves_old_events_to_the_surviving_profile(builds):
 
 
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
-    """`synergy run --full-refresh` on the incrementally built warehouse: the incremental models are rebuilt
-    from all their input and identity is stitched whole, with the same result; the completion feed is not
-    rebuilt (its rows keep the build that first detected them, so nothing is awarded twice)."""
+    """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
+    gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
+    result, while the completion feed is not rebuilt (its rows keep the build that first detected them, so
+    nothing is awarded twice). Compared with a next build, not with the last one: a build after an erasure
+    stitches the erased member's shared identifiers to the members who remain."""
     from tests.orchestration.build import build_all
 
     incremental, _, _ = builds
-    refreshed = DataPaths(tmp_path / "data")
-    shutil.copytree(incremental.root, refreshed.root)
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv(DATA_DIR_ENV, str(refreshed.root))
-    try:
-        result = build_all(refreshed, full_refresh=True)
-    finally:
-        monkeypatch.undo()
-    assert result.success
-    [stitched] = [m.metadata["stitched"].value for m in result.get_asset_materialization_events()
-                  if m.asset_key == dg.AssetKey(["identity", "identifier_profiles"])]
-    assert stitched == "asked to stitch everything"
+    built = {}
+    for name, full_refresh in (("next", False), ("refreshed", True)):
+        paths = DataPaths(tmp_path / name / "data")
+        shutil.copytree(incremental.root, paths.root)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
+            result = build_all(paths, full_refresh=full_refresh)
+        assert result.success
+        [built[name]] = [e.materialization.metadata["stitched"].value for e in result.get_asset_materialization_events()
+                         if e.asset_key == dg.AssetKey(["identity", "identifier_profiles"])]
+        built[f"{name} paths"] = paths
+    assert built["refreshed"] == "asked to stitch everything" and built["next"] != built["refreshed"]
     compared = [("staging", "stg_app__action_logs"), ("intermediate", "int_identity__event_observations"),
                 ("identity", "record_profiles"), ("identity", "identifier_profiles"),
                 *[("marts", t) for (t,) in query(incremental, "SELECT table_name FROM duckdb_tables() "
                                                               "WHERE schema_name = 'marts' ORDER BY 1")]]
-    with duckdb.connect(str(refreshed.warehouse), read_only=True) as con:
+    with duckdb.connect(str(built["refreshed paths"].warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{built['next paths'].warehouse}' AS next (READ_ONLY)")
         con.execute(f"ATTACH '{incremental.warehouse}' AS before (READ_ONLY)")
         for schema, table in compared:
             differences = con.execute(f"""
-                SELECT (SELECT count(*) FROM (SELECT * FROM {schema}.{table} EXCEPT ALL SELECT * FROM before.{schema}.{table})),
-                       (SELECT count(*) FROM (SELECT * FROM before.{schema}.{table} EXCEPT ALL SELECT * FROM {schema}.{table}))
+                SELECT (SELECT count(*) FROM (SELECT * FROM {schema}.{table} EXCEPT ALL SELECT * FROM next.{schema}.{table})),
+                       (SELECT count(*) FROM (SELECT * FROM next.{schema}.{table} EXCEPT ALL SELECT * FROM {schema}.{table}))
                 """).fetchone()
             assert (table, *differences) == (table, 0, 0)
+        feed = "SELECT * FROM {}marts.achievement_completions"
+        assert con.execute(f"SELECT count(*) FROM ({feed.format('')} EXCEPT ALL {feed.format('before.')})").fetchone()[0] == 0
         # The parsed phones are a cache: the refresh parses the current extract's numbers again, to the same values.
         assert con.execute("""SELECT count(*) FROM intermediate.int_identity__phone_numbers AS p
             JOIN before.intermediate.int_identity__phone_numbers AS b USING (raw_value, brand_timezone)
