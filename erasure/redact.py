@@ -8,9 +8,9 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   still counts every row of every file, and the same event re-sent later is a duplicate, not a new row.
   Referrals are two members' record: only the erased side (their user id, code or invited email) goes.
 - tables derived incrementally from raw rows (`staging.stg_app__action_logs`,
-  `intermediate.int_identity__event_observations`, the parsed phones of `int_identity__phone_numbers`) lose
-  those rows, as do the identity tables and
-  intermediate identity tables of this build; later builds derive nothing from redacted rows.
+  `intermediate.int_identity__event_observations`, the parsed phones of `int_identity__phone_numbers`)
+  lose those rows, as do the identity tables and intermediate identity tables of this build; later
+  builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
 
