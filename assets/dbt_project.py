@@ -14,8 +14,13 @@ from ingestion.warehouse import MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, duc
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
+# dbt's own setting, which dagster-dbt also reads for its invocation folders: two processes building from one
+# checkout at once (parallel test workers) each keep their manifest and invocations apart.
+TARGET_PATH_ENV = "DBT_TARGET_PATH"
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR,
+                         target_path=os.environ.get(TARGET_PATH_ENV, "target"))
+DBT_TARGET_DIR = DBT_PROJECT_DIR / dbt_project.target_path
 
 
 def prepare_dbt_manifest(warehouse: Path | None = None) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.dbt_project import DBT_PROJECT_DIR
+from assets.dbt_project import DBT_TARGET_DIR
 from benchmarks.measure import machine, run_measured, write_result
 from ingestion.paths import PROJECT_ROOT
 
@@ -122,7 +122,7 @@ def slowest_models(run_ids: list[str]) -> list[dict]:
     """From each dbt invocation of the runs (dagster-dbt writes target/<op>-<run id>-<uuid>/)."""
     timings = []
     for run_id in run_ids:
-        for path in (DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"):
+        for path in DBT_TARGET_DIR.glob(f"*-{run_id[:7]}-*/run_results.json"):
             for result in json.loads(path.read_text())["results"]:
                 if result["unique_id"].startswith("model."):
                     timings.append({"model": result["unique_id"].split(".")[-1],

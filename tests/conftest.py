@@ -19,6 +19,30 @@ from sample_data.generator import Scale, generate
 # whichever landing zone happened to be current when it was imported (tests of the derived start unset this).
 os.environ.setdefault("SYNERGY_PARTITIONS_START", "2024-01-01")
 
+# The suite runs in two processes (pytest-xdist, pyproject.toml). Each keeps its dbt manifest and invocation
+# folders in a target folder of its own, set before anything imports the dbt project.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("DBT_TARGET_PATH", f"target/{os.environ['PYTEST_XDIST_WORKER']}")
+
+# Each process takes whole modules (their module fixtures build pipelines), and tests sharing a costly session
+# fixture run in one process so it is built once: the Spark tests share the local cluster and the two pipeline
+# runs they compare; `builds` is shared by the incremental and experiment tests. The Spark tests go first: they
+# are the longest part, and the other process takes the rest meanwhile.
+SPARK_TESTS = "tests/spark/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SPARK_TESTS):
+            group = "spark"
+        elif "builds" in getattr(item, "fixturenames", ()):
+            group = "builds"
+        else:
+            group = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not item.nodeid.startswith(SPARK_TESTS))
+
+
 AS_OF = date(2026, 11, 20)
 SMALL = Scale(brands=2, members=300, days=14, seed=7, as_of=AS_OF)
 

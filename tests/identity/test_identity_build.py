@@ -183,11 +183,11 @@ def test_materialization_metadata_and_the_super_node_alarm(built):
 def test_dbt_unit_tests_pass(built):
     from dbt.cli.main import dbtRunner
 
-    from assets.dbt_project import DBT_PROJECT_DIR
+    from assets.dbt_project import DBT_PROJECT_DIR, DBT_TARGET_DIR
 
     paths, _, second, _ = built
     # The build ran the data tests, not the unit tests: those are the suite's (here), not every build's.
-    built_nodes = [r["unique_id"] for f in (DBT_PROJECT_DIR / "target").glob(f"*-{second.run_id[:7]}-*/run_results.json")
+    built_nodes = [r["unique_id"] for f in DBT_TARGET_DIR.glob(f"*-{second.run_id[:7]}-*/run_results.json")
                    for r in json.loads(f.read_text())["results"]]
     assert any(n.startswith("test.") for n in built_nodes) and not any(n.startswith("unit_test.") for n in built_nodes)
     os.environ["SYNERGY_WAREHOUSE_PATH"] = str(paths.warehouse)

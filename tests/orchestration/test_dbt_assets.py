@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.dbt_project import DBT_PROJECT_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, tidy_invocation_target
+from assets.dbt_project import DBT_TARGET_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, tidy_invocation_target
 from assets.dbt_test_descriptions import describe_test
 
 from tests.orchestration.build import build_all
@@ -52,7 +52,7 @@ def test_a_description_written_in_yaml_wins():
 
 def invocation_folders(run_id: str) -> list:
     """dagster-dbt's target/<op>-<run>-<uuid>/ of each dbt step of the run (identity resolution splits the models)."""
-    return sorted((DBT_PROJECT_DIR / "target").glob(f"synergy_dbt_models*-{run_id[:7]}-*"))
+    return sorted(DBT_TARGET_DIR.glob(f"synergy_dbt_models*-{run_id[:7]}-*"))
 
 
 @pytest.mark.slow  # a whole build

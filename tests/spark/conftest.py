@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.dbt_project import DBT_PROJECT_DIR
+from assets.dbt_project import DBT_TARGET_DIR
 from ingestion.paths import PROJECT_ROOT, DataPaths
 from tests.spark.duckdb_builds import build_sample_on_duckdb
 from tests.spark.spark_commands import COMPARED_SCHEMAS, export_relations, spark_environment
@@ -55,5 +55,5 @@ def spark_run(tmp_path_factory, small_sample, spark_cluster) -> SparkRun:
 def dbt_results(run_ids: list[str]) -> list[dict]:
     """Read now: dagster-dbt keeps each invocation's target/<op>-<run id>-<uuid>/ only until later builds prune it."""
     return [result for run_id in run_ids
-            for path in sorted((DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json"))
+            for path in sorted(DBT_TARGET_DIR.glob(f"*-{run_id[:7]}-*/run_results.json"))
             for result in json.loads(path.read_text())["results"]]
