@@ -22,6 +22,10 @@ from publishing.dbt_descriptions import model_descriptions, view_models
 SYNC_OUTCOME = "activation"
 ANALYST_RELATIONS = ["marts", "audit", SYNC_OUTCOME, "identity.merge_review", "identity.profile_merges",
                      "identity.rejected_links"]
+# The card documents are the PWA's (the card store serves them): about 3.7 KB of JSON a member, whose copy was
+# the snapshot's largest cost, and analysts have their content in member_cards, achievement_progress and
+# experiment_assignments.
+NOT_FOR_ANALYSTS = ("marts.member_card_documents",)
 ERASED = "SELECT profile_id FROM intermediate.int_identity__erased_profiles"
 ANALYST_SELECTS = {
     "audit.quarantine": "SELECT * EXCLUDE (raw) FROM audit.quarantine",
@@ -45,7 +49,7 @@ ANALYST_SELECTS = {
     owners=[OWNER],
     pool="warehouse",
     description=(
-        "data/analytics.duckdb: a copy of the marts (views excepted), the ingestion audit (without the text of "
+        "data/analytics.duckdb: a copy of the marts (views and the card documents excepted), the ingestion audit (without the text of "
         "quarantined rows), the sync's outcome and identity's review tables (without erased members), written to a "
         "temporary file and renamed into "
         "place. Analysts open this file, never warehouse.duckdb, so their sessions cannot block a run; a session left "
@@ -60,7 +64,7 @@ def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     with warehouse.connect() as con:
         counts = publish_snapshot(paths.warehouse, paths.analytics, ANALYST_RELATIONS, ANALYST_SELECTS, con=con,
                                   views_as_tables=engine() == "spark", descriptions=model_descriptions(manifest),
-                                  excluded=view_models(manifest))
+                                  excluded=[*view_models(manifest), *NOT_FOR_ANALYSTS])
     context.log.info(f"published {len(counts)} relations to {paths.analytics}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(paths.analytics)),

@@ -1,7 +1,7 @@
 """Feedback on the cards members were actually shown, with a known effect per card type.
 
-An appended day reads the card documents the last build published (the analysts' snapshot holds them,
-`marts.member_card_documents`) and plays the PWA: members open the app, see their cards (one
+An appended day reads the cards the last build published (the analysts' snapshot holds what the documents
+are made of: `marts.member_cards` and the active `marts.experiment_assignments`) and plays the PWA: members open the app, see their cards (one
 `card_impression` per card and visit, logging the card's id, type and the document's experiment
 arms), click some (`CLICK_RATE` of the card type), dismiss some, and after a click some do what the
 card asked (`CONVERSION_AFTER_CLICK`, the action of `seeds/cards/card_conversions.csv`). A card's
@@ -37,16 +37,19 @@ CONVERSIONS_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "cards" / "card_conv
 
 
 def published_cards(analytics: Path) -> pl.DataFrame | None:
-    """Every card of every published document (brand, user, card id, type, position, the document's arms)."""
+    """Every card of every published document (brand, user, card id, type, position, the document's arms, as the
+    document writes them: a JSON list of key and arm, in key order)."""
     if not analytics.exists():
         return None
     with duckdb.connect(str(analytics), read_only=True) as con:
         return pl.from_arrow(con.sql("""
-            SELECT d.brand_id, d.user_id, c ->> 'id' AS card_id, c ->> 'type' AS card_type,
-                CAST(c ->> 'position' AS INTEGER) AS position, CAST(c ->> 'dismissible' AS BOOLEAN) AS dismissible,
-                COALESCE(CAST(d.document -> 'experiments' AS VARCHAR), '[]') AS experiments
-            FROM marts.member_card_documents AS d, unnest(CAST(d.document -> 'cards' AS JSON[])) AS t(c)
-            ORDER BY d.brand_id, d.user_id, position""").to_arrow_table())
+            SELECT c.brand_id, c.user_id, c.card_id, c.card_type, c.position, c.dismissible,
+                coalesce(a.experiments, '[]') AS experiments
+            FROM marts.member_cards AS c
+            LEFT JOIN (SELECT profile_id,
+                           CAST(to_json(list({'key': experiment_key, 'arm': arm} ORDER BY experiment_key)) AS VARCHAR) AS experiments
+                       FROM marts.experiment_assignments WHERE is_active GROUP BY profile_id) AS a USING (profile_id)
+            ORDER BY c.brand_id, c.user_id, c.position""").to_arrow_table())
 
 
 def conversion_actions() -> dict[str, str]:

@@ -19,14 +19,15 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_proportions_2indep_onetail
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from sample_data.card_feedback import published_cards
 from tests.readme_queries import readme_sql_statements
 
 # Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 
 
-def frame(paths, sql: str) -> pl.DataFrame:
-    with duckdb.connect(str(paths.analytics), read_only=True) as con:
+def frame(paths, sql: str, database: str = "analytics") -> pl.DataFrame:
+    with duckdb.connect(str(getattr(paths, database)), read_only=True) as con:
         return pl.from_arrow(con.sql(sql).to_arrow_table())
 
 
@@ -61,12 +62,13 @@ def test_control_arms_change_the_cards_and_every_channel_carries_the_arm(builds)
     assert generic.height > 0 and set(generic["card_type"]) == {"explore_rewards"}
     assert len(set(cards.filter(pl.col("arm") == "personalized")["card_type"])) >= 5
     assert cards.filter((pl.col("retention_arm") == "holdout") & (pl.col("card_type") == "retention_offer")).height == 0
-    # The document and the Customer.io attributes carry the same arms as the mart.
+    # The document and the Customer.io attributes carry the same arms as the mart (the documents are the PWA's,
+    # in the warehouse only).
     arms = frame(incremental, """
         SELECT a.user_id, a.experiment_key, a.arm, d.document, p.attributes
         FROM marts.experiment_assignments AS a
         JOIN marts.member_card_documents AS d USING (profile_id)
-        JOIN marts.customerio_people AS p ON p.brand_id = a.brand_id AND p.user_id = a.user_id""")
+        JOIN marts.customerio_people AS p ON p.brand_id = a.brand_id AND p.user_id = a.user_id""", "warehouse")
     assert arms.height > 0
     for key, arm, document, attributes in arms.select("experiment_key", "arm", "document", "attributes").iter_rows():
         assert {"key": key, "arm": arm} in json.loads(document)["experiments"]
@@ -88,6 +90,22 @@ def test_the_appended_days_feedback_is_about_the_published_cards(builds):
     assert 0 <= seen["appended"]["card_impressions"] - impressions <= 0.01 * impressions
     # The arm a card was shown in is the arm the member is assigned: the assignment is stable across builds.
     assert (logged["arm"] == logged["assigned_arm"]).mean() > 0.99
+
+
+def test_the_generator_reads_the_published_documents_cards_from_the_analysts_snapshot(builds):
+    """The snapshot leaves the card documents out; what the generator's PWA shows comes from the marts they are
+    made of, and is each document's cards with its arms, as the document writes them."""
+    incremental, _, _ = builds
+    assert frame(incremental, "SELECT * FROM duckdb_tables() WHERE table_name = 'member_card_documents'").height == 0
+    in_documents = frame(incremental, """
+        SELECT d.brand_id, d.user_id, c ->> 'id' AS card_id, c ->> 'type' AS card_type,
+            CAST(c ->> 'position' AS INTEGER) AS position, CAST(c ->> 'dismissible' AS BOOLEAN) AS dismissible,
+            CAST(d.document -> 'experiments' AS VARCHAR) AS experiments
+        FROM marts.member_card_documents AS d, unnest(CAST(d.document -> 'cards' AS JSON[])) AS t(c)
+        ORDER BY d.brand_id, d.user_id, position""", "warehouse")
+    published = published_cards(incremental.analytics)
+    assert in_documents.height > 0 and in_documents["experiments"].str.contains('"arm"').all()
+    assert published.equals(in_documents)
 
 
 def injected(incremental) -> pl.DataFrame:
