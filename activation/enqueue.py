@@ -94,7 +94,7 @@ def enqueue_brand(con: duckdb.DuckDBPyConnection, state: SyncState, destination:
         if last_seq is not None:
             summary.first_seq, summary.last_seq = next_seq, last_seq
     finally:
-        for table in ("_erasures", "_people", "_events_read", "_events", "_items", "_warnings"):
+        for table in ("_erasures", "_people", "_events_read", "_events_to_send", "_events", "_items", "_warnings"):
             con.execute(f"DROP TABLE IF EXISTS temp.{table}")
     summary.outbox_items_scrubbed = scrub_erased(con, state, outbox, brand, now)
     return summary
@@ -164,7 +164,10 @@ def _stage_people(con, dest: str, brand: int) -> None:
 def _stage_events(con, dest: str, brand: int, stream: outbound_queue.Stream, backfill: timedelta | None,
                   overlap: timedelta) -> tuple[datetime, datetime | None]:
     """_events_read: the brand's events available since the cursor (minus the overlap), each with its ULID,
-    whether it is within the stream's history floor, and whether it was queued before. Returns (since, floor)."""
+    whether it is within the stream's history floor, and whether it was queued before; _events_to_send: those
+    to send, with their data. The data (the view's JSON, most of its cost) is built only for events within the
+    floor: a new stream reads all history but sends its last `backfill`, and a re-read finds mostly events
+    queued before. Returns (since, floor)."""
     if stream.events_cursor is not None:
         since, floor = stream.events_cursor - overlap, stream.events_floor
     else:  # a new stream: its history starts `backfill` before its newest event
@@ -173,13 +176,24 @@ def _stage_events(con, dest: str, brand: int, stream: outbound_queue.Stream, bac
         floor = newest - backfill if (backfill is not None and newest is not None) else None
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _events_read AS
-        SELECT *, dedup_key IN (SELECT dedup_key FROM {Q}.events WHERE destination = ? AND available_at > ?) AS queued_before
+        SELECT *, coalesce(dedup_key IN (SELECT dedup_key FROM {Q}.events WHERE destination = ? AND available_at > ?),
+                           false) AS queued_before
         FROM (
-            SELECT e.brand_id, e.person_id, e.event_name, e.occurred_at, e.available_at, CAST(e.data AS VARCHAR) AS data,
-                'event' AS kind, event_ulid(e.brand_id, e.event_key, e.occurred_at) AS dedup_key,
-                e.occurred_at >= coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ) AS in_window
-            FROM marts.customerio_events AS e
-            WHERE e.brand_id = ? AND e.available_at > ?)""", [dest, since, floor, brand, since])
+            -- Only an event within the floor is ever queued, so only it needs its ULID.
+            SELECT *, CASE WHEN in_window THEN event_ulid(brand_id, event_key, occurred_at) END AS dedup_key
+            FROM (
+                SELECT e.brand_id, e.person_id, e.event_key, e.event_name, e.occurred_at, e.available_at, 'event' AS kind,
+                    e.occurred_at >= coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ) AS in_window
+                FROM marts.customerio_events AS e
+                WHERE e.brand_id = ? AND e.available_at > ?))""", [dest, since, floor, brand, since])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _events_to_send AS
+        SELECT r.*, CAST(e.data AS VARCHAR) AS data
+        FROM _events_read AS r
+        JOIN (SELECT event_key, data FROM marts.customerio_events
+              WHERE brand_id = ? AND available_at > ? AND occurred_at >= coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)
+             ) AS e USING (event_key)
+        WHERE r.in_window AND NOT r.queued_before""", [brand, since, floor])
     return since, floor
 
 
@@ -197,9 +211,8 @@ def _stage_items(con, brand: int, next_seq: int) -> None:
         SELECT brand_id, person_id, kind, dedup_key, available_at, item, {EVENT_NEAR_LIMITS} AS near_limits
         FROM (SELECT *, {PERSON_JSON} || ',"action":"event","id":"' || dedup_key || '","name":' || to_json(event_name)
                     || ',"timestamp":' || CAST(floor(epoch(occurred_at)) AS BIGINT) || ',"attributes":' || data || '}}' AS item
-              FROM _events_read
-              WHERE in_window AND NOT queued_before
-                AND person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
+              FROM _events_to_send
+              WHERE person_id NOT IN (SELECT person_id FROM {Q}.erased WHERE brand_id = ?)
                 AND person_id NOT IN (SELECT person_id FROM _erasures))""", [brand])
     fixed, warnings = _through_payloads(con)
     con.register("_fixed_arrow", fixed)
@@ -235,7 +248,7 @@ def _through_payloads(con) -> tuple[pa.Table, pa.Table]:
         rows.append(_fit(brand, person, "identify", key, None, lambda: payloads.identify(person, orjson.loads(diff))))
     for brand, person, key, name, occurred_at, available_at, data in con.execute("""
             SELECT r.brand_id, r.person_id, r.dedup_key, r.event_name, r.occurred_at, r.available_at, r.data
-            FROM _events AS e JOIN _events_read AS r USING (dedup_key) WHERE e.near_limits""").fetchall():
+            FROM _events AS e JOIN _events_to_send AS r USING (dedup_key) WHERE e.near_limits""").fetchall():
         rows.append(_fit(brand, person, "event", key, available_at,
                          lambda: payloads.event_from_json(person, key, name, occurred_at, data.encode())))
     for row in rows:
