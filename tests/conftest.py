@@ -24,23 +24,37 @@ os.environ.setdefault("SYNERGY_PARTITIONS_START", "2024-01-01")
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("DBT_TARGET_PATH", f"target/{os.environ['PYTEST_XDIST_WORKER']}")
 
-# Each process takes whole modules (their module fixtures build pipelines), and tests sharing a costly session
-# fixture run in one process so it is built once: the Spark tests share the local cluster and the two pipeline
-# runs they compare; `builds` is shared by the incremental and experiment tests. The Spark tests go first: they
-# are the longest part, and the other process takes the rest meanwhile.
+# Each process takes whole modules (their module fixtures build pipelines), and the tests sharing a costly session
+# fixture run in one process, so it is built once: the Spark tests share the local cluster and the two pipeline
+# runs they compare; `builds` is shared by the incremental and experiment tests. These two go first: they are the
+# longest, and the other process takes the rest meanwhile.
 SPARK_TESTS = "tests/spark/"
+BUILDS_MODULES = ("tests/test_incremental.py", "tests/test_experiments.py")
+FIRST_UNITS = ("spark", "builds")
+
+
+def work_unit(nodeid: str) -> str:
+    """The tests that must run in one process: the Spark tests, the users of `builds`, or a module."""
+    module = nodeid.split("::", 1)[0]
+    if module.startswith(SPARK_TESTS):
+        return "spark"
+    return "builds" if module in BUILDS_MODULES else module
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.startswith(SPARK_TESTS):
-            group = "spark"
-        elif "builds" in getattr(item, "fixturenames", ()):
-            group = "builds"
-        else:
-            group = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: not item.nodeid.startswith(SPARK_TESTS))
+    items.sort(key=lambda item: FIRST_UNITS.index(unit) if (unit := work_unit(item.nodeid)) in FIRST_UNITS
+               else len(FIRST_UNITS))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's scope scheduling with work_unit() as the scope: a unit goes whole to one process."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
 
 
 AS_OF = date(2026, 11, 20)
