@@ -46,6 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                else len(FIRST_UNITS))
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unused when it is not loaded (-p no:xdist)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """pytest-xdist's scope scheduling with work_unit() as the scope: a unit goes whole to one process."""
     from xdist.scheduler import LoadScopeScheduling
