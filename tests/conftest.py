@@ -42,8 +42,8 @@ def work_unit(nodeid: str) -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: FIRST_UNITS.index(unit) if (unit := work_unit(item.nodeid)) in FIRST_UNITS
-               else len(FIRST_UNITS))
+    order = {unit: position for position, unit in enumerate(FIRST_UNITS)}
+    items.sort(key=lambda item: order.get(work_unit(item.nodeid), len(order)))
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unused when it is not loaded (-p no:xdist)
