@@ -1,5 +1,6 @@
-"""The dbt docs site for analysts: one self-contained file, generated from the warehouse by every build."""
+"""The dbt docs site for analysts: one self-contained file, generated from the warehouse when the project changed."""
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -9,9 +10,15 @@ from dagster_dbt import DbtCliResource
 
 from assets import OWNER
 from assets.dbt_models import release_spark_metastore, synergy_dbt_models
-from assets.dbt_project import dbt_environment
+from assets.dbt_project import dbt_environment, dbt_project
+from engine.settings import engine
 from ingestion.durable import sync_into_place
 from orchestration.resources import WarehouseResource
+from publishing import docs_site
+
+
+class DocsConfig(dg.Config):
+    regenerate: bool = False  # generate the site even if it already documents this project
 
 
 @dg.asset(
@@ -24,19 +31,31 @@ from orchestration.resources import WarehouseResource
     description=(
         "data/docs/index.html: the dbt docs site (every model, its description, columns with their types and "
         "descriptions, tests and lineage) as one file with the manifest and the catalog inside "
-        "(`dbt docs generate --static`). It opens from disk in a browser; nobody needs the warehouse to read it."
+        "(`dbt docs generate --static`). It opens from disk in a browser; nobody needs the warehouse to read it. "
+        "A build generates it when the dbt project differs from the one it documents (data alone changes nothing "
+        "it shows, except on Spark the table sizes, which are those of its generation); `regenerate: true` forces it."
     ),
 )
-def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    paths = warehouse.paths
-    os.environ.update(dbt_environment(paths.warehouse))
-    release_spark_metastore()
-    target = paths.docs / "index.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # dbt's artifacts go to a temporary folder beside the site, so the rename into place is atomic.
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".dbt-docs-") as artifacts:
-        dbt.cli(["docs", "generate", "--static"], target_path=Path(artifacts)).wait()
-        sync_into_place(Path(artifacts) / "static_index.html", target)
-    context.log.info(f"dbt docs written to {target}")
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)),
-                                          "size_bytes": target.stat().st_size})
+def dbt_docs(context: dg.AssetExecutionContext, config: DocsConfig, dbt: DbtCliResource,
+             warehouse: WarehouseResource) -> dg.MaterializeResult:
+    site = warehouse.paths.docs
+    target = site / "index.html"
+    fingerprint = docs_site.project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine())
+    regenerate = config.regenerate or not docs_site.documents(site, fingerprint)
+    if regenerate:
+        os.environ.update(dbt_environment(warehouse.paths.warehouse))
+        release_spark_metastore()
+        site.mkdir(parents=True, exist_ok=True)
+        docs_site.forget(site)
+        # dbt's artifacts go to a temporary folder beside the site, so the rename into place is atomic.
+        with tempfile.TemporaryDirectory(dir=site, prefix=".dbt-docs-") as artifacts:
+            dbt.cli(["docs", "generate", "--static"], target_path=Path(artifacts)).wait()
+            sync_into_place(Path(artifacts) / "static_index.html", target)
+        docs_site.record(site, fingerprint)
+        context.log.info(f"dbt docs written to {target}")
+    else:
+        context.log.info(f"dbt docs at {target} already document this project (fingerprint {fingerprint[:12]})")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(target)), "size_bytes": target.stat().st_size,
+                  "regenerated": regenerate, "project_fingerprint": fingerprint},
+        data_version=dg.DataVersion(fingerprint))
