@@ -7,6 +7,7 @@ the settings the profile renders, registers phone_e164() in it, then runs the db
 from __future__ import annotations
 
 import os
+import sys
 
 from dbt.cli.main import cli
 from dbt.config.profile import Profile, read_profile
@@ -41,9 +42,14 @@ def start_session(settings: dict[str, str]) -> SparkSession:
     return spark
 
 
+# Commands that touch no warehouse: no session for them (one takes 10 s to start).
+WITHOUT_SESSION = {"--version", "--help", "parse", "ls", "list", "clean", "deps"}
+
+
 def main() -> None:
     os.environ.setdefault("SYNERGY_ENGINE", "spark")
-    start_session(profile_spark_settings())
+    if not WITHOUT_SESSION & set(sys.argv[1:2]):
+        start_session(profile_spark_settings())
     cli()
 
 
