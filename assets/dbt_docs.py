@@ -3,6 +3,7 @@
 import json
 import os
 import tempfile
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,16 @@ from publishing import docs_site
 
 class DocsConfig(dg.Config):
     regenerate: bool = False  # generate the site even if it already documents this project
+
+
+# The engine's packages and dbt's adapter for it: an upgrade of either may change the column types the site shows.
+ENGINE_PACKAGES = {"duckdb": ("duckdb", "dbt-duckdb"), "spark": ("pyspark", "dbt-spark")}
+
+
+def engine_release() -> str:
+    """The engine and the versions of its packages, e.g. "duckdb duckdb==2.0.0 dbt-duckdb==1.11.1"."""
+    name = engine()
+    return " ".join([name, *(f"{package}=={installed_version(package)}" for package in ENGINE_PACKAGES[name])])
 
 
 @dg.asset(
@@ -40,7 +51,7 @@ def dbt_docs(context: dg.AssetExecutionContext, config: DocsConfig, dbt: DbtCliR
              warehouse: WarehouseResource) -> dg.MaterializeResult:
     site = warehouse.paths.docs
     target = site / "index.html"
-    fingerprint = docs_site.project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine())
+    fingerprint = docs_site.project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine_release())
     regenerate = config.regenerate or not docs_site.documents(site, fingerprint)
     if regenerate:
         os.environ.update(dbt_environment(warehouse.paths.warehouse))

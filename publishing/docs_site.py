@@ -28,7 +28,8 @@ def _stable(value: Any) -> Any:
 
 
 def project_fingerprint(manifest: Mapping[str, Any], engine: str) -> str:
-    """sha256 of what a parse of the project says (without parse times), dbt's version and the engine built on."""
+    """sha256 of what a parse of the project says (without parse times), dbt's version and the engine built on
+    (with its version: an upgrade may change the column types)."""
     content = {key: _stable(value) for key, value in manifest.items() if key != "metadata"}
     content |= {"dbt_version": manifest["metadata"]["dbt_version"], "engine": engine}
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
