@@ -51,8 +51,9 @@ ANALYST_SELECTS = {
     description=(
         "data/analytics.duckdb: a copy of the marts (views and the card documents excepted), the ingestion audit "
         "(without the text of quarantined rows), the sync's outcome and identity's review tables (without erased "
-        "members), written to a temporary file and renamed into place. Analysts open this file, never warehouse.duckdb, so their sessions cannot block a run; a session left "
-        "open keeps reading the previous copy until it reconnects."
+        "members), written to a temporary file and renamed into place. Analysts open this file, never "
+        "warehouse.duckdb, so their sessions cannot block a run; a session left open keeps reading the previous copy "
+        "until it reconnects."
     ),
 )
 def analytics_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

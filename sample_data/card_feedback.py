@@ -3,8 +3,9 @@
 An appended day reads the cards the last build published (the analysts' snapshot holds what the documents
 are made of: `marts.member_cards` and the active `marts.experiment_assignments`) and plays the PWA:
 members open the app, see their cards (one `card_impression` per card and visit, logging the card's id,
-type and the document's experiment arms), click some (`CLICK_RATE` of the card type), dismiss some, and after a click some do what the
-card asked (`CONVERSION_AFTER_CLICK`, the action of `seeds/cards/card_conversions.csv`). A card's
+type and the document's experiment arms), click some (`CLICK_RATE` of the card type), dismiss some, and
+after a click some do what the card asked (`CONVERSION_AFTER_CLICK`, the action of
+`seeds/cards/card_conversions.csv`). A card's
 rates depend on its type only, so an arm's effect is what its cards are: the generic arm's fallback
 card is clicked less, and a holdout arm changes nothing for the types it still shows (a zero effect).
 The true rates of every impression go to ground_truth/card_feedback.parquet.
