@@ -29,16 +29,25 @@ def _on_this_machine(master: str) -> bool:
     return master.startswith("local") or urlparse(master).hostname in LOOPBACK
 
 
+# Runtime SQL settings, which a Spark Connect client sets in its own session too.
+SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    # Adaptive execution may coalesce a cached query's shuffle partitions as it does any other's. Without this, a
+    # small cached set (erasure's erased members) keeps spark.sql.shuffle.partitions (200) partitions, and every
+    # query reading it runs 200 tasks: 2 to 4 s each on the test cluster, for a few rows.
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+}
+
+
 def session_conf(settings: SparkSettings) -> dict[str, str]:
     settings.metastore.mkdir(parents=True, exist_ok=True)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
-    # UTC everywhere: Spark SQL's session zone and the JVMs' own, so timestamps convert the same in Python.
+    # UTC everywhere: Spark SQL's session zone (SQL_CONF) and the JVMs' own, so timestamps convert the same in Python.
     java_options = f"-Dderby.system.home={settings.metastore} -Duser.timezone=UTC"
-    conf = {
+    conf = SQL_CONF | {
         "spark.sql.warehouse.dir": str(settings.warehouse),
         "spark.hadoop.javax.jdo.option.ConnectionURL":
             f"jdbc:derby:;databaseName={settings.metastore / 'metastore_db'};create=true",
-        "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": java_options,
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -54,13 +63,9 @@ def session_conf(settings: SparkSettings) -> dict[str, str]:
     return conf
 
 
-# What a client sets in its own Connect session; everything else (metastore, warehouse, JVMs) is the server's.
-CLIENT_CONF = {"spark.sql.session.timeZone": "UTC"}
-
-
 def connect_session(url: str, conf: Mapping[str, str] | None = None) -> SparkSession:
-    """A Spark Connect session on `url` with `conf` applied where a client may set it (runtime SQL settings;
-    the server's static ones are silently kept, as PySpark's Connect builder does)."""
+    """A Spark Connect session on `url` with SQL_CONF and `conf` applied where a client may set it (runtime SQL
+    settings; the server's static ones are silently kept, as PySpark's Connect builder does)."""
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     # PySpark's own switches: every builder in this process, dbt-spark's `getOrCreate()` included, then returns
@@ -68,7 +73,7 @@ def connect_session(url: str, conf: Mapping[str, str] | None = None) -> SparkSes
     os.environ["SPARK_REMOTE"] = url
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     builder = ConnectSession.builder.remote(url)
-    for key, value in (CLIENT_CONF | dict(conf or {})).items():
+    for key, value in (SQL_CONF | dict(conf or {})).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
