@@ -70,26 +70,10 @@ def synergy_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", *options], context=context)
     try:
         read = lambda: warehouse.connect(read_only=True)  # noqa: E731 - opened once dbt has finished
-        built = with_row_counts(with_spark_files_for_duckdb(invocation.stream(), warehouse), invocation.manifest, read)
+        built = with_row_counts(invocation.stream(), invocation.manifest, read)
         yield from with_metric_metadata(built, invocation.manifest, read)
     finally:
         tidy_invocation_target(invocation.target_path)
-
-
-def with_spark_files_for_duckdb(events, warehouse: WarehouseResource):
-    """The invocation's events; on Spark, once dbt has finished (even if it failed), what the warehouse connection's
-    DuckDB views need besides Spark's table files (engine/spark_views.py): the rows of the Spark views the Python
-    stages read, and a schema file in each table without rows."""
-    try:
-        yield from events
-    finally:
-        if engine() == "spark":
-            from engine.spark import build_session
-            from engine.spark_views import write_empty_table_schemas, write_view_rows
-
-            spark = build_session()
-            write_view_rows(spark, warehouse.spark_warehouse)
-            write_empty_table_schemas(spark, warehouse.spark_warehouse)
 
 
 def release_spark_metastore() -> None:

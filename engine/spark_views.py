@@ -18,7 +18,7 @@ import duckdb
 
 SPARK_DATABASE_SUFFIX = ".db"
 # Spark views have no files. The few that the Python stages read get their rows written under this folder of the
-# warehouse after each dbt step on Spark (`write_view_rows`), laid out like tables: <folder>/<database>.db/<view>/.
+# warehouse after each dbt build on Spark (`write_view_rows`), laid out like tables: <folder>/<database>.db/<view>/.
 VIEW_ROWS = "synergy_view_rows"
 READ_AFTER_MODELS = ("staging.stg_app__brands", "staging.stg_app__erasure_requests", "marts.customerio_events")
 
@@ -96,6 +96,13 @@ def write_empty_table_schemas(spark, warehouse: Path) -> list[str]:
             spark.createDataFrame([], schema).coalesce(1).write.mode("append").parquet(str(folder))
             given.append(table)
     return given
+
+
+def write_files_for_duckdb(spark, warehouse: Path) -> None:
+    """After dbt built on Spark: the rows of the Spark views the Python stages read, and a schema file in each
+    table without rows."""
+    write_view_rows(spark, warehouse)
+    write_empty_table_schemas(spark, warehouse)
 
 
 def create_spark_views(con: duckdb.DuckDBPyConnection, warehouse: Path) -> list[str]:
