@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 # Spark 4.3's adaptive execution fails one unit test (int_cards__impression_outcomes::attribution_windows) with a
 # ClassCastException while deserializing a UnionExec of the fixture's literal rows in a task; the model builds and
-# equals DuckDB on real tables. Unit tests on Spark run without adaptive execution (docs/spark.md).
-UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false pyspark-shell"}
+# equals DuckDB on real tables. Unit tests on Spark run without adaptive execution (docs/spark.md), so nothing
+# coalesces their shuffles: two partitions for fixtures of a few rows, not the default 200 tasks per shuffle.
+UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false "
+                                                   "--conf spark.sql.shuffle.partitions=2 pyspark-shell"}
 # A second build after identity changed: what reads the identity tables, up to the achievement feed.
 SINCE_IDENTITY = ["source:identity+,+achievement_completions"]
 
