@@ -134,7 +134,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
                 now = loader.now
             # On Spark, DuckDB recounts the rows in the raw layer's files, through views of its committed batches
             # that are the Spark loader's own definitions (ingestion/spark_store.py): a reader independent of the
-            # writer, and about nine Spark jobs fewer per source.
+            # writer, and no Spark job.
             mismatches = reconcile(con, source)
             metadata = _run_metadata(con, source, now)
             if partitioned:
