@@ -231,10 +231,11 @@ class DuckDBDialect(Dialect):
         """The string value of a scalar property (NULL for objects, arrays and null), from its JSON text.
 
         A string without a backslash is its text between the quotes (no escaped quote inside it either);
-        only one with an escape is decoded by a JSON parse of its own. A number or boolean is its text."""
+        only one with an escape is decoded by a JSON parse of its own. A number or boolean is its text.
+        substr by character count: several times cheaper than trim(v, '"'), which compares every character."""
         v, t = f"v_{i}", f"t_{i}"
         return (f"CASE {t} WHEN 'VARCHAR' THEN CASE WHEN contains({v}, '\\') THEN json_extract_string({v}, '$') "
-                f"ELSE trim({v}, '\"') END WHEN 'OBJECT' THEN NULL WHEN 'ARRAY' THEN NULL WHEN 'NULL' THEN NULL ELSE {v} END")
+                f"ELSE substr({v}, 2, length({v}) - 2) END WHEN 'OBJECT' THEN NULL WHEN 'ARRAY' THEN NULL WHEN 'NULL' THEN NULL ELSE {v} END")
 
 
 SPARK_TYPES = {"VARCHAR": "STRING", "JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP"}
