@@ -27,9 +27,15 @@ def landing(warehouse: Path) -> Path:
 
 def test_the_erased_member_is_redacted_and_everything_else_is_kept(warehouse: Path):
     before_kept = query(warehouse, "SELECT * FROM raw.app_action_logs WHERE event_id = 'e2'")
+    lineage = ("SELECT event_id, brand_id, _file_id, _position, _partition, _extracted_at, _row_hash, _loaded_at "
+               "FROM raw.app_action_logs ORDER BY ALL")
+    lineage_before = query(warehouse, lineage)
     con = connect(warehouse)
     summary = redact_erased(con)
     con.close()
+
+    # A redacted row is the same row (once, with its key and lineage), only emptied.
+    assert query(warehouse, lineage) == lineage_before
 
     assert summary.erased_members == 1 and summary.erased_profiles == 1
     # Their own event and the anonymous one stitched to them keep only key and lineage.
