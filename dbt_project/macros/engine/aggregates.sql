@@ -24,6 +24,18 @@
     {%- if by is string -%}{{ by }}{%- else -%}struct({{ by | join(', ') }}){%- endif -%}
 {%- endmacro %}
 
+{#- A number that orders the rows of each group `within` (a list of columns) as the columns `by` do, for arg_max
+    over many rows: an aggregate compares one number much faster than a row of columns. DuckDB numbers all rows
+    in one sort, cheaper than a sort per group; on Spark a window without partitions runs as one task, so it
+    numbers each group. Only the order within a group is the same on both. -#}
+{% macro group_ordinal(by, within) -%}
+    {{ return(adapter.dispatch('group_ordinal', 'synergy')(by, within)) }}
+{%- endmacro %}
+{% macro default__group_ordinal(by, within) -%} row_number() over (order by {{ by | join(', ') }}) {%- endmacro %}
+{% macro spark__group_ordinal(by, within) -%}
+    row_number() over (partition by {{ within | join(', ') }} order by {{ by | join(', ') }})
+{%- endmacro %}
+
 {#- Continuous quantiles (linear interpolation) of `value` at each of `fractions`, as a list. -#}
 {% macro quantiles(value, fractions) -%}
     {{ return(adapter.dispatch('quantiles', 'synergy')(value, fractions)) }}

@@ -44,7 +44,10 @@ export_payloads as (
 
 payloads as (
     select m.profile_id, m.brand_id, p.*,
-        {{ local_date('p.received_at', 'b.timezone') }} as prediction_date
+        {{ local_date('p.received_at', 'b.timezone') }} as prediction_date,
+        -- Each field's latest is its value in the payload of the greatest (received_at, payload_id).
+        {{ group_ordinal(['p.received_at', 'p.payload_id'],
+                         ['m.profile_id', 'm.brand_id', local_date('p.received_at', 'b.timezone')]) }} as payload_order
     from (
         select * from webhook_payloads
         union all
@@ -62,18 +65,18 @@ select
     count(*) as payloads,
     count(*) filter (where is_export) as export_payloads,
     max(received_at) as last_received_at,
-    {{ arg_max('churn_probability', ['received_at', 'payload_id']) }} filter (where churn_probability is not null) as churn_probability,
+    {{ arg_max('churn_probability', 'payload_order') }} filter (where churn_probability is not null) as churn_probability,
     max(received_at) filter (where churn_probability is not null) as churn_predicted_at,
-    {{ churn_risk_level(arg_max('churn_probability', ['received_at', 'payload_id']) ~ " filter (where churn_probability is not null)") }}
+    {{ churn_risk_level(arg_max('churn_probability', 'payload_order') ~ " filter (where churn_probability is not null)") }}
         as churn_risk_level,
-    {{ arg_max('engagement_score', ['received_at', 'payload_id']) }} filter (where engagement_score is not null) as engagement_score,
-    {{ arg_max('predicted_ltv', ['received_at', 'payload_id']) }} filter (where predicted_ltv is not null) as predicted_ltv,
-    {{ arg_max('purchase_probability', ['received_at', 'payload_id']) }} filter (where purchase_probability is not null)
+    {{ arg_max('engagement_score', 'payload_order') }} filter (where engagement_score is not null) as engagement_score,
+    {{ arg_max('predicted_ltv', 'payload_order') }} filter (where predicted_ltv is not null) as predicted_ltv,
+    {{ arg_max('purchase_probability', 'payload_order') }} filter (where purchase_probability is not null)
         as purchase_probability,
-    {{ arg_max('predicted_purchase_value', ['received_at', 'payload_id']) }} filter (where predicted_purchase_value is not null)
+    {{ arg_max('predicted_purchase_value', 'payload_order') }} filter (where predicted_purchase_value is not null)
         as predicted_purchase_value,
-    {{ arg_max('recommended_segment', ['received_at', 'payload_id']) }} filter (where recommended_segment is not null)
+    {{ arg_max('recommended_segment', 'payload_order') }} filter (where recommended_segment is not null)
         as recommended_segment,
-    {{ arg_max('next_best_action', ['received_at', 'payload_id']) }} filter (where next_best_action is not null) as next_best_action
+    {{ arg_max('next_best_action', 'payload_order') }} filter (where next_best_action is not null) as next_best_action
 from payloads
 group by profile_id, brand_id, prediction_date
