@@ -35,7 +35,8 @@ blocked_patterns as (
     select i.brand_id, i.id_type, i.value, b.reason
     from {{ ref('identity_blocklist') }} as b
     inner join identifiers as i on b.id_type is null or b.id_type = i.id_type
-    where b.pattern is not null and {{ full_match('i.value', 'b.pattern', 'i') }}
+    where b.pattern is not null
+        and {{ full_match_column('i.value', 'b.pattern', built_seed_values('identity_blocklist', 'pattern'), 'i') }}
 ),
 
 blocked as (
