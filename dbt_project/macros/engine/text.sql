@@ -14,23 +14,20 @@
 {#- full_match against a pattern column, with the patterns `known` when the model compiles matched as literals:
     each literal is compiled once, where a pattern read from a column is compiled again for every row
     (20 s for two patterns against 6M identifiers, against 0.3 s). Any other pattern is still matched, from
-    the column, so the result never depends on what was known. -#}
+    the column, so the result never depends on what was known. Both engines read a backslash in a literal as
+    itself (the Spark profile's escapedStringLiterals), so a pattern is its literal in quotes; one holding a
+    quote stays with the column rather than be escaped differently per engine. -#}
 {% macro full_match_column(value, pattern, known, flags='') -%}
-    {%- if known -%}
+    {%- set literals = [] -%}
+    {%- for text in known if "'" not in text -%}{%- do literals.append("'" ~ text ~ "'") -%}{%- endfor -%}
+    {%- if literals -%}
         case {{ pattern }}
-        {%- for literal in known %} when {{ synergy.string_literal(literal) }} then {{ synergy.full_match(value, synergy.string_literal(literal), flags) }}
+        {%- for literal in literals %} when {{ literal }} then {{ synergy.full_match(value, literal, flags) }}
         {%- endfor %} else {{ synergy.full_match(value, pattern, flags) }} end
     {%- else -%}
         {{ synergy.full_match(value, pattern, flags) }}
     {%- endif -%}
 {%- endmacro %}
-
-{#- A text as an SQL string literal: Spark reads a backslash in a literal as an escape, DuckDB as itself. -#}
-{% macro string_literal(text) -%}
-    {{ return(adapter.dispatch('string_literal', 'synergy')(text)) }}
-{%- endmacro %}
-{% macro default__string_literal(text) -%} '{{ text | replace("'", "''") }}' {%- endmacro %}
-{% macro spark__string_literal(text) -%} '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}' {%- endmacro %}
 
 {#- An instant as text in the session time zone (UTC), in a strftime format. Spark's patterns are
     derived from it: %Y %m %d %H %M %S, other letters quoted. -#}
