@@ -1,9 +1,32 @@
 {#- The build's reference time: var('as_of') when given, else the newest action in the data, so
-    a rebuild of the same input gives the same answers whatever the wall clock says. -#}
+    a rebuild of the same input gives the same answers whatever the wall clock says.
+    The newest action is read when the model compiles, which is just before it runs, once the action-log
+    staging it depends on is built, and written as a literal: as a subquery, the planner cannot estimate
+    what a comparison with it keeps, and its guess of a few hundred rows out of millions turned joins
+    the wrong way round (a 19M-row build side for a 120-row lookup). Where the literal cannot be known
+    (parsing, a unit test's fixtures, nothing built yet), the subquery gives the same answer. -#}
 {% macro as_of() -%}
     {%- if var('as_of', none) -%}
         cast('{{ var("as_of") }}' as {{ instant_type() }})
     {%- else -%}
-        (select max(occurred_at) from {{ ref('stg_app__action_logs') }})
+        {%- set action_logs = ref('stg_app__action_logs') -%}
+        {%- set newest = synergy.built_newest_action(action_logs) -%}
+        {%- if newest -%}
+            cast('{{ newest }}' as {{ instant_type() }})
+        {%- else -%}
+            (select max(occurred_at) from {{ action_logs }})
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The newest occurred_at of the built action-log staging as text that casts back to the same instant (in the
+    session's time zone, UTC on both engines), or none: when not executing, in a unit test (whose fixtures
+    stand in for the table), when the table is not built or holds no action. -#}
+{% macro built_newest_action(action_logs) -%}
+    {%- if not execute or (model is defined and model.resource_type == 'unit_test') -%}{{ return(none) }}{%- endif -%}
+    {%- set relation = adapter.get_relation(database=action_logs.database, schema=action_logs.schema,
+                                            identifier=action_logs.identifier) -%}
+    {%- if relation is none -%}{{ return(none) }}{%- endif -%}
+    {%- set newest = run_query('select cast(max(occurred_at) as ' ~ text_type() ~ ') from ' ~ relation) -%}
+    {{ return(newest.columns[0].values()[0]) }}
 {%- endmacro %}
