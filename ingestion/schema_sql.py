@@ -85,7 +85,6 @@ class Dialect:
     value; `v` is the parsed row, NULL unless the row is a JSON object within the size limit."""
 
     name: str
-    materialized = ""
 
     def lit(self, value: str) -> str:
         raise NotImplementedError
@@ -146,7 +145,6 @@ class Dialect:
 
 class DuckDBDialect(Dialect):
     name = "duckdb"
-    materialized = " MATERIALIZED"
 
     def lit(self, value: str) -> str:
         return sql_str(value)
@@ -458,7 +456,7 @@ class RecordSchema:
                         for i, f in enumerate(self.fields) if f.is_cast)
         # Only the first failing check's reason and detail are built, and only for failing rows.
         return f"""
-WITH checked AS{d.materialized} (
+WITH checked AS (
   SELECT *, {failed} AS failed FROM (
     SELECT *{casts} FROM (
       {d.parse(self, rows, max_line_bytes)}))
