@@ -1,6 +1,8 @@
 -- The card snapshot contract (SPEC §3.5): one JSON document per member, valid against
 -- docs/schemas/cards/member_cards.schema.json. Publishing serves these documents to the PWA.
 -- Numbers are typed (macros/card_numbers.sql), so a rebuild of the same data gives the same bytes.
+-- Only publishing reads it (analysts read the marts it is made of): macros/engine/materializations.sql.
+{{ config(materialized=published_materialization()) }}
 with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
