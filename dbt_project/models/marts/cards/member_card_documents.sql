@@ -7,11 +7,13 @@ with members as (
     select * from {{ ref('int_cards__member_context') }}
 ),
 
+-- The member context is read here again rather than through `members`: DuckDB materializes a CTE read twice, and a
+-- count or filter over the documents (publishing's member count, the not_null test) would then build every document.
 wishlist_goals as (
     select m.profile_id, r.points_cost, r.reward_id,
         {{ json_object_of("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
                        "'points_away'", 'greatest(r.points_cost - m.points_balance, 0)') }} as goal
-    from members as m
+    from {{ ref('int_cards__member_context') }} as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
 ),
