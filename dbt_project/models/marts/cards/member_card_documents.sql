@@ -8,7 +8,7 @@ with members as (
 ),
 
 -- The member context is read here again rather than through `members`: DuckDB materializes a CTE read twice, and a
--- count or filter over the documents (publishing's member count, the not_null test) would then build every document.
+-- count or filter over the documents (the not_null test, a bare count(*)) would then build every document.
 wishlist_goals as (
     select m.profile_id, r.points_cost, r.reward_id,
         {{ json_object_of("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
