@@ -62,10 +62,12 @@ BUILT_TABLES = {
     "intermediate.int_identity__event_observations": """SELECT * FROM (VALUES
         ('action_log', 1, 'e1', 'email', 'Erased.Member@Example.org'), ('action_log', 1, 'e2', 'email', 'kept@example.org'))
         AS t(source, brand_id, record_id, id_type, raw_value)""",
-    "intermediate.int_identity__links": f"""SELECT * FROM (VALUES
+    "intermediate.int_identity__event_links": f"""SELECT * FROM (VALUES
         ('action_log', 1, 'e1', 'email', '{ERASED_EMAIL}'), ('action_log', 1, 'e3', 'cookie_id', '{COOKIE}'),
-        ('app_user', 1, '5', 'email', '{ERASED_EMAIL}'), ('action_log', 1, 'e2', 'email', 'kept@example.org'),
-        ('app_user', 1, '6', 'email', 'kept@example.org')) AS t(source, brand_id, record_id, id_type, value)""",
+        ('action_log', 1, 'e2', 'email', 'kept@example.org')) AS t(source, brand_id, record_id, id_type, value)""",
+    "intermediate.int_identity__record_links": f"""SELECT * FROM (VALUES
+        ('app_user', 1, '5', 'email', '{ERASED_EMAIL}'), ('app_user', 1, '6', 'email', 'kept@example.org'))
+        AS t(source, brand_id, record_id, id_type, value)""",
 }
 
 

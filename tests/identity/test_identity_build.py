@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -195,3 +198,40 @@ def test_dbt_unit_tests_pass(built):
                                  "--profiles-dir", str(DBT_PROJECT_DIR)])
     assert result.success
     assert len(result.result.results) >= 2
+
+
+LINKS_FROM_SCRATCH = """
+    select o.source, o.brand_id, o.record_id, o.observed_at, o.id_type, o.value, i.priority, i.max_per_profile
+    from intermediate.int_identity__observations as o
+    join intermediate.int_identity__identifiers as i using (brand_id, id_type, value)
+    where i.links_profiles"""
+
+
+def different_links(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Rows only in int_identity__links, and only in the links computed from every observation."""
+    return con.execute(f"""select
+        (select count(*) from (select * from intermediate.int_identity__links except all {LINKS_FROM_SCRATCH})),
+        (select count(*) from ({LINKS_FROM_SCRATCH} except all select * from intermediate.int_identity__links))""").fetchone()
+
+
+def test_event_links_kept_incrementally_equal_links_from_scratch_and_follow_a_rules_change(built, tmp_path):
+    from assets.dbt_project import DBT_PROJECT_DIR
+
+    paths, _, _, _ = built
+    # A copy: an earlier test's dbt left its connection to the built warehouse open in this process.
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(paths.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        assert different_links(con) == (0, 0)  # after two builds, the second appending the last day's files
+        con.execute("update config.identity_rules set priority = priority + 10 where id_type = 'email'")
+        con.execute("update config.identity_rules set links_profiles = false where id_type = 'cookie_id'")
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run([str(dbt), "run", "--select", "int_identity__identifiers", "int_identity__event_links",
+                    "int_identity__record_links", "int_identity__links", "--target-path", str(tmp_path / "target"),
+                    "--profiles-dir", "."], cwd=DBT_PROJECT_DIR, check=True,
+                   env={**os.environ, "SYNERGY_WAREHOUSE_PATH": str(warehouse)})
+    with duckdb.connect(str(warehouse)) as con:
+        assert different_links(con) == (0, 0)
+        cookies, emails = con.execute("""select count(*) filter (where id_type = 'cookie_id'),
+            count(*) filter (where id_type = 'email') from intermediate.int_identity__event_links""").fetchone()
+        assert cookies == 0 and emails > 0

@@ -1,0 +1,18 @@
+{#- The links of the records in `observations` (aliased `o`): each identifier on them that may link profiles
+    (valid, not blocked, of a linking type), with its rule's priority and limit, and the `extra` columns. -#}
+{% macro linking_observations(observations, extra=[]) -%}
+select o.source, o.brand_id, o.record_id, o.observed_at,
+    o.id_type, o.value, i.priority, i.max_per_profile{% for column in extra %}, {{ column }}{% endfor %}
+from {{ observations }} as o
+inner join {{ ref('int_identity__identifiers') }} as i using (brand_id, id_type, value)
+where i.links_profiles
+{%- endmacro %}
+
+{#- A digest of the seeds that decide which identifiers link and how (identity_rules, identity_blocklist): it
+    changes when any of their rows does. Engine-specific values, compared only with the same engine's. -#}
+{% macro identity_rules_digest() -%}
+cast((select count(*) + coalesce(sum(hash(brand_id, id_type, priority, max_per_profile, links_profiles)), 0)
+      from {{ ref('identity_rules') }})
+    + (select count(*) + coalesce(sum(hash(id_type, value, pattern, reason)), 0) from {{ ref('identity_blocklist') }})
+    as {{ text_type() }})
+{%- endmacro %}
