@@ -16,3 +16,12 @@ cast((select count(*) + coalesce(sum(hash(brand_id, id_type, priority, max_per_p
     + (select count(*) + coalesce(sum(hash(id_type, value, pattern, reason)), 0) from {{ ref('identity_blocklist') }})
     as {{ text_type() }})
 {%- endmacro %}
+
+{#- Pre-hook of int_identity__event_links: when the seeds changed since its rows were linked, they all go, and the
+    run links every event again. Checked first, so Spark rewrites the table only then. -#}
+{% macro forget_links_under_other_rules(relation) -%}
+    {%- if execute -%}
+        {%- set stale = run_query('select 1 from ' ~ relation ~ ' where rules_digest <> ' ~ identity_rules_digest() ~ ' limit 1') -%}
+        {%- if stale.rows | length > 0 -%}{{ delete_rows(relation, 'true') }}{%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

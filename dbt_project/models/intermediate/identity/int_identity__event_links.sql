@@ -1,9 +1,9 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook="{% if is_incremental() %}{{ delete_rows(this, 'rules_digest <> ' ~ identity_rules_digest()) }}{% endif %}") }}
+          pre_hook="{% if is_incremental() %}{{ forget_links_under_other_rules(this) }}{% endif %}") }}
 -- The links of action-log events (int_identity__links), appended for the landing files not linked yet: old
 -- events link as they did, so only a day's files are joined. Which identifiers link comes from the identity
--- rules and blocklist seeds: when they change, the rows linked under the old ones are deleted first, and every
--- event is linked again.
+-- rules and blocklist seeds: when they change, the rows linked under the old ones are deleted first
+-- (macros/identity_links.sql), and every event is linked again.
 {{ linking_observations(ref('int_identity__event_observations'),
                         extra=['o.source_file_id', identity_rules_digest() ~ ' as rules_digest']) }}
 {% if is_incremental() %}
