@@ -177,9 +177,12 @@ class DuckDBDialect(Dialect):
         return "[" + ", ".join(items) + f"][{index}]"
 
     def non_string_member(self, i: int, keys: list[str]) -> str:
-        # The members' texts are normalized JSON, so a string starts with a quote and null with n.
+        # The members' texts are normalized JSON, so a string starts with a quote and null with n. The object's
+        # own text is normalized too (no blanks): any other member's value follows a colon with another
+        # character, so only an object with such a colon (a string may hold one) is parsed again to look.
         paths = ", ".join(self.lit("$." + json.dumps(k)) for k in keys)
-        return f"len(list_filter(json_extract(v_{i}, [{paths}]), lambda x: ascii(x) NOT IN (34, 110))) > 0"
+        return (f"(regexp_matches(v_{i}, ':[^\"n]') "
+                f"AND len(list_filter(json_extract(v_{i}, [{paths}]), lambda x: ascii(x) NOT IN (34, 110))) > 0)")
 
     def json_column(self, i: int, field: Field) -> str:
         return f"CAST(v_{i} AS JSON)"
@@ -218,8 +221,8 @@ class DuckDBDialect(Dialect):
         Much cheaper than parsing every value again."""
         v = f"v_{i}"
         number = (f"CASE WHEN contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E') THEN 'DOUBLE' "
-                  f"WHEN TRY_CAST({v} AS HUGEINT) BETWEEN -9223372036854775808 AND 9223372036854775807 THEN 'BIGINT' "
-                  f"WHEN TRY_CAST({v} AS HUGEINT) BETWEEN 0 AND {UBIGINT_MAX} THEN 'UBIGINT' ELSE 'DOUBLE' END")
+                  f"WHEN TRY_CAST({v} AS BIGINT) IS NOT NULL THEN 'BIGINT' "
+                  f"WHEN TRY_CAST({v} AS UBIGINT) IS NOT NULL THEN 'UBIGINT' ELSE 'DOUBLE' END")
         return (f"CASE ascii({v}) WHEN 34 THEN 'VARCHAR' WHEN 123 THEN 'OBJECT' WHEN 91 THEN 'ARRAY' "
                 f"WHEN 116 THEN 'BOOLEAN' WHEN 102 THEN 'BOOLEAN' WHEN 110 THEN 'NULL' "
                 f"ELSE CASE WHEN {v} IS NOT NULL THEN {number} END END")

@@ -40,6 +40,26 @@ def test_values_json_allows_but_columns_cannot_hold(data_dir, day, bad_line, rea
     assert quarantine_reasons(data_dir.warehouse) == [(2, reason)]
 
 
+def test_identifier_strings_that_look_like_other_json_values_load(data_dir, day):
+    # Validation parses the identifiers again only when a colon in their text is followed by something other
+    # than a string or null; strings holding such colons must still load.
+    identifiers = {"device_id": "aa:5:true", "cookie_id": 'x":1', "email": None, "qr_id": "n:{[", "other": 7}
+    write_lines(day / "events.ndjson", [event("a", identifiers=identifiers)])
+    [result] = load(data_dir.warehouse, data_dir.landing, ACTION_LOGS)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
+    assert query(data_dir.warehouse, "SELECT identifiers ->> 'cookie_id' FROM raw.app_action_logs") == [('x":1',)]
+
+
+def test_integers_at_the_edges_of_64_bits(data_dir, day):
+    lines = [event("max", user_id=2**63 - 1), event("over", user_id=2**63), event("min", amount=-(2**63)),
+             event("past-unsigned", user_id=2**64)]
+    write_lines(day / "events.ndjson", lines)
+    [result] = load(data_dir.warehouse, data_dir.landing, ACTION_LOGS)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
+    assert query(data_dir.warehouse, "SELECT event_id, user_id FROM raw.app_action_logs") == [("max", 2**63 - 1)]
+    assert quarantine_reasons(data_dir.warehouse) == [(2, "out_of_range"), (3, "out_of_range"), (4, "wrong_type")]
+
+
 def test_leading_whitespace_and_byte_order_mark_are_not_errors(data_dir, day):
     day.mkdir(parents=True)
     (day / "events.ndjson").write_bytes(b"\xef\xbb\xbf" + json.dumps(event("a")).encode() + b"\n\t" + json.dumps(event("b")).encode() + b"\n")
