@@ -10,7 +10,7 @@ from dagster_dbt.dbt_project import using_dagster_dev
 from dbt.cli.main import dbtRunner
 
 from ingestion.paths import PROJECT_ROOT, DataPaths
-from ingestion.warehouse import MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, duckdb_settings
+from ingestion.warehouse import DBT_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, TEMP_DIR_ENV, THREADS_ENV, dbt_memory_limit, duckdb_settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 WAREHOUSE_PATH_ENV = "SYNERGY_WAREHOUSE_PATH"
@@ -40,9 +40,11 @@ def prepare_dbt_manifest(warehouse: Path | None = None) -> None:
 
 
 def dbt_environment(warehouse: Path) -> dict[str, str]:
-    """What profiles.yml reads from the environment: the warehouse file and the platform's DuckDB settings."""
+    """What profiles.yml reads from the environment: the warehouse file and the platform's DuckDB settings, with
+    dbt's own memory limit."""
     settings = duckdb_settings(warehouse)
     return {WAREHOUSE_PATH_ENV: os.fspath(warehouse), MEMORY_LIMIT_ENV: settings["memory_limit"],
+            DBT_MEMORY_LIMIT_ENV: dbt_memory_limit(),
             THREADS_ENV: settings["threads"], TEMP_DIR_ENV: settings["temp_directory"]}
 
 
