@@ -36,6 +36,25 @@ def summarize(results: list[FileResult]) -> dict:
     }
 
 
+class FilesLog:
+    """Each file's result in the run's log, one debug line per daily partition (all of an unpartitioned source's
+    files in one): an event per file cost the step 1.6 s per 600 files in Dagster's event log."""
+
+    def __init__(self, log):
+        self.log = log
+        self.pending: list[FileResult] = []
+
+    def __call__(self, result: FileResult) -> None:
+        if self.pending and self.pending[-1].partition != result.partition:
+            self.flush()
+        self.pending.append(result)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.log.debug(json.dumps([r.as_dict() for r in self.pending]))
+            self.pending = []
+
+
 def _table_totals(con, source: Source) -> dict:
     total = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
     reasons = dict(con.execute(
@@ -124,7 +143,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         partitions = set(context.partition_keys) if partitioned else None
-        on_file = lambda r: context.log.debug(json.dumps(r.as_dict()))  # noqa: E731
+        on_file = FilesLog(context.log)
         if engine() == "spark":
             results, now = load_on_spark(warehouse, source, partitions, on_file)
         with warehouse.connect() as con:
@@ -132,6 +151,7 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
                 loader = Loader(con, warehouse.paths.landing)
                 results = loader.load_source(source, partitions, on_file=on_file)
                 now = loader.now
+            on_file.flush()
             # On Spark, DuckDB recounts the rows in the raw layer's files, through views of its committed batches
             # that are the Spark loader's own definitions (ingestion/spark_store.py): a reader independent of the
             # writer, and no Spark job.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from tests.ingestion.helpers import event, write_lines
 
 FIRST_KEY = """
 import json
+import logging
 import dagster as dg
 from orchestration.definitions import defs
 node = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "app_action_logs"]))
@@ -55,13 +57,14 @@ def test_an_empty_landing_zone_starts_today(tmp_path):
     assert start in {before, after}
 
 
-def materialize_action_logs(data_dir, first: str, last: str) -> dg.ExecuteInProcessResult:
+def materialize_action_logs(data_dir, first: str, last: str,
+                            instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     from assets.ingestion import build_ingestion_asset
     from orchestration.resources import WarehouseResource
     from orchestration.sensors import partition_range_tags
 
     return dg.materialize([build_ingestion_asset(ACTION_LOGS)], resources={"warehouse": WarehouseResource()},
-                          instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(first, last))
+                          instance=instance or dg.DagsterInstance.ephemeral(), tags=partition_range_tags(first, last))
 
 
 def by_partition(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
@@ -75,7 +78,14 @@ def test_each_partition_of_a_backfill_reports_its_own_folder(data_dir):
     write_lines(logs / "dt=2026-11-19" / "b.ndjson", [event("b1"), event("b2"), event("b3")])
     write_lines(logs / "dt=2026-11-19" / "c.ndjson", [event("b1"), event("c1")])  # b1 re-sent
 
-    first = by_partition(materialize_action_logs(data_dir, "2026-11-17", "2026-11-19"))
+    instance = dg.DagsterInstance.ephemeral()
+    run = materialize_action_logs(data_dir, "2026-11-17", "2026-11-19", instance)
+    # Every file's result is in the run's log, one debug line per folder.
+    logged = [json.loads(e.user_message) for e in instance.all_logs(run.run_id)
+              if e.level == logging.DEBUG and e.user_message.startswith("[{")]
+    assert [[(f["partition"], f["path"].rsplit("/", 1)[1], f["status"]) for f in line] for line in logged] == [
+        [("2026-11-18", "a.ndjson", "loaded")], [("2026-11-19", "b.ndjson", "loaded"), ("2026-11-19", "c.ndjson", "loaded")]]
+    first = by_partition(run)
     assert set(first) == {"2026-11-17", "2026-11-18", "2026-11-19"}
     own = {key: {k: meta[k] for k in ("files_loaded", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate",
                                       "dagster/row_count", "quarantine_by_reason")} for key, meta in first.items()}
