@@ -177,12 +177,13 @@ class DuckDBDialect(Dialect):
         return "[" + ", ".join(items) + f"][{index}]"
 
     def non_string_member(self, i: int, keys: list[str]) -> str:
-        # The members' texts are normalized JSON, so a string starts with a quote and null with n. The object's
-        # own text is normalized too (no blanks): any other member's value follows a colon with another
-        # character, so only an object with such a colon (a string may hold one) is parsed again to look.
+        # The members' texts are normalized JSON, so a string starts with a quote; null is its own text (DuckDB
+        # also reads nan, which starts with n too). The object's own text is normalized (no blanks): any other
+        # member's value follows a colon with something other than a quote or "nu", so only an object with such
+        # a colon (a string may hold one) is parsed again to look.
         paths = ", ".join(self.lit("$." + json.dumps(k)) for k in keys)
-        return (f"(regexp_matches(v_{i}, ':[^\"n]') "
-                f"AND len(list_filter(json_extract(v_{i}, [{paths}]), lambda x: ascii(x) NOT IN (34, 110))) > 0)")
+        return (f"(regexp_matches(v_{i}, ':([^\"n]|n[^u])') AND len(list_filter(json_extract(v_{i}, [{paths}]), "
+                f"lambda x: ascii(x) <> 34 AND x <> 'null')) > 0)")
 
     def json_column(self, i: int, field: Field) -> str:
         return f"CAST(v_{i} AS JSON)"
@@ -216,15 +217,15 @@ class DuckDBDialect(Dialect):
         """json_type() of the property's JSON text, read from its first character.
 
         The text comes from json_extract, so it is normalized (numbers as yyjson writes them): a string,
-        object, array, boolean or null starts with its own character, and a number is an integer (BIGINT,
-        or UBIGINT above 2^63 - 1) when it has no fraction or exponent and fits 64 bits, else a DOUBLE.
-        Much cheaper than parsing every value again."""
+        object, array or boolean starts with its own character, null is its own text, and a number is an
+        integer (BIGINT, or UBIGINT above 2^63 - 1) when it has no fraction or exponent and fits 64 bits, else a
+        DOUBLE (DuckDB reads NaN, nan and Infinity as numbers). Much cheaper than parsing every value again."""
         v = f"v_{i}"
         number = (f"CASE WHEN contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E') THEN 'DOUBLE' "
                   f"WHEN TRY_CAST({v} AS BIGINT) IS NOT NULL THEN 'BIGINT' "
                   f"WHEN TRY_CAST({v} AS UBIGINT) IS NOT NULL THEN 'UBIGINT' ELSE 'DOUBLE' END")
         return (f"CASE ascii({v}) WHEN 34 THEN 'VARCHAR' WHEN 123 THEN 'OBJECT' WHEN 91 THEN 'ARRAY' "
-                f"WHEN 116 THEN 'BOOLEAN' WHEN 102 THEN 'BOOLEAN' WHEN 110 THEN 'NULL' "
+                f"WHEN 116 THEN 'BOOLEAN' WHEN 102 THEN 'BOOLEAN' WHEN 110 THEN CASE {v} WHEN 'null' THEN 'NULL' ELSE 'DOUBLE' END "
                 f"ELSE CASE WHEN {v} IS NOT NULL THEN {number} END END")
 
     @staticmethod
