@@ -54,6 +54,12 @@ class FilesLog:
             self.log.debug(json.dumps([r.as_dict() for r in self.pending]))
             self.pending = []
 
+    def __enter__(self) -> "FilesLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()  # the files done before a failure are logged too
+
 
 def _table_totals(con, source: Source) -> dict:
     total = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
@@ -143,15 +149,15 @@ def build_ingestion_asset(source: Source) -> dg.AssetsDefinition:
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         partitions = set(context.partition_keys) if partitioned else None
-        on_file = FilesLog(context.log)
         if engine() == "spark":
-            results, now = load_on_spark(warehouse, source, partitions, on_file)
+            with FilesLog(context.log) as on_file:
+                results, now = load_on_spark(warehouse, source, partitions, on_file)
         with warehouse.connect() as con:
             if engine() != "spark":
-                loader = Loader(con, warehouse.paths.landing)
-                results = loader.load_source(source, partitions, on_file=on_file)
-                now = loader.now
-            on_file.flush()
+                with FilesLog(context.log) as on_file:
+                    loader = Loader(con, warehouse.paths.landing)
+                    results = loader.load_source(source, partitions, on_file=on_file)
+                    now = loader.now
             # On Spark, DuckDB recounts the rows in the raw layer's files, through views of its committed batches
             # that are the Spark loader's own definitions (ingestion/spark_store.py): a reader independent of the
             # writer, and no Spark job.

@@ -20,7 +20,6 @@ from tests.ingestion.helpers import event, write_lines
 
 FIRST_KEY = """
 import json
-import logging
 import dagster as dg
 from orchestration.definitions import defs
 node = defs.resolve_asset_graph().get(dg.AssetKey(["raw", "app_action_logs"]))
