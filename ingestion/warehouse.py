@@ -64,11 +64,13 @@ DEFAULT_DBT_MEMORY_LIMIT = "6GB"
 
 
 def duckdb_settings(warehouse: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """Memory, threads and spill directory of every DuckDB process the platform runs (its own and dbt's).
+    """Memory, threads and spill directory of every DuckDB process the platform runs (dbt's memory limit is
+    dbt_memory_limit's).
 
     The memory limit is what DuckDB's buffer manager may hold before it spills to the temp directory:
-    a big build spills instead of being killed. The default keeps the whole run within about 8 GB
-    on any machine; raise it on a big one. Threads default to the cores. The spill directory is created."""
+    a big build spills instead of being killed. The defaults (this one and dbt's) keep the whole run within
+    about 8 GB on any machine; raise them on a big one. Threads default to the cores. The spill directory is
+    created."""
     temp_directory = Path(environ.get(TEMP_DIR_ENV) or warehouse.parent / "tmp" / "duckdb")
     temp_directory.mkdir(parents=True, exist_ok=True)  # DuckDB creates only the last level itself
     return {

@@ -40,9 +40,25 @@ def test_each_process_gets_its_limit(tmp_path, monkeypatch, environ, platform, d
         con.close()
     for name, value in dbt_environment(warehouse).items():
         monkeypatch.setenv(name, value)
+    assert dbt_show_memory_limit(tmp_path) == shown(dbt)
+
+
+def dbt_show_memory_limit(tmp_path) -> str:
+    """The memory limit of dbt's DuckDB session, as dbt runs with the current environment."""
     result = dbtRunner().invoke([
         "show", "--inline", "select current_setting('memory_limit') as memory_limit", "--quiet",
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(tmp_path / "target")])
     assert result.success, result.exception
-    assert result.result.results[0].agate_table.rows[0][0] == shown(dbt)
+    return result.result.results[0].agate_table.rows[0][0]
+
+
+@pytest.mark.parametrize(("environ", "dbt"), [({}, "6GB"), ({"SYNERGY_DUCKDB_MEMORY_LIMIT": "2GB"}, "2GB")])
+def test_dbt_by_hand_follows_the_same_rule(tmp_path, monkeypatch, environ, dbt):
+    """profiles.yml's own defaults, for dbt run without the platform setting its environment."""
+    for name in ("SYNERGY_DUCKDB_MEMORY_LIMIT", "SYNERGY_DBT_MEMORY_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**environ, "SYNERGY_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+                        "SYNERGY_DUCKDB_TEMP_DIR": str(tmp_path / "spill")}.items():
+        monkeypatch.setenv(name, value)
+    assert dbt_show_memory_limit(tmp_path) == shown(dbt)
