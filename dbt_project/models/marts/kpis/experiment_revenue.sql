@@ -8,7 +8,9 @@ with member_revenue as (
     select a.brand_id, a.experiment_key, a.arm, a.is_control, a.profile_id,
         cast(coalesce(sum(d.revenue) filter (where d.day >= a.starts_on and d.day < a.ends_on), 0) as double) as revenue
     from {{ ref('experiment_assignments') }} as a
-    left join {{ ref('int_kpis__member_days') }} as d on d.profile_id = a.profile_id
+    -- Only the days with revenue: the others add nothing, and joining every active day of a member to each of
+    -- their assignments was most of this model's time.
+    left join {{ ref('int_kpis__member_days') }} as d on d.profile_id = a.profile_id and d.revenue <> 0
     group by all
 ),
 
