@@ -11,10 +11,17 @@ with q as (
     where a.metric in ('count', 'sum', 'distinct_count')
 ),
 
+-- Whether an action's value is the first of its window: only distinct counts read it, so only their actions are
+-- sorted for it.
 firsts as (
     select *, row_number() over (partition by profile_id, achievement_config_id, window_key, field_value
                                  order by occurred_at, event_id) = 1 as first_of_value
     from q
+    where metric = 'distinct_count' and timeframe <> 'rolling_days'
+    union all
+    select *, false as first_of_value
+    from q
+    where metric <> 'distinct_count' and timeframe <> 'rolling_days'
 ),
 
 cumulative as (  -- all-time and calendar windows: everything so far in the same window
@@ -25,7 +32,6 @@ cumulative as (  -- all-time and calendar windows: everything so far in the same
             else sum(case when first_of_value and field_value is not null then 1 else 0 end) over w
         end as running_value
     from firsts
-    where timeframe <> 'rolling_days'
     window w as (partition by profile_id, achievement_config_id, window_key order by occurred_at, event_id
                  rows between unbounded preceding and current row)
 ),
