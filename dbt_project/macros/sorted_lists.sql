@@ -28,3 +28,22 @@
 {% macro spark__sorted_map(key, value) -%}
     map_from_entries(array_sort(collect_list(struct({{ key }}, {{ value }}))))
 {%- endmacro %}
+
+{#- A map from each of `names` to the share of `total` counted in the column of that name on `relation`,
+    rounded to `places`: only the names counted at least once, in key order as sorted_map's; null when nothing
+    was counted. Built from one row's columns, where sorted_map needs a row per key and a group by. -#}
+{% macro shares_map(names, relation, total, places) -%}
+    {{ return(adapter.dispatch('shares_map', 'synergy')(names | sort, relation, total, places)) }}
+{%- endmacro %}
+
+{% macro default__shares_map(names, relation, total, places) -%}
+    case when {{ total }} > 0 then map_from_entries(list_transform(list_filter(
+        [{% for name in names %}{'name': '{{ name }}', 'n': {{ relation }}.{{ name }}}{{ ', ' if not loop.last }}{% endfor %}],
+        lambda entry: entry.n > 0), lambda entry: (entry.name, {{ round_double('entry.n / ' ~ total, places) }}))) end
+{%- endmacro %}
+
+{% macro spark__shares_map(names, relation, total, places) -%}
+    case when {{ total }} > 0 then map_from_entries(transform(filter(
+        array({% for name in names %}named_struct('name', '{{ name }}', 'n', {{ relation }}.{{ name }}){{ ', ' if not loop.last }}{% endfor %}),
+        entry -> entry.n > 0), entry -> struct(entry.name, {{ round_double('entry.n / ' ~ total, places) }}))) end
+{%- endmacro %}

@@ -1,8 +1,23 @@
 -- Engagement features per member over the engagement window (var engagement_window_days), from
 -- the seeds' list: sessions, session length and rhythm, action diversity, time consistency,
 -- product exploration, category and time-of-day preferences, feature affinities.
--- The window's events are read once into a narrow table, then summarised four ways (by action type,
--- by product, by local day, by part of day); shares divide by the member's total, not a window function.
+-- The window's events are read once into a narrow table, then summarised four ways (by member, by action
+-- type, by local day, by product); shares divide by the member's total, not a window function.
+{#- Each part of the local day, and each feature, with the condition that counts an event in it. -#}
+{%- set parts_of_day = {
+    'morning': 'hour(local_time) between 5 and 11',
+    'afternoon': 'hour(local_time) between 12 and 16',
+    'evening': 'hour(local_time) between 17 and 21',
+    'night': 'not coalesce(hour(local_time) between 5 and 21, false)',
+} %}
+{%- set features = {
+    'scans': "action_type = 'product_scanned'",
+    'referrals': "action_type like 'referral_%'",
+    'wishlists': "action_type like 'wishlist_%'",
+    'rewards': "action_type = 'reward_redeemed'",
+    'achievements': "action_type = 'achievement_unlocked'",
+    'cards': "action_type like 'card_%'",
+} %}
 with events as {{ materialized_cte() }} (
     select e.profile_id, e.brand_id, e.action_type, e.product_id,
         {{ local_timestamp('e.occurred_at', 'b.timezone') }} as local_time,
@@ -23,20 +38,31 @@ members as (
 ),
 
 by_action as (
-    select profile_id, action_type, count(*) as n, avg(session_seconds) as avg_session_seconds
+    select profile_id, action_type, count(*) as n
     from events group by all
 ),
 
+-- One pass over the window's events for everything counted per member: its total, its sessions, the session
+-- length (only session ends carry one), and its actions by part of day and by feature, for the two maps below.
 totals as (
-    select profile_id, cast(sum(n) as bigint) as total,
-        cast(sum(n) filter (where action_type = 'user_session_started') as bigint) as sessions,
-        any_value(avg_session_seconds) filter (where action_type = 'user_session_ended') as avg_session_seconds
-    from by_action group by all
+    select profile_id, count(*) as total,
+        count(*) filter (where action_type = 'user_session_started') as sessions,
+        avg(session_seconds) as avg_session_seconds,
+        {%- for name, condition in parts_of_day.items() %}
+        count(*) filter (where {{ condition }}) as {{ name }},
+        {%- endfor %}
+        {%- for name, condition in features.items() %}
+        count(*) filter (where {{ condition }}) as {{ name }},
+        {%- endfor %}
+        count(*) filter (where {{ features.values() | join(' or ') }}) as feature_actions
+    from events
+    group by all
 ),
 
--- Normalized Shannon entropy of the action mix: 0 = one kind of action, 1 = all kinds evenly.
+-- Normalized Shannon entropy of the action mix: 0 = one kind of action, 1 = all kinds evenly. Never negative:
+-- abs() makes the -0 of a single kind of action (minus 1 * ln 1) a 0.
 diversity as (
-    select a.profile_id, -sum((a.n / t.total) * ln(a.n / t.total)) / ln(21) as action_diversity
+    select a.profile_id, abs(sum((a.n / t.total) * ln(a.n / t.total))) / ln(21) as action_diversity
     from by_action as a inner join totals as t using (profile_id)
     group by all
 ),
@@ -71,33 +97,6 @@ categories as (
           from by_product as x inner join {{ ref('stg_app__products') }} as p using (product_id)
           group by x.profile_id, p.product_form)
     group by all
-),
-
-times as (
-    select p.profile_id, {{ sorted_map('p.part', round_double('p.n / t.total', 4)) }} as time_of_day_preferences
-    from (select profile_id,
-              case when hour(local_time) between 5 and 11 then 'morning' when hour(local_time) between 12 and 16 then 'afternoon'
-                   when hour(local_time) between 17 and 21 then 'evening' else 'night' end as part,
-              count(*) as n
-          from events group by 1, 2) as p
-    inner join totals as t using (profile_id)
-    group by all
-),
-
-affinities as (
-    select profile_id, {{ sorted_map('feature', round_double('n / features_total', 4)) }} as feature_affinities
-    from (select profile_id, feature, sum(n) as n, sum(sum(n)) over (partition by profile_id) as features_total
-          from (select profile_id, n,
-                    case when action_type = 'product_scanned' then 'scans'
-                         when action_type like 'referral_%' then 'referrals'
-                         when action_type like 'wishlist_%' then 'wishlists'
-                         when action_type = 'reward_redeemed' then 'rewards'
-                         when action_type = 'achievement_unlocked' then 'achievements'
-                         when action_type like 'card_%' then 'cards' end as feature
-                from by_action)
-          where feature is not null
-          group by profile_id, feature)
-    group by all
 )
 
 select
@@ -109,13 +108,11 @@ select
     {{ round_double('c.time_consistency', 4) }} as time_consistency,
     {{ round_double('coalesce(x.product_exploration, 0)', 4) }} as product_exploration,
     cp.category_preferences,
-    tp.time_of_day_preferences,
-    a.feature_affinities
+    {{ shares_map(parts_of_day.keys(), 't', 't.total', 4) }} as time_of_day_preferences,
+    {{ shares_map(features.keys(), 't', 't.feature_actions', 4) }} as feature_affinities
 from members as m
 left join totals as t using (profile_id)
 left join diversity as d using (profile_id)
 left join consistency as c using (profile_id)
 left join exploration as x using (profile_id)
 left join categories as cp using (profile_id)
-left join times as tp using (profile_id)
-left join affinities as a using (profile_id)
