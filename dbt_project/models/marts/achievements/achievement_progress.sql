@@ -11,14 +11,13 @@ members as (
     inner join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
+-- Every member with each achievement that applies in their brand, as keys: the configs' columns join once, at
+-- the end, so this table of members times achievements, which three of the steps below read, stays narrow.
 pairs as (
-    select m.*, a.achievement_config_id, a.achievement_key, a.achievement_name, a.metric, a.timeframe,
-        a.rolling_days, a.calendar_period, a.streak_unit, a.operator, a.target, a.repeatable, a.tier_targets,
-        a.gate_prediction, a.gate_operator, a.gate_value,
+    select m.brand_id, m.user_id, m.profile_id, bc.achievement_config_id,
         {{ local_timestamp(as_of(), 'm.timezone') }} as local_as_of
     from members as m
     inner join {{ ref('int_achievements__brand_configs') }} as bc using (brand_id)
-    inner join configs as a using (achievement_config_id)
 ),
 
 q as (
@@ -59,39 +58,44 @@ completions as (
 streaks as (
     select s.profile_id, s.achievement_config_id,
         -- The current streak is the run that reaches the current (or the previous) unit.
-        coalesce(max(s.run_length) filter (where s.run_end >= cast(date_trunc(p.streak_unit, p.local_as_of) as date)
-            - case p.streak_unit when 'week' then 7 else 1 end), 0) as current_streak,
+        coalesce(max(s.run_length) filter (where s.run_end >= cast(date_trunc(a.streak_unit, p.local_as_of) as date)
+            - case a.streak_unit when 'week' then 7 else 1 end), 0) as current_streak,
         max(s.run_length) as longest_streak,
-        min(s.run_start + cast((p.target - 1) * case p.streak_unit when 'week' then 7 else 1 end as integer))
-            filter (where {{ compare('s.run_length', 'p.operator', 'p.target') }}) as completed_on,
-        sum(floor(s.run_length / p.target)) as runs_completed
+        min(s.run_start + cast((a.target - 1) * case a.streak_unit when 'week' then 7 else 1 end as integer))
+            filter (where {{ compare('s.run_length', 'a.operator', 'a.target') }}) as completed_on,
+        sum(floor(s.run_length / a.target)) as runs_completed
     from {{ ref('int_achievements__streaks') }} as s
     inner join pairs as p using (profile_id, achievement_config_id)
-    group by s.profile_id, s.achievement_config_id, p.streak_unit, p.local_as_of, p.operator, p.target
+    inner join configs as a using (achievement_config_id)
+    group by s.profile_id, s.achievement_config_id, a.streak_unit, p.local_as_of, a.operator, a.target
 ),
 
 gates as (
     select p.profile_id, p.achievement_config_id,
         try_cast({{ json_text_at('pr.product_affinity_scores',
-            "'$.' || replace(p.gate_prediction, 'product_affinity_scores.', '')") }} as double) as gate_score
+            "'$.' || replace(a.gate_prediction, 'product_affinity_scores.', '')") }} as double) as gate_score
     from pairs as p
+    inner join configs as a using (achievement_config_id)
     left join {{ ref('profile_predictions') }} as pr using (profile_id)
-    where p.gate_prediction is not null
+    where a.gate_prediction is not null
 ),
 
 progress as (
-    select p.*,
-        cast(case when p.metric = 'streak' then coalesce(s.current_streak, 0) else coalesce(v.value, 0) end as double)
+    select p.*, a.achievement_key, a.achievement_name, a.metric, a.timeframe, a.rolling_days, a.calendar_period,
+        a.streak_unit, a.operator, a.target, a.repeatable, a.tier_targets, a.gate_prediction, a.gate_operator,
+        a.gate_value,
+        cast(case when a.metric = 'streak' then coalesce(s.current_streak, 0) else coalesce(v.value, 0) end as double)
             as current_value,
-        case when p.metric = 'streak' then cast(s.completed_on as {{ instant_type() }}) else c.completed_at end as completed_at,
-        case when p.metric = 'streak' then coalesce(s.runs_completed, 0)
-             when p.timeframe = 'calendar' then coalesce(c.windows_completed, 0)
-             when p.timeframe = 'all_time' and p.metric in ('count', 'sum') and p.operator in ('>=', '>') and p.target > 0
-                 then floor(coalesce(v.value, 0) / p.target)
+        case when a.metric = 'streak' then cast(s.completed_on as {{ instant_type() }}) else c.completed_at end as completed_at,
+        case when a.metric = 'streak' then coalesce(s.runs_completed, 0)
+             when a.timeframe = 'calendar' then coalesce(c.windows_completed, 0)
+             when a.timeframe = 'all_time' and a.metric in ('count', 'sum') and a.operator in ('>=', '>') and a.target > 0
+                 then floor(coalesce(v.value, 0) / a.target)
              else case when c.completed_at is not null then 1 else 0 end
         end as completions,
         g.gate_score
     from pairs as p
+    inner join configs as a using (achievement_config_id)
     left join current_values as v using (profile_id, achievement_config_id)
     left join completions as c using (profile_id, achievement_config_id)
     left join streaks as s using (profile_id, achievement_config_id)
