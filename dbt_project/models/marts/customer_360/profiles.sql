@@ -1,21 +1,9 @@
 -- Customer 360 overview: one row per profile.
+{#- Strength points of each identifier type (profile_identifiers' id_type: this list is all of them). -#}
+{%- set type_points = {'user_id': 30, 'email': 25, 'phone': 20, 'whatsapp': 10, 'loyalty_id': 10, 'device_id': 5,
+                       'qr_id': 3, 'cookie_id': 2, 'card_last4': 1} %}
 with identifiers as (
     select * from {{ ref('profile_identifiers') }}
-),
-
--- Strength: points per identifier type present (best one of each type), scaled by how recently
--- that type was confirmed; 100 = member id, email and phone all seen in the last 30 days.
-type_strength as (
-    select profile_id, id_type,
-        max(
-            case id_type when 'user_id' then 30 when 'email' then 25 when 'phone' then 20 when 'whatsapp' then 10
-                when 'loyalty_id' then 10 when 'device_id' then 5 when 'qr_id' then 3 when 'cookie_id' then 2
-                else 1 end
-            * case when last_seen_at >= {{ as_of() }} - interval 30 day then 1.0
-                   when last_seen_at >= {{ as_of() }} - interval 90 day then 0.75 else 0.5 end
-        ) as points
-    from identifiers
-    group by all
 ),
 
 summary as (
@@ -28,7 +16,15 @@ summary as (
         count(*) as identifier_count,
         {{ sorted_distinct_list('id_type') }} as identifier_types,
         min(first_seen_at) as first_seen_at,
-        max(last_seen_at) as last_seen_at
+        max(last_seen_at) as last_seen_at,
+        -- Strength: points per identifier type present, scaled by how recently that type was last seen;
+        -- 100 = member id, email and phone all seen in the last 30 days.
+        {%- for id_type, points in type_points.items() %}
+        {%- set seen = "max(last_seen_at) filter (where id_type = '" ~ id_type ~ "')" %}
+        {{ '+ ' if not loop.first }}{{ points }} * case when {{ seen }} >= {{ as_of() }} - interval 30 day then 1.0
+            when {{ seen }} >= {{ as_of() }} - interval 90 day then 0.75
+            when count(*) filter (where id_type = '{{ id_type }}') > 0 then 0.5 else 0 end
+        {%- endfor %} as points
     from identifiers
     group by all
 ),
@@ -55,7 +51,7 @@ select
     s.user_id is not null as is_member,
     s.email,
     s.phone,
-    cast(least(100, round(st.points)) as integer) as strength_score,
+    cast(least(100, round(s.points)) as integer) as strength_score,
     s.identifier_count,
     s.identifier_types,
     cast(round(coalesce(o.lifetime_value, 0), 2) as decimal(18, 2)) as lifetime_value,
@@ -65,6 +61,5 @@ select
     s.last_seen_at,
     coalesce(m.merged_profiles, 0) as merged_profiles
 from summary as s
-inner join (select profile_id, sum(points) as points from type_strength group by all) as st using (profile_id)
 left join orders as o using (profile_id)
 left join merges as m using (profile_id)
