@@ -15,6 +15,9 @@ IDENTITY_TABLES = {
     "identifier_profiles": "Every identifier (normalized) with the profile it belongs to; the registry that keeps ids stable.",
     "record_profiles": "Every source record (event, user row, export row, webhook) with the profile it belongs to and "
                        "the identifier type that tied it (its strongest).",
+    "resolutions": "One row per resolution, numbered: when, how many records it changed, whether its changes are kept.",
+    "record_profile_changes": "The records each of the last 30 resolutions added, removed or gave another profile; "
+                              "incremental models follow it.",
     "profile_merges": "History of merges: surviving (oldest) id, merged id, the record and identifier that caused it, when.",
     "merge_review": "Records that would merge more than three existing profiles; held back until approved.",
     "rejected_links": "Links not made because the merged profile would exceed a per-type limit (the weaker identifier is dropped).",

@@ -69,6 +69,9 @@ DERIVED_ROWS = {
         "EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
     "identity.identifier_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
     "identity.record_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
+    "identity.record_profile_changes":
+        "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR d.previous_profile_id IN (SELECT profile_id FROM _erased_profiles)"
+        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
     # Its link hashes derive from the member's identifiers; the component's record count then no longer matches,
     # so the next resolution stitches the rest of the component again (identity/resolution_scope.py).
     "identity.resolution_records":

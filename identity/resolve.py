@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from identity.merge_causes import first_merge_causes
+from identity.record_changes import log_resolution
 from identity.resolution_scope import (Scope, appended_profiles, current_records, plan, same_record, stitched_state,
                                        write_full, write_increment)
 from identity.stitch import Graph, StitchResult, stitch
@@ -259,8 +260,13 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merg
             order by r.observed_at, r.source, r.record_id""")
         stitched_state(con)
         if scope.incremental:
+            con.execute("create or replace temp table _rewritten_profiles as "
+                        "select * from _record_profiles union all select * from _appended_profiles")
+            log_resolution(con, f"(select * from identity.record_profiles as t where {_STALE})", "_rewritten_profiles", now)
             _replace_changed_components(con)
         else:
+            log_resolution(con, "identity.record_profiles" if _table_exists(con, "identity", "record_profiles") else None,
+                           "_record_profiles", now)
             for table, rows in (("record_profiles", "_record_profiles"), ("identifier_profiles", "_identifier_links"),
                                 ("merge_review", "_review_rows"), ("rejected_links", "_rejected_rows")):
                 con.execute(f"create or replace table identity.{table} as select * from {rows}")
@@ -302,18 +308,20 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merg
         raise
 
 
+# The rows (aliased `t`) of the records of the components an incremental resolution stitched again.
+_STALE = ("exists (select 1 from identity.resolution_records as s where s.component in (select component from _dirty)"
+          f" and {same_record('s', 't')})")
+
+
 def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
     """The rows of the dirty components' records and profiles give way to the stitched ones; appended records join."""
-    stale = ("exists (select 1 from identity.resolution_records as s where s.component in (select component from _dirty)"
-             f" and {same_record('s', 't')})")
-    con.execute(f"delete from identity.record_profiles as t where {stale}")
-    con.execute("insert into identity.record_profiles select * from _record_profiles")
-    con.execute("insert into identity.record_profiles select * from _appended_profiles")
+    con.execute(f"delete from identity.record_profiles as t where {_STALE}")
+    con.execute("insert into identity.record_profiles select * from _rewritten_profiles")
     con.execute("""delete from identity.identifier_profiles where profile_id in
         (select profile_id from identity.resolution_profiles where component in (select component from _dirty))""")
     con.execute("insert into identity.identifier_profiles select * from _identifier_links")
-    con.execute(f"delete from identity.merge_review as t where {stale}")
+    con.execute(f"delete from identity.merge_review as t where {_STALE}")
     con.execute("insert into identity.merge_review select * from _review_rows")
-    con.execute(f"delete from identity.rejected_links as t where {stale}")
+    con.execute(f"delete from identity.rejected_links as t where {_STALE}")
     con.execute("insert into identity.rejected_links select * from _rejected_rows")
     write_increment(con)

@@ -20,11 +20,13 @@ from pyspark.sql import functions as F
 
 from identity.component_replay import CAUSE_SCHEMA, REPLAY_SCHEMA, merge_causes, replay_component
 from identity.connected_components import connected_components
+from identity.record_changes import CHANGES, NEXT_RESOLUTION, RESOLUTIONS, changes, empty_log, kept
 from identity.resolve import ID_TYPES, IDENTIFIERS, LINKS, OBSERVATIONS, ResolveSummary
 from identity.spark_tables import recover, replace_tables
 
 DATABASE = "identity"
-TABLES = ("identifier_profiles", "record_profiles", "profile_merges", "merge_review", "rejected_links")
+TABLES = ("identifier_profiles", "record_profiles", "profile_merges", "merge_review", "rejected_links", "resolutions",
+          "record_profile_changes")
 REGISTRY = f"{DATABASE}.identifier_profiles"
 APPROVALS = "config.identity_merge_approvals"
 MERGE_SCHEMA = "merged_profile_id string, profile_id string, rec long, anchor long, node long"
@@ -244,7 +246,26 @@ def output_tables(spark: SparkSession, graph: LinkGraph, node_profile: DataFrame
         join {{node_profile}} as p using (node)
         join {{profile_ids}} as i using (profile)""", rejected=replayed.where("kind = 'rejected'"), **frames)
     return {"identifier_profiles": identifier_profiles, "record_profiles": record_profiles, "profile_merges": merge_log,
-            "merge_review": merge_review, "rejected_links": rejected_links}
+            "merge_review": merge_review, "rejected_links": rejected_links,
+            **resolution_log(spark, record_profiles, now)}
+
+
+def resolution_log(spark: SparkSession, record_profiles: DataFrame, now: datetime) -> dict[str, DataFrame]:
+    """identity.resolutions and identity.record_profile_changes with this resolution and its changes logged, as
+    identity.record_changes.log_resolution logs them."""
+    previous = f"{DATABASE}.record_profiles"
+    has_log = spark.catalog.tableExists(RESOLUTIONS)
+    resolution = spark.sql(NEXT_RESOLUTION).first()[0] if has_log else 1
+    log = spark.table(CHANGES) if has_log else spark.sql(empty_log("{record_profiles}"), record_profiles=record_profiles)
+    changed = (spark.sql(changes(previous, "{record_profiles}", resolution), record_profiles=record_profiles).localCheckpoint()
+               if spark.catalog.tableExists(previous) else log.limit(0))
+    resolutions = spark.createDataFrame(
+        [(resolution, now, changed.count(), True)],
+        "resolution bigint, resolved_at timestamp, changed_records bigint, changes_kept boolean")
+    if has_log:
+        resolutions = spark.sql(f"""select resolution, resolved_at, changed_records, changes_kept and {kept(resolution)}
+            as changes_kept from {RESOLUTIONS}""").unionByName(resolutions)
+    return {"resolutions": resolutions, "record_profile_changes": log.where(kept(resolution)).unionByName(changed)}
 
 
 def resolve(spark: SparkSession, *, max_merge: int = 3, now: datetime | None = None) -> SparkResolveSummary:

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from erasure.redact import DERIVED_ROWS
+from identity.record_changes import KEPT_RESOLUTIONS
 from identity.resolve import resolve
 from tests.identity.links import add_observations, observation as o
 
 NOW = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
-TABLES = ["identity.identifier_profiles", "identity.record_profiles", "identity.profile_merges",
+TABLES = ["identity.identifier_profiles", "identity.record_profiles", "identity.record_profile_changes", "identity.resolutions",
+          "identity.profile_merges",
           "identity.merge_review", "identity.rejected_links", "identity.resolution_records",
           "identity.resolution_components", "identity.resolution_profiles", "identity.resolution_settings"]
 
@@ -58,6 +60,16 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
         return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
     finally:
         con.close()
+
+
+def record_profiles(path: Path) -> dict[tuple, tuple]:
+    """(source, brand_id, record_id) -> (profile_id, matched_by)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("select source, brand_id, record_id, profile_id, matched_by from identity.record_profiles").fetchall()
+    finally:
+        con.close()
+    return {row[:3]: row[3:] for row in rows}
 
 
 def resolved(path: Path, **kwargs):
@@ -142,6 +154,7 @@ def test_an_incremental_resolution_equals_resolving_everything(tmp_path, change,
     for path in (incremental, everything):
         CHANGES[change](path, seed)
 
+    before = record_profiles(incremental)
     summary = resolved(incremental)
     reference = resolved(everything, incremental=False)
 
@@ -150,6 +163,23 @@ def test_an_incremental_resolution_equals_resolving_everything(tmp_path, change,
     figures = ("records", "identifiers", "profiles", "merges", "review_queue", "rejected_links", "largest_profile",
                "replayed_components")
     assert [getattr(summary, f) for f in figures] == [getattr(reference, f) for f in figures]
+    # The change log holds exactly the records whose row the resolution added, removed or changed.
+    after = record_profiles(incremental)
+    expected = {(*key, before.get(key, (None, None))[0], *after.get(key, (None, None)))
+                for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    con = duckdb.connect(str(incremental), read_only=True)
+    try:
+        logged = con.execute("""select source, brand_id, record_id, previous_profile_id, profile_id, matched_by
+            from identity.record_profile_changes where resolution = 2""").fetchall()
+        resolutions = con.execute("select * exclude (resolved_at) from identity.resolutions order by 1").fetchall()
+        first_logged = con.execute("select count(*) from identity.record_profile_changes where resolution = 1").fetchall()
+    finally:
+        con.close()
+    assert sorted(logged, key=repr) == sorted(expected, key=repr)
+    if change in ("next day", "late events for the first day", "records withdrawn", "nothing"):
+        assert bool(expected) == (change != "nothing")
+    # The first resolution logs no change: nothing was built before it.
+    assert resolutions == [(1, 0, True), (2, len(expected), True)] and first_logged == [(0,)]
 
 
 def test_a_next_day_of_known_members_stitches_little(tmp_path):
@@ -179,3 +209,24 @@ def test_identity_tables_written_without_the_state_stitch_everything(tmp_path):
     resolved(path)
     execute(path, "insert into identity.record_profiles select * from identity.record_profiles limit 1")
     assert resolved(path).scope.startswith("state out of step")
+
+
+def test_the_change_log_keeps_the_last_resolutions_changes(tmp_path):
+    """Each resolution is numbered; the changes of the last KEPT_RESOLUTIONS stay, older ones are marked dropped,
+    so a model that last applied one of those knows to rebuild whole."""
+    path = tmp_path / "w.duckdb"
+    add_observations(path, events(6, 1, 200))
+    resolved(path)
+    for k in range(KEPT_RESOLUTIONS + 1):  # one new anonymous record per resolution: one change each
+        add_observations(path, [o(f"new_{k}", "2026-11-02 08:00:00+00", "cookie_id", f"ck_new_{k}")])
+        resolved(path)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        resolutions = con.execute("select resolution, changed_records, changes_kept from identity.resolutions order by 1").fetchall()
+        logged = con.execute("""select resolution, record_id, previous_profile_id from identity.record_profile_changes
+            order by 1""").fetchall()
+    finally:
+        con.close()
+    last = KEPT_RESOLUTIONS + 2
+    assert resolutions == [(1, 0, False)] + [(r, 1, r > last - KEPT_RESOLUTIONS) for r in range(2, last + 1)]
+    assert logged == [(r, f"new_{r - 2}", None) for r in range(last - KEPT_RESOLUTIONS + 1, last + 1)]
