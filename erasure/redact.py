@@ -55,6 +55,8 @@ DERIVED_ROWS = {
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     "intermediate.int_identity__event_observations":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id)",
+    "intermediate.int_identity__profile_events":
+        "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     "intermediate.int_identity__record_observations":
         "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
     "intermediate.int_identity__event_links":

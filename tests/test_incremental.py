@@ -133,6 +133,66 @@ def test_an_identity_merge_moves_old_events_to_the_surviving_profile(builds):
                                   "AND profile_id = ?", [old, now]) == [(1,)]
 
 
+def test_the_events_a_merge_moved_are_rewritten_and_the_rest_kept(builds):
+    """int_identity__profile_events follows identity resolution's change log: the incremental build appended the new
+    day's events and rewrote the events whose record another profile took, kept every other row as it was, and
+    ends equal to the build from scratch."""
+    incremental, scratch, seen = builds
+    events = "SELECT * EXCLUDE (resolution) FROM {}intermediate.int_identity__profile_events"
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{scratch.warehouse}' AS scratch (READ_ONLY)")
+        differences = con.execute(f"""
+            SELECT (SELECT count(*) FROM ({events.format('')} EXCEPT ALL {events.format('scratch.')})),
+                   (SELECT count(*) FROM ({events.format('scratch.')} EXCEPT ALL {events.format('')}))""").fetchone()
+        assert differences == (0, 0)
+        [(latest, moved, rewritten, kept, new_files)] = con.execute("""
+            WITH latest AS (SELECT max(resolution) AS resolution FROM identity.record_profile_changes),
+            moved AS (SELECT brand_id, record_id AS event_id FROM identity.record_profile_changes
+                      WHERE source = 'action_log' AND resolution = (SELECT resolution FROM latest)
+                          AND previous_profile_id IS NOT NULL)
+            SELECT (SELECT resolution FROM latest), (SELECT count(*) FROM moved),
+                count(*) FILTER (WHERE e.resolution = (SELECT resolution FROM latest)
+                                 AND (e.brand_id, e.event_id) IN (SELECT (brand_id, event_id) FROM moved)),
+                count(*) FILTER (WHERE e.resolution < (SELECT resolution FROM latest)),
+                count(DISTINCT e.source_file_id) FILTER (WHERE e.resolution = (SELECT resolution FROM latest)
+                    AND (e.brand_id, e.event_id) NOT IN (SELECT (brand_id, event_id) FROM moved))
+            FROM intermediate.int_identity__profile_events AS e""").fetchall()
+    # The first build's resolution logged nothing (nothing was built before it); the second logged the day's changes.
+    assert latest == 2
+    assert moved > 0 and rewritten == moved, "every moved event was written again by the incremental build"
+    assert kept > 0.8 * seen["before"]["events"], "the rows of unchanged records were kept, not rewritten"
+    day_files = len(list((incremental.landing / "app/action_logs").rglob("events-1000.*")))
+    assert new_files == day_files > 0, "the other rows the incremental build wrote are the new day's files' events"
+
+
+def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, tmp_path):
+    """When the changes since the table's last resolution are no longer all kept, the next build writes every event
+    again, each with the profile identity resolution gives its record now."""
+    from tests.orchestration.build import build_all
+
+    incremental, _, _ = builds
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(incremental.root, paths.root)
+    with duckdb.connect(str(paths.warehouse)) as con:  # as if the table was last built long ago
+        con.execute("UPDATE intermediate.int_identity__profile_events SET resolution = 0")
+        con.execute("UPDATE identity.resolutions SET changes_kept = false")
+        con.execute("DELETE FROM identity.record_profile_changes")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
+        assert build_all(paths).success
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        written, latest = con.execute("""SELECT list(DISTINCT resolution), (SELECT max(resolution) FROM identity.resolutions)
+            FROM intermediate.int_identity__profile_events""").fetchone()
+        assert written == [latest]
+        expected = """SELECT a.event_id, a.brand_id, rp.profile_id, rp.matched_by FROM staging.stg_app__action_logs AS a
+            LEFT JOIN identity.record_profiles AS rp ON rp.source = 'action_log' AND rp.brand_id = a.brand_id
+                AND rp.record_id = a.event_id
+            WHERE rp.profile_id IS NULL OR rp.profile_id NOT IN (SELECT profile_id FROM identity.erasures WHERE profile_id IS NOT NULL)"""
+        events = "SELECT event_id, brand_id, profile_id, matched_by FROM intermediate.int_identity__profile_events"
+        assert con.execute(f"""SELECT (SELECT count(*) FROM ({events} EXCEPT ALL {expected})),
+            (SELECT count(*) FROM ({expected} EXCEPT ALL {events}))""").fetchone() == (0, 0)
+
+
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
     """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
     gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
@@ -155,16 +215,19 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
         built[f"{name} paths"] = paths
     assert built["refreshed"] == "asked to stitch everything" and built["next"] != built["refreshed"]
     compared = [("staging", "stg_app__action_logs"), ("intermediate", "int_identity__event_observations"),
-                ("identity", "record_profiles"), ("identity", "identifier_profiles"),
+                ("identity", "record_profiles"), ("identity", "identifier_profiles"), ("identity", "record_profile_changes"),
+                ("intermediate", "int_identity__profile_events"),
                 *[("marts", t) for (t,) in query(incremental, "SELECT table_name FROM duckdb_tables() "
                                                               "WHERE schema_name = 'marts' ORDER BY 1")]]
     with duckdb.connect(str(built["refreshed paths"].warehouse), read_only=True) as con:
         con.execute(f"ATTACH '{built['next paths'].warehouse}' AS next (READ_ONLY)")
         con.execute(f"ATTACH '{incremental.warehouse}' AS before (READ_ONLY)")
         for schema, table in compared:
+            # An event row's resolution says when it was last written: the refresh wrote every row again.
+            rows = "* EXCLUDE (resolution)" if table == "int_identity__profile_events" else "*"
             differences = con.execute(f"""
-                SELECT (SELECT count(*) FROM (SELECT * FROM {schema}.{table} EXCEPT ALL SELECT * FROM next.{schema}.{table})),
-                       (SELECT count(*) FROM (SELECT * FROM next.{schema}.{table} EXCEPT ALL SELECT * FROM {schema}.{table}))
+                SELECT (SELECT count(*) FROM (SELECT {rows} FROM {schema}.{table} EXCEPT ALL SELECT {rows} FROM next.{schema}.{table})),
+                       (SELECT count(*) FROM (SELECT {rows} FROM next.{schema}.{table} EXCEPT ALL SELECT {rows} FROM {schema}.{table}))
                 """).fetchone()
             assert (table, *differences) == (table, 0, 0)
         feed = "SELECT * FROM {}marts.achievement_completions"

@@ -4,8 +4,9 @@ The achievement feed (`marts.achievement_completions`) must follow them on its n
 merged profile's completions move to the survivor (a key both had stays once), and the erased profile's go.
 Two profiles of one brand that have completed the same window are merged, the one whose profile id comes
 first into the other, where it has completed a window the survivor has not: its actions and identifiers
-(all but its user id, so the identity tables stay one member per user) now resolve to the survivor, and
-`identity.profile_merges` records the merge. A third profile with completions is erased."""
+(all but its user id, so the identity tables stay one member per user) now resolve to the survivor,
+`identity.profile_merges` records the merge, and the moved records are logged as a resolution's changes
+(`identity.resolutions`, `identity.record_profile_changes`). A third profile with completions is erased."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ def merge_and_erase(warehouse: Path) -> MergeAndErasure:
         erased, brand_id, user_id = con.execute("""
             select profile_id, brand_id, user_id from marts.achievement_completions
             where profile_id not in (?, ?) order by profile_id limit 1""", [merged, survivor]).fetchone()
+        resolution = con.execute("select max(resolution) + 1 from identity.resolutions").fetchone()[0]
+        [(moved,)] = con.execute("""insert into identity.record_profile_changes
+            select ?, source, brand_id, record_id, profile_id, ?, matched_by from identity.record_profiles
+            where profile_id = ?""", [resolution, survivor, merged]).fetchall()
+        con.execute("insert into identity.resolutions values (?, ?, ?, true)", [resolution, MERGED_AT, moved])
         con.execute("update identity.record_profiles set profile_id = ? where profile_id = ?", [survivor, merged])
         con.execute("""update identity.identifier_profiles set profile_id = ?
                        where profile_id = ? and id_type <> 'user_id'""", [survivor, merged])
