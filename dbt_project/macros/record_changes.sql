@@ -6,6 +6,10 @@
     so the model and its pre-hook name the same changed records. -#}
 {% macro applied_resolution(relation) -%}
     {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- if 'resolution' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {{ exceptions.raise_compiler_error(relation ~ ' was built before it followed identity resolution: '
+                                           ~ 'rebuild it once with `synergy run --full-refresh`') }}
+    {%- endif -%}
     {{ return(run_query('select coalesce(max(resolution), 0) from ' ~ relation).columns[0].values()[0]) }}
 {%- endmacro %}
 
@@ -23,19 +27,20 @@
 {#- Pre-hook of int_identity__profile_events: the events of records changed since the table's last resolution go,
     and the run appends them again with their profile now; so do the events of erased profiles (erasure deletes
     them too; the table keeps its promise by itself). When some of those changes are no longer kept, every row goes
-    and the run appends every event again. Checked first, so Spark rewrites the table only when needed. -#}
+    and the run appends every event again; so too when the table applied a resolution later than the latest one
+    (the resolutions were numbered anew). Checked first, so Spark rewrites the table only when needed. -#}
 {% macro forget_events_of_changed_records(relation) -%}
     {%- if execute -%}
         {%- set applied = synergy.applied_resolution(relation) -%}
-        {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where resolution > ' ~ applied
-                                    ~ ' and not changes_kept limit 1') -%}
+        {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where (resolution > ' ~ applied
+                                    ~ ' and not changes_kept) or ' ~ applied ~ ' > ' ~ synergy.latest_resolution() ~ ' limit 1') -%}
         {%- set forgotten -%}
             exists (select 1 from {{ synergy.changed_records(applied) }} as c
                     where c.brand_id = {{ relation.identifier }}.brand_id and c.record_id = {{ relation.identifier }}.event_id)
             or profile_id in (select profile_id from {{ ref('int_identity__erased_profiles') }})
         {%- endset -%}
         {%- if dropped.rows | length > 0 -%}
-            {{ log('int_identity__profile_events last applied resolution ' ~ applied ~ ', whose later changes are no longer all kept: rebuilt whole', info=true) }}
+            {{ log('int_identity__profile_events last applied resolution ' ~ applied ~ ', whose later changes are not all kept: rebuilt whole', info=true) }}
             {{ delete_rows(relation, 'true') }}
         {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ forgotten ~ ' limit 1').rows | length > 0 -%}
             {{ delete_rows(relation, forgotten) }}
