@@ -23,9 +23,10 @@ from ingestion.sources import ALL_SOURCES
 # Builds the whole pipeline: deselected by the quick run (scripts/test -m "not slow").
 pytestmark = pytest.mark.slow
 # The builds fixture (tests/conftest.py) builds the landing zone, appends a day and builds it again.
-# Stamped with the build that computed them, by design: a completion's detection time, and the merge
-# history (a build from scratch has merged nothing).
-RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"]}
+# Stamped with the build that computed them, by design: a completion's detection time, the merge history (a build
+# from scratch has merged nothing), and the resolution a timeline row was written under.
+RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"],
+               "profile_journey": ["resolution"]}
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
@@ -165,9 +166,87 @@ def test_the_events_a_merge_moved_are_rewritten_and_the_rest_kept(builds):
     assert new_files == day_files > 0, "the other rows the incremental build wrote are the new day's files' events"
 
 
+def test_timelines_are_kept_up_to_their_first_change_and_the_rest_appended(builds):
+    """profile_journey follows the events: the incremental build kept each profile's timeline up to its first change
+    (an event that arrived in it or left it) and wrote the rest, numbered on from the kept steps, so the new day's
+    events mostly extended timelines and most rows stayed as they were."""
+    incremental, _, _ = builds
+    [(latest, kept, written, written_before_kept, arrived, arrived_written, moved)] = query(incremental, """
+        WITH latest AS (SELECT max(resolution) AS r FROM marts.profile_journey),
+        timelines AS (
+            SELECT profile_id, max(step) FILTER (WHERE resolution < (SELECT r FROM latest)) AS last_kept,
+                min(step) FILTER (WHERE resolution = (SELECT r FROM latest)) AS first_written
+            FROM marts.profile_journey GROUP BY profile_id),
+        arrived AS (SELECT profile_id, event_id FROM intermediate.int_identity__profile_events
+                    WHERE resolution = (SELECT r FROM latest) AND profile_id IS NOT NULL)
+        SELECT (SELECT r FROM latest),
+            count(*) FILTER (WHERE j.resolution < (SELECT r FROM latest)),
+            count(*) FILTER (WHERE j.resolution = (SELECT r FROM latest)),
+            (SELECT count(*) FROM timelines WHERE last_kept >= first_written),
+            (SELECT count(*) FROM arrived),
+            count(*) FILTER (WHERE j.resolution = (SELECT r FROM latest)
+                             AND (j.profile_id, j.event_id) IN (SELECT (profile_id, event_id) FROM arrived)),
+            (SELECT count(*) FROM identity.record_profile_changes WHERE source = 'action_log'
+                AND previous_profile_id IS NOT NULL AND resolution = (SELECT r FROM latest))
+        FROM marts.profile_journey AS j""")
+    assert latest == 2 and moved > 0, "the appended day moved events from one profile to another"
+    assert written_before_kept == 0, "every timeline kept a beginning and wrote its end"
+    assert arrived > 0 and arrived_written == arrived, "each event new to a timeline (moved or new) was written there"
+    assert written < kept, (written, kept)
+
+
+def journey_differences(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Rows of profile_journey and of every profile's events in order (what the timeline is) that the other lacks."""
+    expected = """SELECT e.profile_id, e.brand_id,
+            row_number() OVER (PARTITION BY e.profile_id ORDER BY e.occurred_at, e.event_id) AS step,
+            e.event_id, e.occurred_at, e.matched_by, e.product_id, p.product_name, p.product_form
+        FROM intermediate.int_identity__profile_events AS e LEFT JOIN staging.stg_app__products AS p USING (product_id)
+        WHERE e.profile_id IS NOT NULL"""
+    journey = """SELECT profile_id, brand_id, step, event_id, occurred_at, matched_by, product_id, product_name,
+        product_form FROM marts.profile_journey"""
+    return con.execute(f"""SELECT (SELECT count(*) FROM ({journey} EXCEPT ALL {expected})),
+        (SELECT count(*) FROM ({expected} EXCEPT ALL {journey}))""").fetchone()
+
+
+def test_a_timeline_with_a_hole_or_a_renamed_product_is_written_again_from_there(builds, tmp_path):
+    """An event erased inside a timeline that remains leaves a hole in its steps, and a product renamed leaves its
+    old name on kept rows: the next build writes those timelines again from there, and keeps the others."""
+    from tests.orchestration.build import build_all
+
+    incremental, _, _ = builds
+    paths = DataPaths(tmp_path / "data")
+    shutil.copytree(incremental.root, paths.root)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        holed, hole_event, renamed, renamed_event = con.execute("""
+            WITH long AS (SELECT profile_id FROM marts.profile_journey GROUP BY 1 HAVING count(*) >= 5 ORDER BY 1 LIMIT 2)
+            SELECT (SELECT min(profile_id) FROM long),
+                (SELECT event_id FROM marts.profile_journey WHERE profile_id = (SELECT min(profile_id) FROM long) AND step = 2),
+                (SELECT max(profile_id) FROM long),
+                (SELECT min(event_id) FROM marts.profile_journey WHERE profile_id = (SELECT max(profile_id) FROM long)
+                    AND product_id IS NOT NULL AND step > 1)""").fetchone()
+        assert renamed_event is not None
+        holed_steps = con.execute("SELECT count(*) FROM marts.profile_journey WHERE profile_id = ?", [holed]).fetchone()[0]
+        for table in ("marts.profile_journey", "intermediate.int_identity__profile_events"):
+            con.execute(f"DELETE FROM {table} WHERE profile_id = ? AND event_id = ?", [holed, hole_event])
+        con.execute("UPDATE marts.profile_journey SET product_name = 'renamed since' WHERE profile_id = ? AND event_id = ?",
+                    [renamed, renamed_event])
+        con.execute("CREATE TABLE untouched AS SELECT * FROM marts.profile_journey WHERE profile_id NOT IN (?, ?)",
+                    [holed, renamed])
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(DATA_DIR_ENV, str(paths.root))
+        assert build_all(paths).success
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert journey_differences(con) == (0, 0)
+        assert con.execute("SELECT count(*), max(step) FROM marts.profile_journey WHERE profile_id = ?",
+                           [holed]).fetchone() == (holed_steps - 1, holed_steps - 1)
+        assert con.execute("SELECT count(*) FROM marts.profile_journey WHERE product_name = 'renamed since'").fetchone() == (0,)
+        assert con.execute("""SELECT count(*) FROM (SELECT * FROM untouched EXCEPT ALL SELECT * FROM marts.profile_journey
+            WHERE profile_id NOT IN (?, ?))""", [holed, renamed]).fetchone() == (0,), "the other timelines were kept as they were"
+
+
 def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, tmp_path):
     """When the changes since the table's last resolution are no longer all kept, the next build writes every event
-    again, each with the profile identity resolution gives its record now."""
+    again, each with the profile identity resolution gives its record now; so too every profile's timeline."""
     from tests.orchestration.build import build_all
 
     incremental, _, _ = builds
@@ -175,6 +254,7 @@ def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, t
     shutil.copytree(incremental.root, paths.root)
     with duckdb.connect(str(paths.warehouse)) as con:  # as if the table was last built long ago
         con.execute("UPDATE intermediate.int_identity__profile_events SET resolution = 0")
+        con.execute("UPDATE marts.profile_journey SET resolution = 0")
         con.execute("UPDATE identity.resolutions SET changes_kept = false")
         con.execute("DELETE FROM identity.record_profile_changes")
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -191,6 +271,8 @@ def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, t
         events = "SELECT event_id, brand_id, profile_id, matched_by FROM intermediate.int_identity__profile_events"
         assert con.execute(f"""SELECT (SELECT count(*) FROM ({events} EXCEPT ALL {expected})),
             (SELECT count(*) FROM ({expected} EXCEPT ALL {events}))""").fetchone() == (0, 0)
+        assert con.execute("SELECT list(DISTINCT resolution) FROM marts.profile_journey").fetchone()[0] == [latest]
+        assert journey_differences(con) == (0, 0)
 
 
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
@@ -224,7 +306,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
         con.execute(f"ATTACH '{incremental.warehouse}' AS before (READ_ONLY)")
         for schema, table in compared:
             # An event row's resolution says when it was last written: the refresh wrote every row again.
-            rows = "* EXCLUDE (resolution)" if table == "int_identity__profile_events" else "*"
+            rows = "* EXCLUDE (resolution)" if table in ("int_identity__profile_events", "profile_journey") else "*"
             differences = con.execute(f"""
                 SELECT (SELECT count(*) FROM (SELECT {rows} FROM {schema}.{table} EXCEPT ALL SELECT {rows} FROM next.{schema}.{table})),
                        (SELECT count(*) FROM (SELECT {rows} FROM next.{schema}.{table} EXCEPT ALL SELECT {rows} FROM {schema}.{table}))

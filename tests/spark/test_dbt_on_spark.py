@@ -1,7 +1,7 @@
 """The dbt project on Spark, from the session's whole-graph runs of the small sample on each engine
 (tests/spark/conftest.py): every model, seed and data test passed in the Spark run, every relation it built equals
 DuckDB's row for row, the unit tests pass on Spark, and a second build after an identity merge and an erasure
-moves the achievement feed as on DuckDB."""
+moves the achievement feed and the timelines as on DuckDB."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow
 # coalesces their shuffles: two partitions for fixtures of a few rows, not the default 200 tasks per shuffle.
 UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false "
                                                    "--conf spark.sql.shuffle.partitions=2 pyspark-shell"}
-# A second build after identity changed: what reads the identity tables, up to the achievement feed.
-SINCE_IDENTITY = ["source:identity+,+achievement_completions"]
+# A second build after identity changed: what reads the identity tables, up to the achievement feed and the timelines.
+SINCE_IDENTITY = ["source:identity+,+achievement_completions", "source:identity+,+profile_journey"]
 
 
 def dbt_relations(manifest: Path) -> set[str]:
@@ -84,6 +84,21 @@ def second_build(tmp_path_factory, duckdb_run, spark_run):
     export_relations(spark_run.env, root / "exported", ["marts"], log)
     feed = "marts/achievement_completions"
     return change, warehouse, spark_run.exported / feed, root / "exported" / feed
+
+
+def test_the_timelines_follow_a_merge_and_an_erasure_as_on_duckdb(second_build):
+    """profile_journey, built incrementally on both engines: the merged profile's events moved into the survivor's
+    timeline, the erased profile's timeline went, and every row equals DuckDB's."""
+    change, warehouse, _, spark_feed = second_build
+    timelines = spark_feed.parent / "profile_journey"
+    con = comparison_connection(warehouse)
+    assert compare_relation(con, "marts", "profile_journey", timelines) == []
+    left = con.execute(f"select count(*) from read_parquet('{timelines}/*.parquet') where profile_id in (?, ?)",
+                       [change.merged, change.erased]).fetchone()
+    assert left == (0,)
+    assert con.execute(f"""select count(*) from read_parquet('{timelines}/*.parquet') where profile_id = ?
+        and resolution = (select max(resolution) from read_parquet('{timelines}/*.parquet'))""",
+                       [change.survivor]).fetchone()[0] > 0, "the survivor's timeline was written again from the merge"
 
 
 def test_the_achievement_feed_follows_a_merge_and_an_erasure_as_on_duckdb(second_build, duckdb_run):
