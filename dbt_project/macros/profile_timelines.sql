@@ -36,26 +36,15 @@
 
 {#- Pre-hook of profile_journey: every timeline that changed since the table's last resolution loses its rows from
     its first change on, and erased profiles' timelines go (erasure deletes them too; the table keeps its promise by
-    itself). When some of the changes since are no longer kept, or the table applied a later resolution than the
-    events did (the resolutions were numbered anew), every row goes. Checked first, so Spark rewrites the table
-    only when needed. -#}
+    itself). Rebuilt whole when the events' changes since are not all kept (macros/record_changes.sql). -#}
 {% macro forget_changed_timeline_ends(relation) -%}
     {%- if execute -%}
         {%- set applied = synergy.applied_resolution(relation) -%}
-        {%- set events_applied = run_query('select ' ~ synergy.events_resolution()).columns[0].values()[0] -%}
-        {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where (resolution > ' ~ applied
-                                    ~ ' and resolution <= ' ~ events_applied ~ ' and not changes_kept) or '
-                                    ~ applied ~ ' > ' ~ events_applied ~ ' limit 1') -%}
         {%- set cut -%}
             profile_id in (select profile_id from {{ ref('int_identity__erased_profiles') }})
             or occurred_at >= (select min(c.changed_at) from ({{ synergy.timeline_changes(relation, applied) }}) as c
                                where c.profile_id = {{ relation.identifier }}.profile_id)
         {%- endset -%}
-        {%- if dropped.rows | length > 0 -%}
-            {{ log('profile_journey last applied resolution ' ~ applied ~ ', whose later changes are not all kept: rebuilt whole', info=true) }}
-            {{ delete_rows(relation, 'true') }}
-        {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ cut ~ ' limit 1').rows | length > 0 -%}
-            {{ delete_rows(relation, cut) }}
-        {%- endif -%}
+        {{ synergy.forget_rows_since(relation, applied, synergy.events_resolution(), cut) }}
     {%- endif -%}
 {%- endmacro %}

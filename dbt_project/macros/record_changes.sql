@@ -24,26 +24,33 @@
      where source = 'action_log' and resolution > {{ applied }})
 {%- endmacro %}
 
+{#- Deletes the rows of `relation`, a table following the log that last applied resolution `applied`, for which
+    `condition` (SQL text) holds. Every row goes instead when some change after `applied`, up to resolution `upto`
+    (SQL), is no longer kept, or when `applied` is later than `upto` (the resolutions were numbered anew): the
+    table is then rebuilt whole. Checked first, so Spark rewrites the table only when needed. -#}
+{% macro forget_rows_since(relation, applied, upto, condition) -%}
+    {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where (resolution > ' ~ applied
+                                ~ ' and resolution <= ' ~ upto ~ ' and not changes_kept) or ' ~ applied ~ ' > ' ~ upto
+                                ~ ' limit 1') -%}
+    {%- if dropped.rows | length > 0 -%}
+        {{ log(relation ~ ' last applied resolution ' ~ applied ~ ', whose later changes are not all kept: rebuilt whole', info=true) }}
+        {{ synergy.delete_rows(relation, 'true') }}
+    {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ condition ~ ' limit 1').rows | length > 0 -%}
+        {{ synergy.delete_rows(relation, condition) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Pre-hook of int_identity__profile_events: the events of records changed since the table's last resolution go,
     and the run appends them again with their profile now; so do the events of erased profiles (erasure deletes
-    them too; the table keeps its promise by itself). When some of those changes are no longer kept, every row goes
-    and the run appends every event again; so too when the table applied a resolution later than the latest one
-    (the resolutions were numbered anew). Checked first, so Spark rewrites the table only when needed. -#}
+    them too; the table keeps its promise by itself). -#}
 {% macro forget_events_of_changed_records(relation) -%}
     {%- if execute -%}
         {%- set applied = synergy.applied_resolution(relation) -%}
-        {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where (resolution > ' ~ applied
-                                    ~ ' and not changes_kept) or ' ~ applied ~ ' > ' ~ synergy.latest_resolution() ~ ' limit 1') -%}
         {%- set forgotten -%}
             exists (select 1 from {{ synergy.changed_records(applied) }} as c
                     where c.brand_id = {{ relation.identifier }}.brand_id and c.record_id = {{ relation.identifier }}.event_id)
             or profile_id in (select profile_id from {{ ref('int_identity__erased_profiles') }})
         {%- endset -%}
-        {%- if dropped.rows | length > 0 -%}
-            {{ log('int_identity__profile_events last applied resolution ' ~ applied ~ ', whose later changes are not all kept: rebuilt whole', info=true) }}
-            {{ delete_rows(relation, 'true') }}
-        {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ forgotten ~ ' limit 1').rows | length > 0 -%}
-            {{ delete_rows(relation, forgotten) }}
-        {%- endif -%}
+        {{ synergy.forget_rows_since(relation, applied, synergy.latest_resolution(), forgotten) }}
     {%- endif -%}
 {%- endmacro %}
