@@ -77,11 +77,11 @@ DERIVED_ROWS = {
         "EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
     "identity.identifier_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
     "identity.record_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
-    # A record that left an erased profile and survives keeps its change (whose previous profile id, like the one
-    # identity.erasures keeps, is no identifier): without it, the models that follow the log would not move it.
+    # Only the erased records' changes go. A record that survives keeps every change, those into or out of an erased
+    # profile too (a profile id, like the one identity.erasures keeps, is no identifier): the models that follow the
+    # log need each change's previous profile to cut the timeline the record left.
     "identity.record_profile_changes":
-        "d.profile_id IN (SELECT profile_id FROM _erased_profiles)"
-        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+        "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
     # Its link hashes derive from the member's identifiers; the component's record count then no longer matches,
     # so the next resolution stitches the rest of the component again (identity/resolution_scope.py).
     "identity.resolution_records":

@@ -246,7 +246,8 @@ def test_a_timeline_with_a_hole_or_a_renamed_product_is_written_again_from_there
 
 def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, tmp_path):
     """When the changes since the table's last resolution are no longer all kept, the next build writes every event
-    again, each with the profile identity resolution gives its record now; so too every profile's timeline."""
+    again, each with the profile identity resolution gives its record now; every profile's timeline is written again
+    when its last resolution is later than the events' (the resolutions were numbered anew)."""
     from tests.orchestration.build import build_all
 
     incremental, _, _ = builds
@@ -254,7 +255,8 @@ def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, t
     shutil.copytree(incremental.root, paths.root)
     with duckdb.connect(str(paths.warehouse)) as con:  # as if the table was last built long ago
         con.execute("UPDATE intermediate.int_identity__profile_events SET resolution = 0")
-        con.execute("UPDATE marts.profile_journey SET resolution = 0")
+        # The timelines as if they had applied a resolution numbered before the ones there are now.
+        con.execute("UPDATE marts.profile_journey SET resolution = 99")
         con.execute("UPDATE identity.resolutions SET changes_kept = false")
         con.execute("DELETE FROM identity.record_profile_changes")
     with pytest.MonkeyPatch.context() as monkeypatch:
