@@ -9,7 +9,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   Referrals are two members' record: only the erased side (their user id, code or invited email) goes.
 - tables derived incrementally from raw rows (`staging.stg_app__action_logs`,
   `intermediate.int_identity__event_observations`, the parsed phones of `int_identity__phone_numbers`,
-  the event tables that follow identity resolution: `int_identity__profile_events`, `marts.profile_journey`)
+  the event tables that follow identity resolution: `int_identity__profile_events`, `marts.profile_journey`,
+  `int_achievements__qualifying_events`)
   lose those rows, as do the identity tables and intermediate identity tables of this build; later
   builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
@@ -61,6 +62,10 @@ DERIVED_ROWS = {
     # Kept across builds: the erased profiles' timelines go, and an erased event inside a timeline that remains
     # leaves a hole in its steps, which the next build renumbers (macros/profile_timelines.sql).
     "marts.profile_journey":
+        "d.profile_id IN (SELECT profile_id FROM _erased_profiles)"
+        " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
+    # Kept across builds, per event and member: the erased profiles' rows and the erased events' go.
+    "intermediate.int_achievements__qualifying_events":
         "d.profile_id IN (SELECT profile_id FROM _erased_profiles)"
         " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     "intermediate.int_identity__record_observations":

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.slow
 # from scratch has merged nothing), and the resolution a timeline row was written under.
 RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"],
                "profile_journey": ["resolution"]}
+# The tables kept per event across builds, whose rows carry the identity resolution they were written under.
+FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_achievements__qualifying_events")
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
@@ -277,6 +279,94 @@ def test_events_last_written_before_the_kept_changes_are_rebuilt_whole(builds, t
         assert journey_differences(con) == (0, 0)
 
 
+QUALIFYING = "intermediate.int_achievements__qualifying_events"
+
+
+def test_qualifying_events_keep_the_unchanged_rows_and_write_the_moved_and_new(builds):
+    """int_achievements__qualifying_events follows the events table: the incremental build kept the rows of the events
+    and members that did not change, wrote the new day's and the moved events' rows, and ends equal to the build
+    from scratch."""
+    incremental, scratch, _ = builds
+    rows = f"SELECT * EXCLUDE (resolution) FROM {{}}{QUALIFYING}"
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{scratch.warehouse}' AS scratch (READ_ONLY)")
+        assert con.execute(f"""
+            SELECT (SELECT count(*) FROM ({rows.format('')} EXCEPT ALL {rows.format('scratch.')})),
+                   (SELECT count(*) FROM ({rows.format('scratch.')} EXCEPT ALL {rows.format('')}))""").fetchone() == (0, 0)
+        [(latest, kept, written, day_written, other_written)] = con.execute(f"""
+            WITH latest AS (SELECT max(resolution) AS r FROM {QUALIFYING}),
+            day AS (SELECT brand_id, event_id FROM intermediate.int_identity__profile_events
+                    WHERE resolution = (SELECT r FROM latest)),
+            kept_members AS (SELECT DISTINCT profile_id, user_id FROM {QUALIFYING}
+                             WHERE resolution < (SELECT r FROM latest))
+            SELECT (SELECT r FROM latest),
+                count(*) FILTER (WHERE q.resolution < (SELECT r FROM latest)),
+                count(*) FILTER (WHERE q.resolution = (SELECT r FROM latest)),
+                count(*) FILTER (WHERE q.resolution = (SELECT r FROM latest)
+                                 AND (q.brand_id, q.event_id) IN (SELECT (brand_id, event_id) FROM day)),
+                count(*) FILTER (WHERE q.resolution = (SELECT r FROM latest)
+                                 AND (q.brand_id, q.event_id) NOT IN (SELECT (brand_id, event_id) FROM day)
+                                 AND (q.profile_id, q.user_id) IN (SELECT (profile_id, user_id) FROM kept_members))
+            FROM {QUALIFYING} AS q""").fetchall()
+    assert latest == 2
+    assert day_written > 0, "the actions the events table wrote (the new day's, the moved ones) were written"
+    assert other_written == 0, "other actions were written only for members the table held no row of"
+    assert written < kept / 4, (written, kept)
+    assert written < kept / 4, (written, kept)
+
+
+def qualifying_differences(con: duckdb.DuckDBPyConnection, expected: str) -> tuple[int, int]:
+    rows = f"SELECT * EXCLUDE (resolution) FROM {QUALIFYING}"
+    return con.execute(f"""SELECT (SELECT count(*) FROM ({rows} EXCEPT ALL SELECT * EXCLUDE (resolution) FROM {expected})),
+        (SELECT count(*) FROM (SELECT * EXCLUDE (resolution) FROM {expected} EXCEPT ALL {rows}))""").fetchone()
+
+
+def test_qualifying_events_are_written_again_where_a_member_or_the_achievement_inputs_changed(builds, tmp_path):
+    """Rows of a member the table no longer holds, of a profile whose user changed, or after the as-of time: the
+    next build writes or forgets just those and keeps the rest. A product renamed (or any achievement input changed)
+    writes every row again, as a full refresh does."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    incremental, _, _ = builds
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    shutil.copy(incremental.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE TABLE expected AS SELECT * FROM {QUALIFYING}")
+        dropped, moved = [p for (p,) in con.execute(f"""SELECT profile_id FROM {QUALIFYING} GROUP BY 1
+            HAVING count(*) >= 3 AND count(DISTINCT user_id) = 1 ORDER BY 1 LIMIT 2""").fetchall()]
+        con.execute(f"DELETE FROM {QUALIFYING} WHERE profile_id = ?", [dropped])
+        con.execute(f"UPDATE {QUALIFYING} SET user_id = -1 WHERE profile_id = ?", [moved])
+        con.execute(f"""INSERT INTO {QUALIFYING} SELECT * REPLACE ('after the as-of time' AS event_id,
+            occurred_at + INTERVAL 1 YEAR AS occurred_at) FROM {QUALIFYING} LIMIT 1""")
+        con.execute(f"CREATE TABLE untouched AS SELECT * FROM {QUALIFYING} WHERE profile_id NOT IN (?, ?) "
+                    "AND event_id <> 'after the as-of time'", [dropped, moved])
+    dbt(["run", "--select", "int_achievements__qualifying_events"], warehouse, target)
+    with duckdb.connect(str(warehouse)) as con:
+        assert qualifying_differences(con, "expected") == (0, 0)
+        assert con.execute(f"""SELECT count(*) FROM (SELECT * FROM untouched EXCEPT ALL SELECT * FROM {QUALIFYING}
+            WHERE profile_id NOT IN (?, ?))""", [dropped, moved]).fetchone() == (0,), "the other rows were kept as they were"
+        [(product, old_line)] = con.execute(f"""SELECT p.id, p.product_line FROM raw.app_products AS p
+            JOIN intermediate.int_identity__profile_events AS e ON e.product_id = p.id
+            JOIN {QUALIFYING} AS q ON q.brand_id = e.brand_id AND q.event_id = e.event_id
+            WHERE q.field_value = p.product_line
+            ORDER BY 1 LIMIT 1""").fetchall()
+        con.execute("UPDATE raw.app_products SET product_line = 'renamed since' WHERE id = ?", [product])
+        digest = con.execute(f"SELECT list(DISTINCT inputs_digest) FROM {QUALIFYING}").fetchone()[0]
+    dbt(["run", "--select", "int_achievements__qualifying_events"], warehouse, target)
+    refreshed = tmp_path / "refreshed.duckdb"
+    shutil.copy(warehouse, refreshed)
+    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
+        assert qualifying_differences(con, f"refreshed.{QUALIFYING}") == (0, 0)
+        [(digests, renamed, old)] = con.execute(f"""SELECT list(DISTINCT inputs_digest),
+            count(*) FILTER (WHERE field_value = 'renamed since'), count(*) FILTER (WHERE field_value = ?)
+            FROM {QUALIFYING}""", [old_line]).fetchall()
+        assert len(digests) == 1 and digests != digest and renamed > 0, "every row was written under the new inputs"
+        assert con.execute(f"""SELECT count(*) FROM {QUALIFYING} AS q JOIN intermediate.int_identity__profile_events AS e
+            USING (brand_id, event_id) WHERE e.product_id = ? AND q.field_value = ?""", [product, old_line]).fetchone() == (0,)
+
+
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
     """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
     gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
@@ -300,7 +390,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
     assert built["refreshed"] == "asked to stitch everything" and built["next"] != built["refreshed"]
     compared = [("staging", "stg_app__action_logs"), ("intermediate", "int_identity__event_observations"),
                 ("identity", "record_profiles"), ("identity", "identifier_profiles"), ("identity", "record_profile_changes"),
-                ("intermediate", "int_identity__profile_events"),
+                ("intermediate", "int_identity__profile_events"), ("intermediate", "int_achievements__qualifying_events"),
                 *[("marts", t) for (t,) in query(incremental, "SELECT table_name FROM duckdb_tables() "
                                                               "WHERE schema_name = 'marts' ORDER BY 1")]]
     with duckdb.connect(str(built["refreshed paths"].warehouse), read_only=True) as con:
@@ -308,7 +398,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
         con.execute(f"ATTACH '{incremental.warehouse}' AS before (READ_ONLY)")
         for schema, table in compared:
             # An event row's resolution says when it was last written: the refresh wrote every row again.
-            rows = "* EXCLUDE (resolution)" if table in ("int_identity__profile_events", "profile_journey") else "*"
+            rows = "* EXCLUDE (resolution)" if table in FOLLOW_RESOLUTION else "*"
             differences = con.execute(f"""
                 SELECT (SELECT count(*) FROM (SELECT {rows} FROM {schema}.{table} EXCEPT ALL SELECT {rows} FROM next.{schema}.{table})),
                        (SELECT count(*) FROM (SELECT {rows} FROM next.{schema}.{table} EXCEPT ALL SELECT {rows} FROM {schema}.{table}))
