@@ -18,8 +18,8 @@ cast((select count(*) + coalesce(sum(hash(bc.brand_id, a.achievement_config_id, 
 {%- endmacro %}
 
 {#- Pre-hook of int_achievements__qualifying_events. When the digest changed, every row goes and the run writes them
-    all again. Otherwise the rows go of the events whose record identity resolution changed since the table's last
-    resolution (the model appends them again with their profile now), of a profile and user that are no longer a
+    all again. Otherwise the rows go of the events the events table wrote since the resolution this table last
+    applied (the model appends exactly those again, with their profile now), of a profile and user that are no longer a
     member (erased, merged away, or the profile's user changed), and of actions after the as-of time. Rebuilt whole
     when the events' changes since are not all kept (macros/record_changes.sql). -#}
 {% macro forget_stale_qualifying_events(relation) -%}
@@ -33,8 +33,9 @@ cast((select count(*) + coalesce(sum(hash(bc.brand_id, a.achievement_config_id, 
             {%- set applied = synergy.applied_resolution(relation) -%}
             {%- set row = relation.identifier -%}
             {%- set forgotten -%}
-                exists (select 1 from {{ synergy.changed_records(applied) }} as c
-                        where c.brand_id = {{ row }}.brand_id and c.record_id = {{ row }}.event_id)
+                exists (select 1 from {{ ref('int_identity__profile_events') }} as e
+                        where e.resolution > {{ applied }} and e.brand_id = {{ row }}.brand_id
+                            and e.event_id = {{ row }}.event_id)
                 or not exists (select 1 from {{ ref('int_features__members') }} as m
                                where m.profile_id = {{ row }}.profile_id and m.user_id = {{ row }}.user_id)
                 or occurred_at > {{ synergy.as_of() }}

@@ -24,7 +24,8 @@ RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_inv
                # An achievement event is available to Customer.io when the feed detected it.
                "marts.customerio_events": ("available_at",)}
 # Digests made with each engine's own hash function: each engine compares them only with its own.
-ENGINE_DIGESTS = {"intermediate.int_identity__event_links": ("rules_digest",)}
+ENGINE_DIGESTS = {"intermediate.int_identity__event_links": ("rules_digest",),
+                  "intermediate.int_achievements__qualifying_events": ("inputs_digest",)}
 # JSON whose bytes matter: the queue digests a person's attributes (md5 of the text) and sends an event's data as
 # it is, so a data directory moved between engines must not change them.
 COMPARED_AS_TEXT = {"marts.customerio_people": ("attributes",), "marts.customerio_events": ("data",)}
