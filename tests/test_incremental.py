@@ -312,7 +312,6 @@ def test_qualifying_events_keep_the_unchanged_rows_and_write_the_moved_and_new(b
     assert day_written > 0, "the actions the events table wrote (the new day's, the moved ones) were written"
     assert other_written == 0, "other actions were written only for members the table held no row of"
     assert written < kept / 4, (written, kept)
-    assert written < kept / 4, (written, kept)
 
 
 def qualifying_differences(con: duckdb.DuckDBPyConnection, expected: str) -> tuple[int, int]:
