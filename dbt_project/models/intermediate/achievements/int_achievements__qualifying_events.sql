@@ -5,8 +5,8 @@
 -- are numbers, else as text. Actions meet achievements by (brand, action type), so each action is paired only
 -- with the achievements that count it.
 -- Incremental: a build keeps the rows of the events and members that did not change and appends the rest: the
--- events whose record identity resolution changed since the resolution this table last applied (`resolution`;
--- a new event's record is one), the actions after the last one it holds (the as-of time moved on), and every action
+-- events int_identity__profile_events wrote since the resolution this table last applied (`resolution`: new events
+-- and those whose record identity resolution changed), the actions after the last one it holds (the as-of time moved on), and every action
 -- of a member it holds no row of (new, merged, or whose rows the pre-hook forgot: macros/qualifying_events.sql).
 -- Everything is written again when the achievements, filters, time zones or products changed (`inputs_digest`).
 -- A full refresh gives the same rows.
