@@ -56,15 +56,8 @@ select {{ columns | join(', ') if columns else '*' }} from {{ second }}
 {% macro default__anti_join() -%} anti join {%- endmacro %}
 {% macro spark__anti_join() -%} left anti join {%- endmacro %}
 
-{#- A FROM item of one row per element of a list (name it `as t(element)`). -#}
-{% macro unnest_rows(list) -%}
-    {{ return(adapter.dispatch('unnest_rows', 'synergy')(list)) }}
-{%- endmacro %}
-{% macro default__unnest_rows(list) -%} unnest({{ list }}) {%- endmacro %}
-{% macro spark__unnest_rows(list) -%} lateral explode({{ list }}) {%- endmacro %}
-
-{#- The same for a list of records with text `fields`, where an empty or null list gives one row whose
-    record has every field null. -#}
+{#- A FROM item of one row per element of a list of records with text `fields` (name it `as t(element)`), where an
+    empty or null list gives one row whose record has every field null. -#}
 {% macro unnest_rows_or_null(list, fields) -%}
     {{ return(adapter.dispatch('unnest_rows_or_null', 'synergy')(list, fields)) }}
 {%- endmacro %}

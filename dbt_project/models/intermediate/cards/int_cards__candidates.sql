@@ -141,10 +141,12 @@ exclusive_cards as (
     where segment in ('Champions', 'Loyal')
 ),
 
+-- The member's favourite product form: the largest share, ties to the first name.
 favourite as (
-    select m.profile_id, m.brand_id, e.key as product_form, e.value as share
-    from members as m, {{ unnest_rows('map_entries(m.category_preferences)') }} as t(e)
-    qualify row_number() over (partition by m.profile_id order by e.value desc, e.key) = 1
+    select profile_id, brand_id, product_form, category_preferences[product_form] as share
+    from (select profile_id, brand_id, category_preferences, {{ top_map_key('category_preferences') }} as product_form
+          from members)
+    where product_form is not null
 ),
 
 discovery_cards as (
