@@ -11,9 +11,8 @@ where i.links_profiles
 {#- A digest of the seeds that decide which identifiers link and how (identity_rules, identity_blocklist): it
     changes when any of their rows does. Engine-specific values, compared only with the same engine's. -#}
 {% macro identity_rules_digest() -%}
-cast((select count(*) + coalesce(sum(hash(brand_id, id_type, priority, max_per_profile, links_profiles)), 0)
-      from {{ ref('identity_rules') }})
-    + (select count(*) + coalesce(sum(hash(id_type, value, pattern, reason)), 0) from {{ ref('identity_blocklist') }})
+cast({{ rows_digest(ref('identity_rules'), ['brand_id', 'id_type', 'priority', 'max_per_profile', 'links_profiles']) }}
+    + {{ rows_digest(ref('identity_blocklist'), ['id_type', 'value', 'pattern', 'reason']) }}
     as {{ text_type() }})
 {%- endmacro %}
 

@@ -5,15 +5,13 @@
     achievements each brand runs, their filters, the brands' time zones and the products' attributes. It changes
     when any of their rows does. Engine-specific values, compared only with the same engine's. -#}
 {% macro achievement_inputs_digest() -%}
-cast((select count(*) + coalesce(sum(hash(bc.brand_id, a.achievement_config_id, a.events, a.field)), 0)
-      from {{ ref('int_achievements__brand_configs') }} as bc
-      inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id))
-    + (select count(*) + coalesce(sum(hash(achievement_config_id, attribute, operator, value)), 0)
-       from {{ ref('int_achievements__filters') }})
-    + (select count(*) + coalesce(sum(hash(brand_id, timezone)), 0) from {{ ref('stg_app__brands') }})
-    + (select count(*) + coalesce(sum(hash(product_id, product_form, strain_type, strain_name, product_line, msrp,
-                                            dominant_terpene)), 0)
-       from {{ ref('stg_app__products') }})
+cast({{ rows_digest(ref('int_achievements__brand_configs') ~ ' as bc inner join ' ~ ref('int_achievements__configs')
+                      ~ ' as a using (achievement_config_id)',
+                      ['bc.brand_id', 'a.achievement_config_id', 'a.events', 'a.field']) }}
+    + {{ rows_digest(ref('int_achievements__filters'), ['achievement_config_id', 'attribute', 'operator', 'value']) }}
+    + {{ rows_digest(ref('stg_app__brands'), ['brand_id', 'timezone']) }}
+    + {{ rows_digest(ref('stg_app__products'), ['product_id', 'product_form', 'strain_type', 'strain_name', 'product_line',
+                                                'msrp', 'dominant_terpene']) }}
     as {{ text_type() }})
 {%- endmacro %}
 

@@ -55,3 +55,16 @@ def dbt_spark(args: list[str], env: dict[str, str], target: Path, log: Path) -> 
 def failed(results: list[dict]) -> list[str]:
     return [f"{r['unique_id']}: {r['status']} {(r.get('message') or '')[:300]}" for r in results
             if r["status"] not in ("success", "pass")]
+
+
+def dbt_show(dbt: Path, query: str, env: dict[str, str], target: Path, log: Path) -> list[dict]:
+    """The rows of `query` (rendered with the project's macros) as `dbt show` printed them on the engine `env` selects
+    (its JSON log's preview); `dbt` is DBT or DBT_SPARK."""
+    command = [str(dbt), "show", "--inline", query, "--limit", "-1", "--output", "json", "--log-format", "json",
+               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)]
+    result = run(command, env, log, cwd=DBT_PROJECT_DIR)
+    assert result.returncode == 0, log.read_text()[-3000:]
+    shown = [json.loads(line)["data"] for line in log.read_text().splitlines() if '"ShowNode"' in line]
+    log.write_text("")
+    assert len(shown) == 1
+    return json.loads(shown[0]["preview"])

@@ -5,13 +5,12 @@ is the reference (what the Customer.io queue digested before Spark existed)."""
 
 from __future__ import annotations
 
-import json
 import os
+from pathlib import Path
 
 import pytest
 
-from assets.dbt_project import DBT_PROJECT_DIR
-from tests.spark.spark_commands import DBT, DBT_SPARK, run, spark_environment
+from tests.spark.spark_commands import DBT, DBT_SPARK, dbt_show, spark_environment
 
 pytestmark = pytest.mark.slow
 
@@ -41,25 +40,18 @@ from numbers as n inner join per_key as p using (k)
 """
 
 
-def documents(dbt: str, env: dict[str, str], target, log) -> dict[int, str]:
-    """The query's documents by id, as `dbt show` printed them (its JSON log's preview)."""
+def documents(dbt: Path, env: dict[str, str], target: Path, log: Path) -> dict[int, str]:
+    """The query's documents by id."""
     rows = ", ".join(f"({i}, '{text}')" for i, text in enumerate(DOUBLES))
-    command = [dbt, "show", "--inline", QUERY.format(rows=rows), "--limit", "-1", "--output", "json", "--log-format", "json",
-               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target)]
-    result = run(command, env, log, cwd=DBT_PROJECT_DIR)
-    assert result.returncode == 0, log.read_text()[-3000:]
-    shown = [json.loads(line)["data"] for line in log.read_text().splitlines() if '"ShowNode"' in line]
-    log.write_text("")
-    assert len(shown) == 1
-    return {row["id"]: row["doc"] for row in json.loads(shown[0]["preview"])}
+    return {row["id"]: row["doc"] for row in dbt_show(dbt, QUERY.format(rows=rows), env, target, log)}
 
 
 def test_built_json_is_duckdbs_text_on_spark(tmp_path, spark_cluster):
     log = tmp_path / "show.log"
     duckdb_env = {**os.environ, "SYNERGY_ENGINE": "duckdb", "SYNERGY_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
                   "SYNERGY_DUCKDB_TEMP_DIR": str(tmp_path / "duckdb-tmp")}
-    on_duckdb = documents(str(DBT), duckdb_env, tmp_path / "target-duckdb", log)
-    on_spark = documents(str(DBT_SPARK), spark_environment(tmp_path / "data", spark_cluster.master_url),
+    on_duckdb = documents(DBT, duckdb_env, tmp_path / "target-duckdb", log)
+    on_spark = documents(DBT_SPARK, spark_environment(tmp_path / "data", spark_cluster.master_url),
                          tmp_path / "target-spark", log)
     assert len(on_duckdb) == len(DOUBLES)
     differences = {i: (on_duckdb[i], on_spark.get(i)) for i in on_duckdb if on_duckdb[i] != on_spark.get(i)}

@@ -70,3 +70,20 @@
 {%- endmacro %}
 {% macro default__last_non_null(value) -%} last_value({{ value }} ignore nulls) {%- endmacro %}
 {% macro spark__last_non_null(value) -%} last_value({{ value }}, true) {%- endmacro %}
+
+{#- A hash of `columns` (expressions) in which each null counts where it stands: Spark's hash() skips null arguments,
+    so there hash(null, 'x') equals hash('x', null), and the list of which columns are null tells them apart. -#}
+{% macro row_hash(columns) -%}
+    {{ return(adapter.dispatch('row_hash', 'synergy')(columns)) }}
+{%- endmacro %}
+{% macro default__row_hash(columns) -%} hash({{ columns | join(', ') }}) {%- endmacro %}
+{% macro spark__row_hash(columns) -%}
+    hash({{ columns | join(', ') }}, array({% for column in columns %}isnull({{ column }}){{ ', ' if not loop.last }}{% endfor %}))
+{%- endmacro %}
+
+{#- A digest of the rows of `rows` (a relation, or joined relations with their aliases): their count plus the sum of
+    row_hash(`columns`). It changes when a row is added, removed or changed. Engine-specific values: compare a digest
+    only with one the same engine computed. -#}
+{% macro rows_digest(rows, columns) -%}
+    (select count(*) + coalesce(sum({{ synergy.row_hash(columns) }}), 0) from {{ rows }})
+{%- endmacro %}
