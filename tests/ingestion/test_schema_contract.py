@@ -8,7 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
+from assets.dbt_project import DBT_PROJECT_DIR
 from ingestion.paths import SCHEMA_DIR
 from ingestion.sources import ACTION_LOGS, ALL_SOURCES
 from tests.ingestion.helpers import event, load, query, write_lines
@@ -68,3 +70,11 @@ def test_generated_action_logs_validate_against_the_contract(small_sample: Path)
     expected = json.loads((small_sample / "ground_truth/expected.json").read_text())
     assert total == expected["action_log_rows_written"]
     assert invalid == sum(expected["action_log_malformed"].values())
+
+
+def test_the_dbt_projects_action_types_are_the_contracts():
+    """Staging's accepted values and the engagement features' action diversity read the `action_types` var: it must
+    list what ingestion admits, no more and no fewer."""
+    admitted = json.loads((SCHEMA_DIR / ACTION_LOGS.schema_file).read_text())["properties"]["action_type"]["enum"]
+    project_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    assert project_vars["action_types"] == admitted

@@ -1,8 +1,8 @@
 -- Engagement features per member over the engagement window (var engagement_window_days), from
 -- the seeds' list: sessions, session length and rhythm, action diversity, time consistency,
 -- product exploration, category and time-of-day preferences, feature affinities.
--- The window's events are read once into a narrow table, then summarised four ways (by member, by action
--- type, by local day, by product); shares divide by the member's total, not a window function.
+-- The window's events are read once into a narrow table, then summarised three ways (by member, by local day,
+-- by product); shares divide by the member's total, not a window function.
 {#- Each part of the local day, and each feature, with the condition that counts an event in it. -#}
 {%- set parts_of_day = {
     'morning': 'hour(local_time) between 5 and 11',
@@ -37,16 +37,15 @@ members as (
     left join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
-by_action as (
-    select profile_id, action_type, count(*) as n
-    from events group by all
-),
-
 -- One pass over the window's events for everything counted per member: its total, its sessions, the session
--- length (only session ends carry one), and its actions by part of day and by feature, for the two maps below.
+-- length (only session ends carry one), its actions by type (for the action diversity), and by part of day and by
+-- feature (for the two maps below).
 totals as (
     select profile_id, count(*) as total,
         count(*) filter (where action_type = 'user_session_started') as sessions,
+        {%- for action_type in var('action_types') %}
+        count(*) filter (where action_type = '{{ action_type }}') as {{ action_type }}_actions,
+        {%- endfor %}
         avg(session_seconds) as avg_session_seconds,
         {%- for name, condition in parts_of_day.items() %}
         count(*) filter (where {{ condition }}) as {{ name }},
@@ -60,11 +59,15 @@ totals as (
 ),
 
 -- Normalized Shannon entropy of the action mix: 0 = one kind of action, 1 = all kinds evenly. Never negative:
--- abs() makes the -0 of a single kind of action (minus 1 * ln 1) a 0.
+-- abs() makes the -0 of a single kind of action (minus 1 * ln 1) a 0. A kind never seen adds nothing.
 diversity as (
-    select a.profile_id, abs(sum((a.n / t.total) * ln(a.n / t.total))) / ln(21) as action_diversity
-    from by_action as a inner join totals as t using (profile_id)
-    group by all
+    select profile_id, abs(
+        {%- for action_type in var('action_types') %}
+        coalesce(({{ action_type }}_actions / total) * ln(nullif({{ action_type }}_actions, 0) / total), 0)
+        {{- ' +' if not loop.last }}
+        {%- endfor %}
+        ) / ln({{ var('action_types') | length }}) as action_diversity
+    from totals
 ),
 
 -- Regular rhythm: 1 / (1 + coefficient of variation of the gaps between active days).
