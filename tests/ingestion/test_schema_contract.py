@@ -10,8 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from assets.dbt_project import DBT_PROJECT_DIR
-from ingestion.paths import SCHEMA_DIR
+from ingestion.paths import PROJECT_ROOT, SCHEMA_DIR
 from ingestion.sources import ACTION_LOGS, ALL_SOURCES
 from tests.ingestion.helpers import event, load, query, write_lines
 
@@ -76,5 +75,5 @@ def test_the_dbt_projects_action_types_are_the_contracts():
     """Staging's accepted values and the engagement features' action diversity read the `action_types` var: it must
     list what ingestion admits, no more and no fewer."""
     admitted = json.loads((SCHEMA_DIR / ACTION_LOGS.schema_file).read_text())["properties"]["action_type"]["enum"]
-    project_vars = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
     assert project_vars["action_types"] == admitted

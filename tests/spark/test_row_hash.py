@@ -1,10 +1,11 @@
 """The digests that rewrite a table when its inputs change (the identity rules', the achievements') hash each row with
-row_hash: on both engines a null counts where it stands, so a value moving to the next column (a blocklist entry
+row_hash: on both engines a null column counts where it stands, so a value moving to the next column (a blocklist entry
 turned from an exact value into a pattern) changes the digest. Spark's own hash() skips null arguments."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,8 @@ inner join digests as d on d.id = r.id
 """
 
 
-def hashes(dbt, env: dict[str, str], target, log) -> dict[int, tuple[str, str]]:
+def hashes(dbt: Path, env: dict[str, str], target: Path, log: Path) -> dict[int, tuple[str, str]]:
+    """Each arrangement's row hash and digest by id."""
     return {row["id"]: (row["row_hash"], row["digest"]) for row in dbt_show(dbt, QUERY, env, target, log)}
 
 

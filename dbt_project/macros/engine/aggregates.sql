@@ -71,8 +71,9 @@
 {% macro default__last_non_null(value) -%} last_value({{ value }} ignore nulls) {%- endmacro %}
 {% macro spark__last_non_null(value) -%} last_value({{ value }}, true) {%- endmacro %}
 
-{#- A hash of `columns` (expressions) in which each null counts where it stands: Spark's hash() skips null arguments,
-    so there hash(null, 'x') equals hash('x', null), and the list of which columns are null tells them apart. -#}
+{#- A hash of `columns` (expressions) in which a null column counts where it stands: Spark's hash() skips null
+    arguments, so there hash(null, 'x') equals hash('x', null), and the list of which columns are null tells them
+    apart (nulls inside a list or record column are still skipped there). -#}
 {% macro row_hash(columns) -%}
     {{ return(adapter.dispatch('row_hash', 'synergy')(columns)) }}
 {%- endmacro %}
@@ -81,9 +82,9 @@
     hash({{ columns | join(', ') }}, array({% for column in columns %}isnull({{ column }}){{ ', ' if not loop.last }}{% endfor %}))
 {%- endmacro %}
 
-{#- A digest of the rows of `rows` (a relation, or joined relations with their aliases): their count plus the sum of
-    row_hash(`columns`). It changes when a row is added, removed or changed. Engine-specific values: compare a digest
-    only with one the same engine computed. -#}
+{#- A digest of the rows of `rows` (what follows FROM: a relation, joined relations with their aliases, a WHERE
+    clause): their count plus the sum of row_hash(`columns`). It changes when a row is added, removed or changed.
+    Engine-specific values: compare a digest only with one the same engine computed. -#}
 {% macro rows_digest(rows, columns) -%}
     (select count(*) + coalesce(sum({{ synergy.row_hash(columns) }}), 0) from {{ rows }})
 {%- endmacro %}

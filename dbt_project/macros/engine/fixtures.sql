@@ -1,5 +1,5 @@
 {#- Unit-test fixtures give lists and maps as JSON text ('["a", "b"]', '[1.0, 3.0]', '{"a": 0.5}'). DuckDB casts a list's
-    text to a list, and a map's read as JSON (its own text for a map is '{a=0.5}'). Spark
+    text to a list; a map's text is read as JSON first (DuckDB's own text for a map is '{a=0.5}'). Spark
     cannot cast text to an array, map or struct, so there such a value is parsed as JSON into the column's type
     (dbt-spark's own cast strips the quotes and leaves `[...]`, which is not Spark SQL). Other values are cast,
     as dbt-spark casts them. -#}

@@ -141,7 +141,7 @@ exclusive_cards as (
     where segment in ('Champions', 'Loyal')
 ),
 
--- The member's favourite product form: the largest share, ties to the first name.
+-- The member's favourite product form: the largest share, ties to the alphabetically first form.
 favourite as (
     select profile_id, brand_id, product_form, category_preferences[product_form] as share
     from (select profile_id, brand_id, category_preferences, {{ top_map_key('category_preferences') }} as product_form

@@ -59,7 +59,8 @@ totals as (
 ),
 
 -- Normalized Shannon entropy of the action mix: 0 = one kind of action, 1 = all kinds evenly. Never negative:
--- abs() makes the -0 of a single kind of action (minus 1 * ln 1) a 0. A kind never seen adds nothing.
+-- abs() makes the -0 of a single kind of action (minus 1 * ln 1) a 0. A kind never seen adds nothing; staging accepts
+-- no action type outside the var.
 diversity as (
     select profile_id, abs(
         {%- for action_type in var('action_types') %}
