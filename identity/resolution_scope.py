@@ -2,10 +2,12 @@
 
 Stitching is exact per connected component of the link graph (identity.stitch): a component that no new,
 changed or removed record touches resolves exactly as it did. So a build stitches again only the components a
-change touches; and a new record that only repeats identifiers of one unchanged component in which no rule fired,
-after that component's last record (a known member's next event, most of a day's data), joins its profile
-without stitching anything. Everything else about resolution is unchanged; `resolve(..., incremental=False)`
-stitches every component, and gives the same tables.
+change touches; and a new record that repeats identifiers of one profile of an unchanged component, after that
+component's last record (a known member's next event, most of a day's data), joins that profile without
+stitching anything, with any identifiers it brings that no record held before (a new device, a new cookie) as
+long as no other record of the build carries them and every type of the profile stays within its limit.
+Everything else about resolution is unchanged; `resolve(..., incremental=False)` stitches every component, and
+gives the same tables.
 
 The state, kept beside the identity tables (DuckDB only; Spark resolves everything every build):
 - `identity.resolution_records`: every resolved record, a hash of its links (identifiers, their rules, times, the
@@ -30,7 +32,7 @@ PROFILES = "identity.resolution_profiles"
 SETTINGS = "identity.resolution_settings"
 OUTPUTS = ("identity.identifier_profiles", "identity.record_profiles", "identity.profile_merges",
            "identity.merge_review", "identity.rejected_links")
-FORMAT = 1  # raise when the state's meaning changes: the next build then stitches everything
+FORMAT = 2  # raise when the state's meaning changes: the next build then stitches everything
 RECORD_KEY = "source, brand_id, record_id"
 # Processing order of records (identity.resolve numbers them so), as a row that compares lexicographically.
 ORDER = "(observed_at, source, brand_id, record_id)"
@@ -88,25 +90,35 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         select {RECORD_KEY}, c.observed_at, c.links_hash, s.component as previous_component, c.links_hash is not null as present
         from _current as c full join {RECORDS} as s using ({RECORD_KEY})
         where c.links_hash is distinct from s.links_hash""")
-    # Each identifier of a new or changed record, with the component it belonged to (null: never seen).
+    # Each identifier of a new or changed record, with the profile and component it belonged to (null: never seen).
     con.execute(f"""
         create or replace temp table _delta_links as
-        select d.source, d.brand_id, d.record_id, l.id_type, l.value, l.priority, rp.component
+        select d.source, d.brand_id, d.record_id, l.id_type, l.value, l.priority, l.max_per_profile, r.profile_id, rp.component
         from _delta as d
         join {links} as l using ({RECORD_KEY})
         left join identity.identifier_profiles as r
             on r.links_profiles and r.brand_id = l.brand_id and r.id_type = l.id_type and r.value = l.value
         left join {PROFILES} as rp on rp.profile_id = r.profile_id
         where d.present""")
-    # New records whose identifiers all belong to one component, and few enough that none can be crowded.
+    # New records whose known identifiers all belong to one profile (so one component), and few enough that none
+    # can be crowded. Applied after everything before it, such a record merges nothing: it joins that profile.
     con.execute(f"""
         create or replace temp table _candidates as
-        select l.source, l.brand_id, l.record_id, any_value(l.component) as component
+        select l.source, l.brand_id, l.record_id, any_value(l.profile_id) as profile_id, any_value(l.component) as component
         from _delta_links as l join _delta as d using ({RECORD_KEY})
         where d.previous_component is null
         group by l.source, l.brand_id, l.record_id
-        having count(l.component) = count(*) and count(distinct l.component) = 1
-            and count(distinct (l.id_type, l.value)) <= {int(max_merge)}""")
+        having count(distinct l.profile_id) = 1 and count(distinct (l.id_type, l.value)) <= {int(max_merge)}""")
+    # An identifier never seen before joins a profile only if every record carrying it is a candidate of that
+    # profile; one that another record carries (a new member's, a changed one's, another profile's) links them, so
+    # its candidates are stitched instead (their component turns dirty below, and with it its other candidates:
+    # whatever else they brought is stitched with them).
+    con.execute(f"""
+        delete from _candidates as c where exists (
+            select 1 from _delta_links as l
+            where {same_record('l', 'c')} and l.component is null and (l.brand_id, l.id_type, l.value) in (
+                select (n.brand_id, n.id_type, n.value) from _delta_links as n left join _candidates as k using ({RECORD_KEY})
+                where n.component is null group by all having count(k.profile_id) < count(*) or count(distinct k.profile_id) > 1))""")
     con.execute(f"""
         create or replace temp table _dirty as
         select previous_component as component from _delta where previous_component is not null
@@ -117,20 +129,37 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         select k.component from {COMPONENTS} as k
         left join (select component, count(*) as records from {RECORDS} group by component) as s using (component)
         where coalesce(s.records, 0) <> k.records""")
-    # A candidate joins its profile only if its component stays clean, had no rule fire, and every candidate of it
-    # comes after its last record (an earlier one could change which identifiers each record saw first).
+    # A candidate joins its profile only if its component stays clean, every candidate of it comes after its last
+    # record (an earlier one could change which identifiers each record saw first), and the identifiers the
+    # candidates bring keep every type of their profile within its limit (else the limit rule would reject one; in
+    # a component where no rule fired yet, a rule would now fire).
+    con.execute("""
+        create or replace temp table _new_identifiers as
+        select c.profile_id, c.component, l.brand_id, l.id_type, count(distinct l.value) as new_values,
+            min(l.max_per_profile) as max_per_profile
+        from _delta_links as l join _candidates as c using (source, brand_id, record_id)
+        where l.component is null group by all""")
+    con.execute("""
+        create or replace temp table _crowded as
+        select n.component from _new_identifiers as n
+        left join (
+            select profile_id, brand_id, id_type, count(*) as held from identity.identifier_profiles
+            where links_profiles and profile_id in (select profile_id from _new_identifiers)
+            group by all
+        ) as h using (profile_id, brand_id, id_type)
+        where not coalesce(coalesce(h.held, 0) + n.new_values <= n.max_per_profile, false)""")
     con.execute(f"""
         create or replace temp table _appended as
         with checked as (
-            select c.source, c.brand_id, c.record_id, c.component, d.observed_at, d.links_hash, k.replayed,
+            select c.source, c.brand_id, c.record_id, c.component, d.observed_at, d.links_hash,
                 (d.observed_at, c.source, c.brand_id, c.record_id) > (k.last_observed_at, k.last_source, k.last_brand_id, k.last_record_id) as after_last
             from _candidates as c
             join _delta as d using ({RECORD_KEY})
             join {COMPONENTS} as k using (component)
-            where c.component not in (select component from _dirty)
+            where c.component not in (select component from _dirty) and c.component not in (select component from _crowded)
         )
         select source, brand_id, record_id, component, observed_at, links_hash from checked
-        where component in (select component from checked group by component having bool_and(after_last) and not bool_or(replayed))""")
+        where component in (select component from checked group by component having bool_and(after_last))""")
     con.execute(f"""
         insert into _dirty
         select component from _candidates as c where not exists (select 1 from _appended as a where {same_record('a', 'c')})
@@ -157,26 +186,39 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
 
 
 def appended_profiles(con: duckdb.DuckDBPyConnection) -> None:
-    """_appended_profiles: the record_profiles rows of the appended records. Their component held one profile (no rule
-    fired), so every identifier gives it; the record matched by its strongest identifier, as stitching anchors it."""
+    """_appended_profiles: the record_profiles rows of the appended records, in the one profile their known identifiers
+    belong to; the record matched by its strongest identifier, as stitching anchors it, which may be one it brought.
+    _appended_identifiers: the identifier_profiles rows of the identifiers they brought, in that profile."""
     con.execute(f"""
         create or replace temp table _appended_profiles as
-        select a.source, a.brand_id, a.record_id, a.observed_at, any_value(r.profile_id) as profile_id,
+        select a.source, a.brand_id, a.record_id, a.observed_at, any_value(l.profile_id) as profile_id,
             arg_min(l.id_type, (l.priority, l.id_type, l.value)) as matched_by
         from _appended as a
         join _delta_links as l using ({RECORD_KEY})
-        join identity.identifier_profiles as r
-            on r.links_profiles and r.brand_id = l.brand_id and r.id_type = l.id_type and r.value = l.value
         group by a.source, a.brand_id, a.record_id, a.observed_at""")
+    con.execute(f"""
+        create or replace temp table _appended_identifiers as
+        select l.brand_id, l.id_type, l.value, any_value(a.profile_id) as profile_id,
+            any_value(p.profile_created_at) as profile_created_at, true as links_profiles
+        from _appended_profiles as a
+        join _delta_links as l using ({RECORD_KEY})
+        join (select profile_id, any_value(profile_created_at) as profile_created_at from identity.identifier_profiles
+              where links_profiles and profile_id in (select profile_id from _appended_profiles) group by profile_id) as p
+            on p.profile_id = a.profile_id
+        where l.component is null
+        group by l.brand_id, l.id_type, l.value""")
 
 
 def stitched_state(con: duckdb.DuckDBPyConnection) -> None:
     """_state_records, _state_components, _state_profiles: the state of what was stitched (resolve's temp tables
     _records, _nodes, _node_component, _record_anchor_arrow, _component_replayed, _node_profile, _profile_ids)."""
+    # A component is named by the identifier its first record anchors on: records that join it later, bringing
+    # identifiers of their own, leave its name as it was.
     con.execute("""
         create or replace temp table _component_keys as
-        select c.component, min(n.key) as component_key
-        from _node_component as c join _nodes as n using (node) group by c.component""")
+        select c.component, arg_min(n.key, a.rec) as component_key
+        from _record_anchor_arrow as a join _node_component as c on c.node = a.anchor join _nodes as n on n.node = a.anchor
+        group by c.component""")
     con.execute(f"""
         create or replace temp table _state_records as
         select r.source, r.brand_id, r.record_id, c.links_hash, k.component_key as component, r.rec, r.observed_at

@@ -320,6 +320,7 @@ def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""delete from identity.identifier_profiles where profile_id in
         (select profile_id from identity.resolution_profiles where component in (select component from _dirty))""")
     con.execute("insert into identity.identifier_profiles select * from _identifier_links")
+    con.execute("insert into identity.identifier_profiles select * from _appended_identifiers")
     con.execute(f"delete from identity.merge_review as t where {_STALE}")
     con.execute("insert into identity.merge_review select * from _review_rows")
     con.execute(f"delete from identity.rejected_links as t where {_STALE}")

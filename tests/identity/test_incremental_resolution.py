@@ -16,7 +16,7 @@ import pytest
 from erasure.redact import DERIVED_ROWS
 from identity.record_changes import KEPT_RESOLUTIONS
 from identity.resolve import resolve
-from tests.identity.links import add_observations, observation as o
+from tests.identity.links import add_observations, observation as o, profile_ids
 
 NOW = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 TABLES = ["identity.identifier_profiles", "identity.record_profiles", "identity.record_profile_changes", "identity.resolutions",
@@ -193,6 +193,38 @@ def test_a_next_day_of_known_members_stitches_little(tmp_path):
     summary = resolved(path)
     stitched, appended = (int(part.split()[0]) for part in summary.scope.split(", "))
     assert appended > 2 * stitched, summary.scope  # rules fired in some components, and some events carry 4 identifiers
+
+
+def test_a_known_members_new_identifier_joins_their_profile_unless_it_links_or_crowds(tmp_path):
+    """A known member's next event that brings a device never seen joins their profile without stitching, the device
+    with it, also in a component where a rule fired (a cookie two members shared, kept with the first). A new cookie
+    that a new visitor's event also carries links the two, and a second user id exceeds the limit of one per
+    profile: both are stitched, and the result is the one resolving everything gives."""
+    day1 = [o("a1", "2026-11-01 08:00:00+00", "user_id", "1"), o("a1", "2026-11-01 08:00:00+00", "device_id", "dev_a"),
+            o("b1", "2026-11-01 09:00:00+00", "user_id", "2"), o("c1", "2026-11-01 10:00:00+00", "user_id", "3"),
+            o("d1", "2026-11-01 11:00:00+00", "user_id", "5"), o("d1", "2026-11-01 11:00:00+00", "cookie_id", "ck_d"),
+            o("e1", "2026-11-01 12:00:00+00", "user_id", "6"), o("e1", "2026-11-01 12:00:00+00", "cookie_id", "ck_d")]
+    day2 = [o("a2", "2026-11-02 08:00:00+00", "user_id", "1"), o("a2", "2026-11-02 08:00:00+00", "device_id", "dev_new"),
+            o("b2", "2026-11-02 09:00:00+00", "user_id", "2"), o("b2", "2026-11-02 09:00:00+00", "cookie_id", "ck_shared"),
+            o("v2", "2026-11-02 09:30:00+00", "cookie_id", "ck_shared"),
+            o("c2", "2026-11-02 10:00:00+00", "user_id", "3"), o("c2", "2026-11-02 10:00:00+00", "cookie_id", "ck_c"),
+            o("c3", "2026-11-02 11:00:00+00", "user_id", "3"), o("c3", "2026-11-02 11:00:00+00", "user_id", "4"),
+            o("e2", "2026-11-02 12:00:00+00", "user_id", "6"), o("e2", "2026-11-02 12:00:00+00", "device_id", "dev_e")]
+    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
+    for path in (incremental, everything):
+        add_observations(path, day1)
+        resolved(path)
+        add_observations(path, day2)
+    summary = resolved(incremental)
+    resolved(everything, incremental=False)
+    # a2 and e2 join; b2 and v2 share a new cookie; c2's cookie is its own, but c3 (same member) brings a second user id.
+    assert summary.scope == "6 records stitched again, 2 appended to their profiles", summary.scope
+    assert snapshot(incremental) == snapshot(everything)
+    ids = profile_ids(incremental)
+    assert ids[("device_id", "dev_new")] == ids[("user_id", "1")] == ids[("device_id", "dev_a")]
+    assert ids[("cookie_id", "ck_shared")] == ids[("user_id", "2")]
+    assert ids[("device_id", "dev_e")] == ids[("user_id", "6")] != ids[("cookie_id", "ck_d")] == ids[("user_id", "5")]
+    assert summary.replayed_components >= 1
 
 
 def test_a_changed_setting_stitches_everything(tmp_path):
