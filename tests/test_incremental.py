@@ -366,6 +366,52 @@ def test_qualifying_events_are_written_again_where_a_member_or_the_achievement_i
             USING (brand_id, event_id) WHERE e.product_id = ? AND q.field_value = ?""", [product, old_line]).fetchone() == (0,)
 
 
+def test_an_event_leaving_a_profile_that_remains_and_a_profile_of_two_users(builds, tmp_path):
+    """A resolution that moves one action from a member's profile to another member's, and gives that profile a second
+    user (user_id identifiers of one brand stitched together): the profile left behind keeps its other rows as they
+    were, the action is written under the profile it moved to, once for each of its users, the second user gets
+    every action of the profile, the second user's old profile leaves, and the table equals a full refresh."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    incremental, _, _ = builds
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    shutil.copy(incremental.warehouse, warehouse)
+    single_user_members = f"""SELECT q.brand_id, q.profile_id, any_value(q.user_id) AS user_id, count(*) AS actions
+        FROM {QUALIFYING} AS q GROUP BY 1, 2 HAVING count(DISTINCT q.user_id) = 1 AND count(*) >= 2"""
+    with duckdb.connect(str(warehouse)) as con:
+        [(brand, left, _), (_, arrived, first_user), (_, merged, second_user)] = con.execute(f"""
+            WITH m AS ({single_user_members}),
+            brand AS (SELECT brand_id FROM m GROUP BY 1 HAVING count(*) >= 3 ORDER BY 1 LIMIT 1)
+            SELECT brand_id, profile_id, user_id FROM m WHERE brand_id = (SELECT brand_id FROM brand)
+            ORDER BY profile_id LIMIT 3""").fetchall()
+        [(moved,)] = con.execute(f"SELECT min(event_id) FROM {QUALIFYING} WHERE profile_id = ?", [left]).fetchall()
+        resolution = con.execute("SELECT max(resolution) + 1 FROM intermediate.int_identity__profile_events").fetchone()[0]
+        con.execute("UPDATE intermediate.int_identity__profile_events SET profile_id = ?, resolution = ? "
+                    "WHERE brand_id = ? AND event_id = ?", [arrived, resolution, brand, moved])
+        con.execute("UPDATE identity.identifier_profiles SET profile_id = ? WHERE brand_id = ? AND id_type = 'user_id' "
+                    "AND value = ?", [arrived, brand, str(second_user)])
+        con.execute(f"CREATE TABLE kept AS SELECT * FROM {QUALIFYING} WHERE profile_id = ? AND event_id <> ?", [left, moved])
+    dbt(["run", "--select", "int_features__members", "int_achievements__qualifying_events"], warehouse, target)
+    refreshed = tmp_path / "refreshed.duckdb"
+    shutil.copy(warehouse, refreshed)
+    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
+        assert qualifying_differences(con, f"refreshed.{QUALIFYING}") == (0, 0)
+        assert con.execute(f"SELECT * FROM {QUALIFYING} WHERE profile_id = ? ORDER BY ALL", [left]).fetchall() == \
+            con.execute("SELECT * FROM kept ORDER BY ALL").fetchall(), "the profile left behind kept its other rows"
+        assert con.execute("SELECT count(*) FROM kept").fetchone()[0] > 0
+        # One row per achievement the action counts towards, for each user of the profile it moved to.
+        rows_per_user = dict(con.execute(f"""SELECT user_id, count(*) FROM {QUALIFYING} WHERE event_id = ? AND brand_id = ?
+            GROUP BY 1""", [moved, brand]).fetchall())
+        assert set(rows_per_user) == {first_user, second_user}
+        assert rows_per_user[first_user] == rows_per_user[second_user] > 0
+        assert con.execute(f"""SELECT count(*) FROM (SELECT event_id FROM {QUALIFYING} WHERE profile_id = ? AND user_id = ?
+            EXCEPT ALL SELECT event_id FROM {QUALIFYING} WHERE profile_id = ? AND user_id = ?)""",
+            [arrived, first_user, arrived, second_user]).fetchone() == (0,), "the second user has every action"
+        assert con.execute(f"SELECT count(*) FROM {QUALIFYING} WHERE profile_id = ?", [merged]).fetchone() == (0,)
+
+
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
     """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
     gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
