@@ -149,17 +149,43 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         ) as h using (profile_id, brand_id, id_type)
         where not coalesce(coalesce(h.held, 0) + n.new_values <= n.max_per_profile, false)""")
     con.execute(f"""
+        create or replace temp table _placed as
+        select c.source, c.brand_id, c.record_id, c.component, d.observed_at, d.links_hash, k.replayed,
+            (d.observed_at, c.source, c.brand_id, c.record_id) > (k.last_observed_at, k.last_source, k.last_brand_id, k.last_record_id) as after_last
+        from _candidates as c
+        join _delta as d using ({RECORD_KEY})
+        join {COMPONENTS} as k using (component)
+        where c.component not in (select component from _dirty) and c.component not in (select component from _crowded)""")
+    # A late candidate (before its component's last record: a late file) changes nothing either, when no rule fired
+    # in its component and each of its identifiers was seen before it (so it brings none): every later record saw
+    # the same identifiers before it as without it, and no identifier's first sighting moves (the profile's
+    # creation, the component's first record). Anything else late is stitched.
+    con.execute(f"""
+        create or replace temp table _late_links as
+        select l.source, l.brand_id, l.record_id, l.id_type, l.value, l.component, p.observed_at
+        from _delta_links as l join _placed as p using ({RECORD_KEY})
+        where not p.after_last and not p.replayed""")
+    con.execute(f"""
+        create or replace temp table _late_in_place as
+        select l.source, l.brand_id, l.record_id
+        from _late_links as l
+        left join (
+            select s.brand_id, s.id_type, s.value, min((c.observed_at, c.source, c.brand_id, c.record_id)) as first_seen
+            from {links} as s join _current as c using ({RECORD_KEY})
+            where (s.brand_id, s.id_type, s.value) in (select (brand_id, id_type, value) from _late_links)
+            group by all
+        ) as f using (brand_id, id_type, value)
+        group by l.source, l.brand_id, l.record_id, l.observed_at
+        having count(l.component) = count(*)
+            and bool_and(coalesce(f.first_seen < (l.observed_at, l.source, l.brand_id, l.record_id), false))""")
+    con.execute(f"""
         create or replace temp table _appended as
         with checked as (
-            select c.source, c.brand_id, c.record_id, c.component, d.observed_at, d.links_hash,
-                (d.observed_at, c.source, c.brand_id, c.record_id) > (k.last_observed_at, k.last_source, k.last_brand_id, k.last_record_id) as after_last
-            from _candidates as c
-            join _delta as d using ({RECORD_KEY})
-            join {COMPONENTS} as k using (component)
-            where c.component not in (select component from _dirty) and c.component not in (select component from _crowded)
+            select p.*, p.after_last or exists (select 1 from _late_in_place as i where {same_record('i', 'p')}) as in_place
+            from _placed as p
         )
         select source, brand_id, record_id, component, observed_at, links_hash from checked
-        where component in (select component from checked group by component having bool_and(after_last))""")
+        where component in (select component from checked group by component having bool_and(in_place))""")
     con.execute(f"""
         insert into _dirty
         select component from _candidates as c where not exists (select 1 from _appended as a where {same_record('a', 'c')})
@@ -267,12 +293,18 @@ def write_increment(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"delete from {COMPONENTS} where {dirty}")
     con.execute(f"insert into {COMPONENTS} select {COMPONENT_COLUMNS} from _state_components")
     con.execute(f"""
-        update {COMPONENTS} as k set records = k.records + a.records, last_observed_at = a.last_observed_at,
-            last_source = a.last_source, last_brand_id = a.last_brand_id, last_record_id = a.last_record_id
-        from (
-            select component, count(*) as records,
-                arg_max(observed_at, {ORDER}) as last_observed_at, arg_max(source, {ORDER}) as last_source,
-                arg_max(brand_id, {ORDER}) as last_brand_id, arg_max(record_id, {ORDER}) as last_record_id
-            from _appended group by component
-        ) as a
-        where k.component = a.component""")
+        create or replace temp table _appended_components as
+        select component, count(*) as records,
+            arg_max(observed_at, {ORDER}) as last_observed_at, arg_max(source, {ORDER}) as last_source,
+            arg_max(brand_id, {ORDER}) as last_brand_id, arg_max(record_id, {ORDER}) as last_record_id
+        from _appended group by component""")
+    con.execute(f"update {COMPONENTS} as k set records = k.records + a.records from _appended_components as a "
+                "where k.component = a.component")
+    # A late record joined before the last one, which stays the last.
+    con.execute(f"""
+        update {COMPONENTS} as k set last_observed_at = a.last_observed_at, last_source = a.last_source,
+            last_brand_id = a.last_brand_id, last_record_id = a.last_record_id
+        from _appended_components as a
+        where k.component = a.component
+            and (a.last_observed_at, a.last_source, a.last_brand_id, a.last_record_id)
+                > (k.last_observed_at, k.last_source, k.last_brand_id, k.last_record_id)""")

@@ -227,6 +227,30 @@ def test_a_known_members_new_identifier_joins_their_profile_unless_it_links_or_c
     assert summary.replayed_components >= 1
 
 
+def test_a_late_event_joins_in_place_only_when_its_identifiers_were_seen_before_it(tmp_path):
+    """An event from a late file, before its member's last one: it joins their profile without stitching when each of
+    its identifiers was seen before it; one earlier than the member's first event would move the profile's creation,
+    and one carrying an identifier first seen after it would change what later events saw first: both are stitched."""
+    day1 = [o("p1", "2026-11-01 08:00:00+00", "user_id", "1"), o("p1", "2026-11-01 08:00:00+00", "device_id", "dev_p"),
+            o("p2", "2026-11-01 20:00:00+00", "user_id", "1"),
+            o("q1", "2026-11-01 08:00:00+00", "user_id", "2"),
+            o("q2", "2026-11-01 20:00:00+00", "user_id", "2"), o("q2", "2026-11-01 20:00:00+00", "email", "q@x.com"),
+            o("r1", "2026-11-01 08:00:00+00", "user_id", "3"), o("r2", "2026-11-01 20:00:00+00", "user_id", "3")]
+    late = [o("p_late", "2026-11-01 12:00:00+00", "user_id", "1"), o("p_late", "2026-11-01 12:00:00+00", "device_id", "dev_p"),
+            o("q_late", "2026-11-01 12:00:00+00", "user_id", "2"), o("q_late", "2026-11-01 12:00:00+00", "email", "q@x.com"),
+            o("r_late", "2026-11-01 06:00:00+00", "user_id", "3")]
+    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
+    for path in (incremental, everything):
+        add_observations(path, day1)
+        resolved(path)
+        add_observations(path, late)
+    summary = resolved(incremental)
+    resolved(everything, incremental=False)
+    assert summary.scope == "6 records stitched again, 1 appended to their profiles", summary.scope  # q's and r's
+    assert snapshot(incremental) == snapshot(everything)
+    assert len(set(profile_ids(incremental).values())) == 3
+
+
 def test_a_changed_setting_stitches_everything(tmp_path):
     path = tmp_path / "w.duckdb"
     add_observations(path, events(4, 1, 500))
