@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -320,6 +321,18 @@ def qualifying_differences(con: duckdb.DuckDBPyConnection, expected: str) -> tup
         (SELECT count(*) FROM (SELECT * EXCLUDE (resolution) FROM {expected} EXCEPT ALL {rows}))""").fetchone()
 
 
+def refreshed_differences(warehouse: Path, target: Path) -> tuple[int, int]:
+    """qualifying_differences() of the warehouse's table and a full refresh of it on a copy of the warehouse."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    refreshed = warehouse.with_name("refreshed.duckdb")
+    shutil.copy(warehouse, refreshed)
+    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
+        return qualifying_differences(con, f"refreshed.{QUALIFYING}")
+
+
 def test_qualifying_events_are_written_again_where_a_member_or_the_achievement_inputs_changed(builds, tmp_path):
     """Rows of a member the table no longer holds, of a profile whose user changed, or after the as-of time: the
     next build writes or forgets just those and keeps the rest. A product renamed (or any achievement input changed)
@@ -352,12 +365,8 @@ def test_qualifying_events_are_written_again_where_a_member_or_the_achievement_i
         con.execute("UPDATE raw.app_products SET product_line = 'renamed since' WHERE id = ?", [product])
         digest = con.execute(f"SELECT list(DISTINCT inputs_digest) FROM {QUALIFYING}").fetchone()[0]
     dbt(["run", "--select", "int_achievements__qualifying_events"], warehouse, target)
-    refreshed = tmp_path / "refreshed.duckdb"
-    shutil.copy(warehouse, refreshed)
-    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    assert refreshed_differences(warehouse, target) == (0, 0)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
-        assert qualifying_differences(con, f"refreshed.{QUALIFYING}") == (0, 0)
         [(digests, renamed, old)] = con.execute(f"""SELECT list(DISTINCT inputs_digest),
             count(*) FILTER (WHERE field_value = 'renamed since'), count(*) FILTER (WHERE field_value = ?)
             FROM {QUALIFYING}""", [old_line]).fetchall()
@@ -392,12 +401,8 @@ def test_an_event_leaving_a_profile_that_remains_and_a_profile_of_two_users(buil
                     "AND value = ?", [arrived, brand, str(second_user)])
         con.execute(f"CREATE TABLE kept AS SELECT * FROM {QUALIFYING} WHERE profile_id = ? AND event_id <> ?", [left, moved])
     dbt(["run", "--select", "int_features__members", "int_achievements__qualifying_events"], warehouse, target)
-    refreshed = tmp_path / "refreshed.duckdb"
-    shutil.copy(warehouse, refreshed)
-    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    assert refreshed_differences(warehouse, target) == (0, 0)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
-        assert qualifying_differences(con, f"refreshed.{QUALIFYING}") == (0, 0)
         assert con.execute(f"SELECT * FROM {QUALIFYING} WHERE profile_id = ? ORDER BY ALL", [left]).fetchall() == \
             con.execute("SELECT * FROM kept ORDER BY ALL").fetchall(), "the profile left behind kept its other rows"
         assert con.execute("SELECT count(*) FROM kept").fetchone()[0] > 0

@@ -195,6 +195,20 @@ def test_a_next_day_of_known_members_stitches_little(tmp_path):
     assert appended > 2 * stitched, summary.scope  # rules fired in some components, and some events carry 4 identifiers
 
 
+def resolved_after(tmp_path: Path, first: list[tuple], then: list[tuple]):
+    """Resolves `first`, adds `then` and resolves again incrementally; the result must equal resolving everything.
+    Returns the incremental resolution's summary and its warehouse."""
+    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
+    for path in (incremental, everything):
+        add_observations(path, first)
+        resolved(path)
+        add_observations(path, then)
+    summary = resolved(incremental)
+    resolved(everything, incremental=False)
+    assert snapshot(incremental) == snapshot(everything)
+    return summary, incremental
+
+
 def test_a_known_members_new_identifier_joins_their_profile_unless_it_links_or_crowds(tmp_path):
     """A known member's next event that brings a device never seen joins their profile without stitching, the device
     with it, also in a component where a rule fired (a cookie two members shared, kept with the first). A new cookie
@@ -210,16 +224,9 @@ def test_a_known_members_new_identifier_joins_their_profile_unless_it_links_or_c
             o("c2", "2026-11-02 10:00:00+00", "user_id", "3"), o("c2", "2026-11-02 10:00:00+00", "cookie_id", "ck_c"),
             o("c3", "2026-11-02 11:00:00+00", "user_id", "3"), o("c3", "2026-11-02 11:00:00+00", "user_id", "4"),
             o("e2", "2026-11-02 12:00:00+00", "user_id", "6"), o("e2", "2026-11-02 12:00:00+00", "device_id", "dev_e")]
-    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
-    for path in (incremental, everything):
-        add_observations(path, day1)
-        resolved(path)
-        add_observations(path, day2)
-    summary = resolved(incremental)
-    resolved(everything, incremental=False)
+    summary, incremental = resolved_after(tmp_path, day1, day2)
     # a2 and e2 join; b2 and v2 share a new cookie; c2's cookie is its own, but c3 (same member) brings a second user id.
     assert summary.scope == "6 records stitched again, 2 appended to their profiles", summary.scope
-    assert snapshot(incremental) == snapshot(everything)
     ids = profile_ids(incremental)
     assert ids[("device_id", "dev_new")] == ids[("user_id", "1")] == ids[("device_id", "dev_a")]
     assert ids[("cookie_id", "ck_shared")] == ids[("user_id", "2")]
@@ -239,15 +246,8 @@ def test_a_late_event_joins_in_place_only_when_its_identifiers_were_seen_before_
     late = [o("p_late", "2026-11-01 12:00:00+00", "user_id", "1"), o("p_late", "2026-11-01 12:00:00+00", "device_id", "dev_p"),
             o("q_late", "2026-11-01 12:00:00+00", "user_id", "2"), o("q_late", "2026-11-01 12:00:00+00", "email", "q@x.com"),
             o("r_late", "2026-11-01 06:00:00+00", "user_id", "3")]
-    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
-    for path in (incremental, everything):
-        add_observations(path, day1)
-        resolved(path)
-        add_observations(path, late)
-    summary = resolved(incremental)
-    resolved(everything, incremental=False)
+    summary, incremental = resolved_after(tmp_path, day1, late)
     assert summary.scope == "6 records stitched again, 1 appended to their profiles", summary.scope  # q's and r's
-    assert snapshot(incremental) == snapshot(everything)
     assert len(set(profile_ids(incremental).values())) == 3
 
 
