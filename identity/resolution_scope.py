@@ -100,15 +100,17 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
             on r.links_profiles and r.brand_id = l.brand_id and r.id_type = l.id_type and r.value = l.value
         left join {PROFILES} as rp on rp.profile_id = r.profile_id
         where d.present""")
-    # New records whose known identifiers all belong to one profile (so one component), and few enough that none
-    # can be crowded. Applied after everything before it, such a record merges nothing: it joins that profile.
+    # New records whose known identifiers all belong to one profile and one component, and few enough that none can
+    # be crowded. Applied after everything before it, such a record merges nothing: it joins that profile. (Two
+    # components holding one profile id, which the state should never show, are stitched together instead.)
     con.execute(f"""
         create or replace temp table _candidates as
         select l.source, l.brand_id, l.record_id, any_value(l.profile_id) as profile_id, any_value(l.component) as component
         from _delta_links as l join _delta as d using ({RECORD_KEY})
         where d.previous_component is null
         group by l.source, l.brand_id, l.record_id
-        having count(distinct l.profile_id) = 1 and count(distinct (l.id_type, l.value)) <= {int(max_merge)}""")
+        having count(distinct l.profile_id) = 1 and count(distinct l.component) = 1 and count(l.profile_id) = count(l.component)
+            and count(distinct (l.id_type, l.value)) <= {int(max_merge)}""")
     # An identifier never seen before joins a profile only if every record carrying it is a candidate of that
     # profile; one that another record carries (a new member's, a changed one's, another profile's) links them, so
     # its candidates are stitched instead (their component turns dirty below, and with it its other candidates:
