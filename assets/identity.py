@@ -87,6 +87,7 @@ def identity_resolution(context: dg.AssetExecutionContext, config: IdentityConfi
         "components_replayed_with_rules": summary.replayed_components,
         "resolve_seconds": summary.seconds,
         "stitched": summary.scope,
+        "records_hashed": summary.records_hashed,
     }
     for name in IDENTITY_TABLES:
         metadata = {"dagster/row_count": counts[name], "table": f"identity.{name}"}

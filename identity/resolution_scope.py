@@ -16,8 +16,15 @@ The state, kept beside the identity tables (DuckDB only; Spark resolves everythi
   the count no longer matches and the component is stitched again without them), whether rules fired in it, and
   its last record in processing order.
 - `identity.resolution_profiles`: each profile's component.
-- `identity.resolution_settings`: the settings and state format it was made with; any difference stitches
-  everything.
+- `identity.resolution_settings`: the settings and state format it was made with (any difference stitches
+  everything), and a digest of the merge approvals.
+- `identity.resolution_batches`: the batches of event links resolved, each a landing file's events as one dbt
+  invocation linked them (`int_identity__event_links.linked_by`).
+
+Finding what changed hashes every record's links, except the events of batches already resolved: the event links are
+only appended, and erasure deletes an erased event's state row with its links, so such an event's links are what the
+state hashed. Anything that writes event links again (new identity rules, a full refresh) replaces their batches with
+new ones; a batch of the state that is gone, or a change of the approvals, has every record hashed again.
 """
 
 from __future__ import annotations
@@ -30,9 +37,12 @@ RECORDS = "identity.resolution_records"
 COMPONENTS = "identity.resolution_components"
 PROFILES = "identity.resolution_profiles"
 SETTINGS = "identity.resolution_settings"
+BATCHES = "identity.resolution_batches"
+EVENT_LINKS = "intermediate.int_identity__event_links"  # the events' part of the links (int_identity__links)
+RECORD_LINKS = "intermediate.int_identity__record_links"  # and the extracts' part
 OUTPUTS = ("identity.identifier_profiles", "identity.record_profiles", "identity.profile_merges",
            "identity.merge_review", "identity.rejected_links")
-FORMAT = 2  # raise when the state's meaning changes: the next build then stitches everything
+FORMAT = 3  # raise when the state's meaning changes: the next build then stitches everything
 RECORD_KEY = "source, brand_id, record_id"
 # Processing order of records (identity.resolve numbers them so), as a row that compares lexicographically.
 ORDER = "(observed_at, source, brand_id, record_id)"
@@ -44,6 +54,7 @@ class Scope:
     reason: str  # why everything is stitched, or what the increment holds
     stitched_records: int = 0
     appended_records: int = 0
+    hashed_everything: bool = True  # _current holds every record (else: current_records' new_batches_only)
 
 
 def same_record(a: str, b: str) -> str:
@@ -55,11 +66,36 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {f"{s}.{t}" for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
 
 
-def current_records(con: duckdb.DuckDBPyConnection, links: str, approvals: str | None) -> None:
+def link_batches(con: duckdb.DuckDBPyConnection) -> bool:
+    """_batches(source, source_file_id, linked_by): the batches of the event links. Returns whether the links are
+    split into batches (the dbt project's shape; a hand-made links table is not)."""
+    columns = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema || '.' || table_name = ?",
+        [EVENT_LINKS]).fetchall()}
+    batched = {"source", "source_file_id", "linked_by"} <= columns and RECORD_LINKS in _tables(con)
+    con.execute("create or replace temp table _batches as " + (
+        f"select distinct source, source_file_id, linked_by from {EVENT_LINKS}" if batched else
+        "select null::varchar as source, null::varchar as source_file_id, null::varchar as linked_by limit 0"))
+    return batched
+
+
+def approvals_digest(con: duckdb.DuckDBPyConnection, approvals: str | None) -> int:
+    if not approvals:
+        return 0
+    return con.execute(f"select hash(count(*), coalesce(sum(hash(source, record_id)), 0)) from {approvals}").fetchall()[0][0]
+
+
+def current_records(con: duckdb.DuckDBPyConnection, links: str, approvals: str | None, *, new_batches_only: bool = False) -> None:
     """_current(record key, observed_at, links_hash): every record of `links` with a hash of everything stitching
-    reads of it. The sum of link hashes does not depend on row order, so no sort."""
+    reads of it; with `new_batches_only`, the extracts' records and the events of batches the state does not hold
+    (the others are as the state hashed them). The sum of link hashes does not depend on row order, so no sort."""
     approved = (f"exists (select 1 from {approvals} as a where a.source = p.source and a.record_id = p.record_id)"
                 if approvals else "false")
+    if new_batches_only:
+        columns = f"{RECORD_KEY}, observed_at, id_type, value, priority, max_per_profile"
+        con.execute(f"create or replace temp table _new_batches as select * from _batches except select * from {BATCHES}")
+        links = f"""(select {columns} from {RECORD_LINKS} union all
+                     select {columns} from {EVENT_LINKS} as e semi join _new_batches as b using (source, source_file_id, linked_by))"""
     con.execute(f"""
         create or replace temp table _current as
         with per_record as (
@@ -71,11 +107,12 @@ def current_records(con: duckdb.DuckDBPyConnection, links: str, approvals: str |
         from per_record as p""")
 
 
-def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
-    """Decide what this resolution stitches. Leaves temp tables for resolve: _scope_links (the links to stitch),
-    _appended (records that join a profile without stitching), _dirty (components whose rows are replaced)."""
+def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int, approvals: str | None, batched: bool) -> Scope:
+    """Decide what this resolution stitches. Leaves temp tables for resolve: _current (current_records), _scope_links
+    (the links to stitch), _appended (records that join a profile without stitching), _dirty (components whose rows
+    are replaced). `batched`: the links are split into batches (link_batches)."""
     tables = _tables(con)
-    missing = [t for t in (*OUTPUTS, RECORDS, COMPONENTS, PROFILES, SETTINGS) if t not in tables]
+    missing = [t for t in (*OUTPUTS, RECORDS, COMPONENTS, PROFILES, SETTINGS, BATCHES) if t not in tables]
     if missing:
         return Scope(False, f"no previous resolution state ({missing[0]})")
     settings = con.execute(f"select max_merge, format from {SETTINGS}").fetchall()
@@ -85,10 +122,19 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
     states, outputs = con.execute(f"select (select count(*) from {RECORDS}), (select count(*) from identity.record_profiles)").fetchall()[0]
     if states != outputs:
         return Scope(False, f"state out of step with identity.record_profiles ({states} records, {outputs} rows)")
+    same_approvals = con.execute(f"select approvals_digest from {SETTINGS}").fetchall() == [(approvals_digest(con, approvals),)]
+    # A batch the state resolved that is gone was linked again (or all its events erased): its events may be anywhere.
+    [(gone,)] = con.execute(f"select count(*) from (select * from {BATCHES} except select * from _batches)").fetchall()
+    new_batches_only = batched and same_approvals and not gone
+    current_records(con, links, approvals, new_batches_only=new_batches_only)
+    # The state's records compared with _current: all of them, or those _current hashed and every extract's record
+    # (one that is gone must go from the state too).
+    compared = (f"(select * from {RECORDS} as s where s.source not in (select source from _batches) "
+                f"or exists (select 1 from _current as c where {same_record('c', 's')}))" if new_batches_only else RECORDS)
     con.execute(f"""
         create or replace temp table _delta as
         select {RECORD_KEY}, c.observed_at, c.links_hash, s.component as previous_component, c.links_hash is not null as present
-        from _current as c full join {RECORDS} as s using ({RECORD_KEY})
+        from _current as c full join {compared} as s using ({RECORD_KEY})
         where c.links_hash is distinct from s.links_hash""")
     # Each identifier of a new or changed record, with the profile and component it belonged to (null: never seen).
     con.execute(f"""
@@ -172,9 +218,17 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
         select l.source, l.brand_id, l.record_id
         from _late_links as l
         left join (
+            -- Each record carrying a late identifier, at its time: the first of its links.
+            with carrying as (
+                select {RECORD_KEY}, brand_id, id_type, value from {links}
+                where (brand_id, id_type, value) in (select (brand_id, id_type, value) from _late_links)
+            ), times as (
+                select {RECORD_KEY}, min(observed_at) as observed_at from {links}
+                where (source, brand_id, record_id) in (select (source, brand_id, record_id) from carrying)
+                group by all
+            )
             select s.brand_id, s.id_type, s.value, min((c.observed_at, c.source, c.brand_id, c.record_id)) as first_seen
-            from {links} as s join _current as c using ({RECORD_KEY})
-            where (s.brand_id, s.id_type, s.value) in (select (brand_id, id_type, value) from _late_links)
+            from carrying as s join times as c using ({RECORD_KEY})
             group by all
         ) as f using (brand_id, id_type, value)
         group by l.source, l.brand_id, l.record_id, l.observed_at
@@ -195,7 +249,8 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
     con.execute(f"""
         create or replace temp table _scope_records as
         select s.source, s.brand_id, s.record_id from {RECORDS} as s
-        where s.component in (select component from _dirty) and exists (select 1 from _current as c where {same_record('c', 's')})
+        where s.component in (select component from _dirty)
+            and not exists (select 1 from _delta as d where not d.present and {same_record('d', 's')})
         union
         select d.source, d.brand_id, d.record_id from _delta as d
         where d.present and not exists (select 1 from _appended as a where {same_record('a', 'd')})""")
@@ -210,7 +265,8 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int) -> Scope:
     if leaked:
         return Scope(False, f"state inconsistent: {leaked} links outside the changed components share their identifiers")
     stitched, appended = con.execute("select (select count(*) from _scope_records), (select count(*) from _appended)").fetchall()[0]
-    return Scope(True, f"{stitched} records stitched again, {appended} appended to their profiles", stitched, appended)
+    return Scope(True, f"{stitched} records stitched again, {appended} appended to their profiles", stitched, appended,
+                 hashed_everything=not new_batches_only)
 
 
 def appended_profiles(con: duckdb.DuckDBPyConnection) -> None:
@@ -237,9 +293,10 @@ def appended_profiles(con: duckdb.DuckDBPyConnection) -> None:
         group by l.brand_id, l.id_type, l.value""")
 
 
-def stitched_state(con: duckdb.DuckDBPyConnection) -> None:
+def stitched_state(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     """_state_records, _state_components, _state_profiles: the state of what was stitched (resolve's temp tables
-    _records, _nodes, _node_component, _record_anchor_arrow, _component_replayed, _node_profile, _profile_ids)."""
+    _records, _nodes, _node_component, _record_anchor_arrow, _component_replayed, _node_profile, _profile_ids). A
+    record _current did not hash keeps the hash the state holds."""
     # A component is named by the identifier its first record anchors on: records that join it later, bringing
     # identifiers of their own, leave its name as it was.
     con.execute("""
@@ -249,12 +306,15 @@ def stitched_state(con: duckdb.DuckDBPyConnection) -> None:
         group by c.component""")
     con.execute(f"""
         create or replace temp table _state_records as
-        select r.source, r.brand_id, r.record_id, c.links_hash, k.component_key as component, r.rec, r.observed_at
+        select r.source, r.brand_id, r.record_id,
+            {"coalesce(c.links_hash, s.links_hash)" if not scope.hashed_everything else "c.links_hash"} as links_hash,
+            k.component_key as component, r.rec, r.observed_at
         from _record_anchor_arrow as a
         join _records as r using (rec)
         join _node_component as nc on nc.node = a.anchor
         join _component_keys as k on k.component = nc.component
-        join _current as c using ({RECORD_KEY})""")
+        {"left" if not scope.hashed_everything else ""} join _current as c using ({RECORD_KEY})
+        {f"left join {RECORDS} as s using ({RECORD_KEY})" if not scope.hashed_everything else ""}""")
     con.execute("""
         create or replace temp table _state_components as
         select s.component, count(*) as records, any_value(p.replayed) as replayed,
@@ -276,16 +336,24 @@ RECORD_COLUMNS = "source, brand_id, record_id, links_hash, component"
 COMPONENT_COLUMNS = "component, records, replayed, last_observed_at, last_source, last_brand_id, last_record_id"
 
 
-def write_full(con: duckdb.DuckDBPyConnection, max_merge: int) -> None:
+def _write_inputs(con: duckdb.DuckDBPyConnection, max_merge: int, approvals: str | None) -> None:
+    """The settings, the approvals and the link batches this resolution read."""
+    con.execute(f"create or replace table {SETTINGS} as select {int(max_merge)} as max_merge, {FORMAT} as format, "
+                f"{approvals_digest(con, approvals)} as approvals_digest")
+    con.execute(f"create or replace table {BATCHES} as select * from _batches")
+
+
+def write_full(con: duckdb.DuckDBPyConnection, max_merge: int, approvals: str | None) -> None:
     """Replace the whole state (inside resolve's transaction)."""
     con.execute(f"create or replace table {RECORDS} as select {RECORD_COLUMNS} from _state_records")
     con.execute(f"create or replace table {COMPONENTS} as select {COMPONENT_COLUMNS} from _state_components")
     con.execute(f"create or replace table {PROFILES} as select profile_id, component from _state_profiles")
-    con.execute(f"create or replace table {SETTINGS} as select {int(max_merge)} as max_merge, {FORMAT} as format")
+    _write_inputs(con, max_merge, approvals)
 
 
-def write_increment(con: duckdb.DuckDBPyConnection) -> None:
+def write_increment(con: duckdb.DuckDBPyConnection, max_merge: int, approvals: str | None) -> None:
     """Replace the state of the dirty components and add the appended records (inside resolve's transaction)."""
+    _write_inputs(con, max_merge, approvals)
     dirty = "component in (select component from _dirty)"
     con.execute(f"delete from {RECORDS} where {dirty}")
     con.execute(f"insert into {RECORDS} select {RECORD_COLUMNS} from _state_records")

@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from identity.merge_causes import first_merge_causes
 from identity.record_changes import log_resolution
-from identity.resolution_scope import (Scope, appended_profiles, current_records, plan, same_record, stitched_state,
-                                       write_full, write_increment)
+from identity.resolution_scope import (Scope, appended_profiles, current_records, link_batches, plan, same_record,
+                                       stitched_state, write_full, write_increment)
 from identity.stitch import Graph, StitchResult, stitch
 
 LINKS = "intermediate.int_identity__links"
@@ -46,6 +46,9 @@ class ResolveSummary:
     replayed_components: int
     seconds: float
     scope: str  # what was stitched: everything (and why), or how many records again and how many appended
+    # Records whose links were hashed to find what changed (identity.resolution_scope); None on Spark, which looks
+    # for no change.
+    records_hashed: int | None
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -176,8 +179,12 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     change touches are stitched again; `incremental=False` stitches everything, with the same result."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    current_records(con, LINKS, APPROVALS if _table_exists(con, "config", "identity_merge_approvals") else None)
-    scope = plan(con, LINKS, max_merge) if incremental else Scope(False, "asked to stitch everything")
+    approvals = APPROVALS if _table_exists(con, "config", "identity_merge_approvals") else None
+    batched = link_batches(con)
+    scope = plan(con, LINKS, max_merge, approvals, batched) if incremental else Scope(False, "asked to stitch everything")
+    if not scope.incremental:
+        current_records(con, LINKS, approvals)
+    [hashed] = _one(con, "select count(*) from _current")
     graph = load_graph(con, max_merge, SCOPE_LINKS if scope.incremental else LINKS)
     result = stitch(graph)
     nodes = np.arange(graph.n_nodes, dtype=np.int64)
@@ -201,7 +208,7 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     con.register("_rejected_arrow", pa.Table.from_pylist(
         [{"rec": r, "node": n, "over_type": ID_TYPES[t]} for r, n, t in result.rejected],
         schema=pa.schema([("rec", pa.int64()), ("node", pa.int64()), ("over_type", pa.string())])))
-    _write(con, now, scope, max_merge)
+    _write(con, now, scope, max_merge, approvals)
     for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow", "_component_replayed"):
         con.unregister(name)
     summary = _one(con, """select (select count(*) from identity.record_profiles),
@@ -214,10 +221,10 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     return ResolveSummary(records=summary[0], identifiers=summary[1], profiles=summary[2], merges=len(merges),
                           review_queue=summary[3], rejected_links=summary[4], largest_profile=summary[5],
                           replayed_components=summary[6], seconds=round(time.perf_counter() - started, 3),
-                          scope=scope.reason)
+                          scope=scope.reason, records_hashed=hashed)
 
 
-def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merge: int) -> None:
+def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merge: int, approvals: str | None) -> None:
     """The stitched records' rows into the identity tables and the resolution state, in one transaction: replacing
     every table, or (incremental) the rows of the changed components, plus the appended records."""
     con.execute("begin transaction")
@@ -258,19 +265,19 @@ def _write(con: duckdb.DuckDBPyConnection, now: datetime, scope: Scope, max_merg
             join _node_profile as p using (node)
             join _profile_ids as i using (profile)
             order by r.observed_at, r.source, r.record_id""")
-        stitched_state(con)
+        stitched_state(con, scope)
         if scope.incremental:
             con.execute("create or replace temp table _rewritten_profiles as "
                         "select * from _record_profiles union all select * from _appended_profiles")
             log_resolution(con, f"(select * from identity.record_profiles as t where {_STALE})", "_rewritten_profiles", now)
-            _replace_changed_components(con)
+            _replace_changed_components(con, max_merge, approvals)
         else:
             log_resolution(con, "identity.record_profiles" if _table_exists(con, "identity", "record_profiles") else None,
                            "_record_profiles", now)
             for table, rows in (("record_profiles", "_record_profiles"), ("identifier_profiles", "_identifier_links"),
                                 ("merge_review", "_review_rows"), ("rejected_links", "_rejected_rows")):
                 con.execute(f"create or replace table identity.{table} as select * from {rows}")
-            write_full(con, max_merge)
+            write_full(con, max_merge, approvals)
         # Weak identifiers (card last 4) join the profile of each record they were seen on, whatever was stitched.
         con.execute("delete from identity.identifier_profiles where not links_profiles")
         con.execute(f"""
@@ -313,7 +320,7 @@ _STALE = ("exists (select 1 from identity.resolution_records as s where s.compon
           f" and {same_record('s', 't')})")
 
 
-def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
+def _replace_changed_components(con: duckdb.DuckDBPyConnection, max_merge: int, approvals: str | None) -> None:
     """The rows of the dirty components' records and profiles give way to the stitched ones; appended records join."""
     con.execute(f"delete from identity.record_profiles as t where {_STALE}")
     con.execute("insert into identity.record_profiles select * from _rewritten_profiles")
@@ -325,4 +332,4 @@ def _replace_changed_components(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("insert into identity.merge_review select * from _review_rows")
     con.execute(f"delete from identity.rejected_links as t where {_STALE}")
     con.execute("insert into identity.rejected_links select * from _rejected_rows")
-    write_increment(con)
+    write_increment(con, max_merge, approvals)

@@ -295,4 +295,5 @@ def resolve(spark: SparkSession, *, max_merge: int = 3, now: datetime | None = N
         review_queue=spark.table(f"{DATABASE}.merge_review").count(),
         rejected_links=spark.table(f"{DATABASE}.rejected_links").count(), largest_profile=figures[1],
         replayed_components=flagged.count(), seconds=round(time.perf_counter() - started, 3),
-        scope="everything (on Spark every build resolves every component)", rounds=components.rounds)
+        scope="everything (on Spark every build resolves every component)", records_hashed=None,
+        rounds=components.rounds)

@@ -18,18 +18,23 @@ def observation(record_id: str, at: str, id_type: str, value: str, brand_id: int
     return (source, brand_id, record_id, at, id_type, value)
 
 
-def add_observations(path: Path, rows: list[tuple]) -> None:
-    """Append observations and rebuild the identifier and link tables the way dbt shapes them."""
+def add_observations(path: Path, rows: list[tuple], *, relink: bool = False) -> None:
+    """Append observations and rebuild the identifier and link tables the way dbt shapes them: the events' links
+    appended as one batch (a landing file, linked by one invocation), the extracts' rebuilt, the links a view of both.
+    `relink` links every event again, as new rules or a full refresh do (the only way an event's links change)."""
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema if not exists intermediate")
         con.execute("""create table if not exists intermediate.int_identity__observations (
             source varchar, brand_id bigint, record_id varchar, observed_at timestamptz, id_type varchar,
-            raw_value varchar, value varchar, invalid_reason varchar)""")
+            raw_value varchar, value varchar, invalid_reason varchar, source_file_id varchar)""")
+        batch = con.execute("select coalesce(max(cast(substr(source_file_id, 6) as integer)), 0) + 1 "
+                            "from intermediate.int_identity__observations").fetchall()[0][0]
         new = pa.table(dict(zip(["source", "brand_id", "record_id", "observed_at", "id_type", "value"], map(list, zip(*rows)))))
         con.register("new_rows", new)
         con.execute("""insert into intermediate.int_identity__observations
-            select source, brand_id, record_id, cast(observed_at as timestamptz), id_type, value, value, null from new_rows""")
+            select source, brand_id, record_id, cast(observed_at as timestamptz), id_type, value, value, null, ?
+            from new_rows""", [f"file_{batch}"])
         con.unregister("new_rows")
         rules = ", ".join(f"('{t}', {p}, {m}, {str(k).lower()})" for t, (p, m, k) in RULES.items())
         con.execute(f"""
@@ -41,12 +46,24 @@ def add_observations(path: Path, rows: list[tuple]) -> None:
             from intermediate.int_identity__observations
             join (values {rules}) as r(id_type, priority, max_per_profile, links_profiles) using (id_type)
             group by brand_id, id_type, value""")
-        con.execute("""
-            create or replace table intermediate.int_identity__links as
-            select o.source, o.brand_id, o.record_id, o.observed_at, o.id_type, o.value, i.priority, i.max_per_profile
+        links = """select o.source, o.brand_id, o.record_id, o.observed_at, o.id_type, o.value, i.priority, i.max_per_profile,
+                o.source_file_id, '{linked_by}' as linked_by
             from intermediate.int_identity__observations as o
             join intermediate.int_identity__identifiers as i using (brand_id, id_type, value)
-            where i.links_profiles""")
+            where i.links_profiles and o.source {events} 'action_log'"""
+        linked_by = f"invocation_{batch}"  # each call is an invocation of its own
+        con.execute(f"create or replace table intermediate.int_identity__record_links as "
+                    f"{links.format(linked_by=linked_by, events='<>')}")
+        con.execute(f"create table if not exists intermediate.int_identity__event_links as "
+                    f"{links.format(linked_by=linked_by, events='=')} and false")
+        if relink:
+            con.execute("delete from intermediate.int_identity__event_links")
+        con.execute(f"""insert into intermediate.int_identity__event_links {links.format(linked_by=linked_by, events='=')}
+            and o.source_file_id not in (select source_file_id from intermediate.int_identity__event_links)""")
+        columns = "source, brand_id, record_id, observed_at, id_type, value, priority, max_per_profile"
+        con.execute(f"""create or replace view intermediate.int_identity__links as
+            select {columns} from intermediate.int_identity__event_links
+            union all select {columns} from intermediate.int_identity__record_links""")
     finally:
         con.close()
 

@@ -22,7 +22,8 @@ NOW = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 TABLES = ["identity.identifier_profiles", "identity.record_profiles", "identity.record_profile_changes", "identity.resolutions",
           "identity.profile_merges",
           "identity.merge_review", "identity.rejected_links", "identity.resolution_records",
-          "identity.resolution_components", "identity.resolution_profiles", "identity.resolution_settings"]
+          "identity.resolution_components", "identity.resolution_profiles", "identity.resolution_settings",
+          "identity.resolution_batches"]
 
 
 def events(seed: int, day: int, count: int, members: int = 300, prefix: str = "") -> list[tuple]:
@@ -89,10 +90,11 @@ def execute(path: Path, *sql: str) -> None:
         con.close()
 
 
-def drop_records(path: Path, where: str, replacement: list[tuple]) -> None:
-    """Remove observations (a record withdrawn or rewritten upstream), add `replacement`, rebuild the links."""
+def drop_records(path: Path, where: str, replacement: list[tuple], *, relink: bool = True) -> None:
+    """Remove observations (a record withdrawn or rewritten upstream), add `replacement`, rebuild the links: every
+    event linked again, as the full refresh that alone rewrites old events does."""
     execute(path, f"delete from intermediate.int_identity__observations where {where}")
-    add_observations(path, replacement)
+    add_observations(path, replacement, relink=relink)
 
 
 def erase_profile_of(path: Path, user_id: str) -> None:
@@ -109,11 +111,12 @@ def erase_profile_of(path: Path, user_id: str) -> None:
         con.execute("create temp table _erased_events as select brand_id, record_id as event_id from _erased_records")
         con.execute("create table erased_records as select * from _erased_records")
         for table, erased in DERIVED_ROWS.items():
-            if table.startswith("identity."):
+            if table.startswith("identity.") or table == "intermediate.int_identity__event_links":
                 con.execute(f"delete from {table} as d where {erased}")
     finally:
         con.close()
-    drop_records(path, "record_id in (select record_id from erased_records)", [o("after_erasure", "2026-11-02 23:00:00+00", "cookie_id", "ck_late")])
+    drop_records(path, "record_id in (select record_id from erased_records)",
+                 [o("after_erasure", "2026-11-02 23:00:00+00", "cookie_id", "ck_late")], relink=False)
 
 
 def first_member_with_merges(path: Path) -> str:
@@ -249,6 +252,48 @@ def test_a_late_event_joins_in_place_only_when_its_identifiers_were_seen_before_
     summary, incremental = resolved_after(tmp_path, day1, late)
     assert summary.scope == "6 records stitched again, 1 appended to their profiles", summary.scope  # q's and r's
     assert len(set(profile_ids(incremental).values())) == 3
+
+
+def test_only_the_extracts_and_new_batches_of_event_links_are_hashed(tmp_path):
+    """Finding what changed hashes the extracts' records (rebuilt every run) and the events of link batches no
+    resolution read yet; old events' links are what the state hashed. A record gone from an extract is found; a
+    changed approval, or every event linked again (new rules, a full refresh), has every record hashed. Each
+    resolution equals resolving everything."""
+    incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
+    extract = [o("u1", "2026-11-01 07:00:00+00", "user_id", "1", source="app_user"),
+               o("u2", "2026-11-01 07:00:00+00", "user_id", "2", source="app_user"),
+               o("u2", "2026-11-01 07:00:00+00", "email", "m2@x.com", source="app_user")]
+
+    def linked(where: str = "true") -> int:
+        """Records of the links (those with an identifier that links) matching `where`."""
+        con = duckdb.connect(str(incremental), read_only=True)
+        try:
+            return con.execute("select count(distinct (source, brand_id, record_id)) "
+                               f"from intermediate.int_identity__links where {where}").fetchall()[0][0]
+        finally:
+            con.close()
+
+    def hashed_after(change) -> int:
+        for path in (incremental, everything):
+            change(path)
+        summary = resolved(incremental)
+        resolved(everything, incremental=False)
+        assert snapshot(incremental) == snapshot(everything)
+        assert summary.scope.endswith("appended to their profiles"), summary.scope
+        return summary.records_hashed
+
+    for path in (incremental, everything):
+        add_observations(path, events(6, 1, 400) + extract)
+        resolved(path)
+    assert hashed_after(lambda path: add_observations(path, events(6, 2, 50))) == linked("record_id like 'd2_%'") + 2
+    withdrawn = [o("late_visit", "2026-11-02 23:00:00+00", "cookie_id", "ck_late")]
+    assert hashed_after(lambda path: drop_records(path, "record_id = 'u2'", withdrawn, relink=False)) == 1 + 1
+    approval = ("create schema if not exists config", "create or replace table config.identity_merge_approvals as "
+                "select 'action_log' as source, 'd1_5' as record_id, 'analyst' as approved_by, now() as approved_at")
+    assert hashed_after(lambda path: execute(path, *approval)) == linked()
+    relinked = [o("after_refresh", "2026-11-03 01:00:00+00", "cookie_id", "ck_refresh")]
+    assert hashed_after(lambda path: add_observations(path, relinked, relink=True)) == linked()
+    assert hashed_after(lambda path: None) == 1 == linked("source = 'app_user'")
 
 
 def test_a_changed_setting_stitches_everything(tmp_path):
