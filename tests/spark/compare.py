@@ -22,7 +22,9 @@ RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_inv
                # When the run's ingestion loaded the event's file: each engine's run loads the landing zone itself.
                "staging.stg_app__action_logs": ("loaded_at",),
                # An achievement event is available to Customer.io when the feed detected it.
-               "marts.customerio_events": ("available_at",)}
+               "marts.customerio_events": ("available_at",),
+               # The dbt invocation that linked the event (identity resolution's batches).
+               "intermediate.int_identity__event_links": ("linked_by",)}
 # Digests made with each engine's own hash function: each engine compares them only with its own.
 ENGINE_DIGESTS = {"intermediate.int_identity__event_links": ("rules_digest",),
                   "intermediate.int_achievements__qualifying_events": ("inputs_digest",)}
