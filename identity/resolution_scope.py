@@ -167,16 +167,20 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int, approvals: 
             where {same_record('l', 'c')} and l.component is null and (l.brand_id, l.id_type, l.value) in (
                 select (n.brand_id, n.id_type, n.value) from _delta_links as n left join _candidates as k using ({RECORD_KEY})
                 where n.component is null group by all having count(k.profile_id) < count(*) or count(distinct k.profile_id) > 1))""")
+    # Components an erasure took records from. Nothing else takes records from the state: unless the totals differ,
+    # no component lost any.
+    [(lost,)] = con.execute(f"select (select count(*) from {RECORDS}) <> (select coalesce(sum(records), 0) from {COMPONENTS})").fetchall()
+    erased = f"""union
+        select k.component from {COMPONENTS} as k
+        left join (select component, count(*) as records from {RECORDS} group by component) as s using (component)
+        where coalesce(s.records, 0) <> k.records""" if lost else ""
     con.execute(f"""
         create or replace temp table _dirty as
         select previous_component as component from _delta where previous_component is not null
         union
         select l.component from _delta_links as l
         where l.component is not null and not exists (select 1 from _candidates as c where {same_record('c', 'l')})
-        union
-        select k.component from {COMPONENTS} as k
-        left join (select component, count(*) as records from {RECORDS} group by component) as s using (component)
-        where coalesce(s.records, 0) <> k.records""")
+        {erased}""")
     # A candidate joins its profile only if its component stays clean, every candidate of it comes after its last
     # record (an earlier one could change which identifiers each record saw first), and the identifiers the
     # candidates bring keep every type of their profile within its limit (else the limit rule would reject one; in

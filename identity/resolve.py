@@ -211,13 +211,12 @@ def resolve(con: duckdb.DuckDBPyConnection, *, max_merge: int = 3, now: datetime
     _write(con, now, scope, max_merge, approvals)
     for name in ("_record_anchor_arrow", "_merges_arrow", "_review_arrow", "_rejected_arrow", "_component_replayed"):
         con.unregister(name)
-    summary = _one(con, """select (select count(*) from identity.record_profiles),
-        (select count(*) from identity.identifier_profiles where links_profiles),
-        (select count(distinct profile_id) from identity.identifier_profiles where links_profiles),
-        (select count(*) from identity.merge_review), (select count(*) from identity.rejected_links),
-        (select coalesce(max(size), 0) from (select count(*) as size from identity.identifier_profiles
-                                             where links_profiles group by profile_id)),
-        (select count(*) from identity.resolution_components where replayed)""")
+    summary = _one(con, """select (select count(*) from identity.record_profiles), p.identifiers, p.profiles,
+        (select count(*) from identity.merge_review), (select count(*) from identity.rejected_links), p.largest,
+        (select count(*) from identity.resolution_components where replayed)
+        from (select coalesce(sum(size), 0) as identifiers, count(profile_id) as profiles, coalesce(max(size), 0) as largest
+              from (select profile_id, count(*) as size from identity.identifier_profiles where links_profiles
+                    group by profile_id)) as p""")
     return ResolveSummary(records=summary[0], identifiers=summary[1], profiles=summary[2], merges=len(merges),
                           review_queue=summary[3], rejected_links=summary[4], largest_profile=summary[5],
                           replayed_components=summary[6], seconds=round(time.perf_counter() - started, 3),
