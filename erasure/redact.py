@@ -52,6 +52,12 @@ LINEAGE = ("_file_id", "_position", "_partition", "_extracted_at", "_row_hash", 
 
 # Tables derived from raw rows before this step ran (or incrementally, so never rebuilt): the rows of erased
 # records go. `_erased_events` holds every redacted action-log row, this build's and earlier builds'.
+# An erased event's record, in an identity table (`d`): also when it sits in a profile that is not erased (the member's
+# user id blocked or weak under a brand's rules), so its identity rows go with its links and identity resolution,
+# which hashes only the events it has not resolved, finds the record gone (identity/resolution_scope.py).
+ERASED_EVENT_RECORD = ("d.source = 'action_log' AND EXISTS (SELECT 1 FROM _erased_events AS e"
+                       " WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id)")
+ERASED_RECORD = "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
 DERIVED_ROWS = {
     "staging.stg_app__action_logs":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
@@ -81,24 +87,21 @@ DERIVED_ROWS = {
     "intermediate.int_identity__identifiers":
         "EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
     "identity.identifier_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
-    "identity.record_profiles": "d.profile_id IN (SELECT profile_id FROM _erased_profiles)",
+    "identity.record_profiles": f"d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR {ERASED_EVENT_RECORD}",
     # Only the erased records' changes go. A record that survives keeps every change, those into or out of an erased
     # profile too (a profile id, like the one identity.erasures keeps, is no identifier): the models that follow the
     # log need each change's previous profile to cut the timeline the record left.
-    "identity.record_profile_changes":
-        "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+    "identity.record_profile_changes": f"{ERASED_RECORD} OR {ERASED_EVENT_RECORD}",
     # Its link hashes derive from the member's identifiers; the component's record count then no longer matches,
     # so the next resolution stitches the rest of the component again (identity/resolution_scope.py).
-    "identity.resolution_records":
-        "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+    "identity.resolution_records": f"{ERASED_RECORD} OR {ERASED_EVENT_RECORD}",
     "identity.profile_merges":
         "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR d.merged_profile_id IN (SELECT profile_id FROM _erased_profiles)",
     "identity.merge_review":
         "list_has_any(d.matched_profile_ids, (SELECT coalesce(list(profile_id), []) FROM _erased_profiles))"
-        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
+        f" OR {ERASED_RECORD} OR {ERASED_EVENT_RECORD}",
     "identity.rejected_links":
-        "d.kept_in_profile_id IN (SELECT profile_id FROM _erased_profiles)"
-        " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
+        f"d.kept_in_profile_id IN (SELECT profile_id FROM _erased_profiles) OR {ERASED_RECORD} OR {ERASED_EVENT_RECORD}"
         " OR EXISTS (SELECT 1 FROM _erased_identifiers AS i WHERE i.brand_id = d.brand_id AND i.id_type = d.id_type AND i.value = d.value)",
 }
 # Identifier text searched for in quarantined rows: long enough not to match unrelated text by chance.
