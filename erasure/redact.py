@@ -55,8 +55,8 @@ LINEAGE = ("_file_id", "_position", "_partition", "_extracted_at", "_row_hash", 
 # An erased event's record, in an identity table (`d`): also when it sits in a profile that is not erased (the member's
 # user id blocked or weak under a brand's rules), so its identity rows go with its links and identity resolution,
 # which hashes only the events it has not resolved, finds the record gone (identity/resolution_scope.py).
-ERASED_EVENT_RECORD = ("d.source = 'action_log' AND EXISTS (SELECT 1 FROM _erased_events AS e"
-                       " WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id)")
+ERASED_EVENT_RECORD = ("(d.source = 'action_log' AND EXISTS (SELECT 1 FROM _erased_events AS e"
+                       " WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id))")
 ERASED_RECORD = "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
 DERIVED_ROWS = {
     "staging.stg_app__action_logs":
