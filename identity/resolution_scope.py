@@ -24,7 +24,8 @@ The state, kept beside the identity tables (DuckDB only; Spark resolves everythi
 Finding what changed hashes every record's links, except the events of batches already resolved: the event links are
 only appended, and erasure deletes an erased event's state row with its links, so such an event's links are what the
 state hashed. Anything that writes event links again (new identity rules, a full refresh) replaces their batches with
-new ones; a batch of the state that is gone, or a change of the approvals, has every record hashed again.
+new ones; a batch of the state that is gone, a change of the approvals or another DuckDB release has every record hashed
+again.
 """
 
 from __future__ import annotations
@@ -122,10 +123,12 @@ def plan(con: duckdb.DuckDBPyConnection, links: str, max_merge: int, approvals: 
     states, outputs = con.execute(f"select (select count(*) from {RECORDS}), (select count(*) from identity.record_profiles)").fetchall()[0]
     if states != outputs:
         return Scope(False, f"state out of step with identity.record_profiles ({states} records, {outputs} rows)")
-    same_approvals = con.execute(f"select approvals_digest from {SETTINGS}").fetchall() == [(approvals_digest(con, approvals),)]
+    # The state's hashes are comparable with this DuckDB's only if it made them (a release may change hash()).
+    same_hashes = con.execute(f"select approvals_digest, hashed_with from {SETTINGS}").fetchall() == [
+        (approvals_digest(con, approvals), duckdb.__version__)]
     # A batch the state resolved that is gone was linked again (or all its events erased): its events may be anywhere.
     [(gone,)] = con.execute(f"select count(*) from (select * from {BATCHES} except select * from _batches)").fetchall()
-    new_batches_only = batched and same_approvals and not gone
+    new_batches_only = batched and same_hashes and not gone
     current_records(con, links, approvals, new_batches_only=new_batches_only)
     # The state's records compared with _current: all of them, or those _current hashed and every extract's record
     # (one that is gone must go from the state too).
@@ -343,7 +346,7 @@ COMPONENT_COLUMNS = "component, records, replayed, last_observed_at, last_source
 def _write_inputs(con: duckdb.DuckDBPyConnection, max_merge: int, approvals: str | None) -> None:
     """The settings, the approvals and the link batches this resolution read."""
     con.execute(f"create or replace table {SETTINGS} as select {int(max_merge)} as max_merge, {FORMAT} as format, "
-                f"{approvals_digest(con, approvals)} as approvals_digest")
+                f"{approvals_digest(con, approvals)} as approvals_digest, '{duckdb.__version__}' as hashed_with")
     con.execute(f"create or replace table {BATCHES} as select * from _batches")
 
 

@@ -269,7 +269,8 @@ def test_a_late_event_joins_in_place_only_when_its_identifiers_were_seen_before_
 def test_only_the_extracts_and_new_batches_of_event_links_are_hashed(tmp_path):
     """Finding what changed hashes the extracts' records (rebuilt every run) and the events of link batches no
     resolution read yet; old events' links are what the state hashed. A record gone from an extract is found; a
-    changed approval, or every event linked again (new rules, a full refresh), has every record hashed. Each
+    changed approval, a state hashed by another DuckDB release, or every event linked again (new rules, a full
+    refresh), has every record hashed. Each
     resolution equals resolving everything."""
     incremental, everything = tmp_path / "incremental.duckdb", tmp_path / "everything.duckdb"
     extract = [o("u1", "2026-11-01 07:00:00+00", "user_id", "1", source="app_user"),
@@ -303,6 +304,8 @@ def test_only_the_extracts_and_new_batches_of_event_links_are_hashed(tmp_path):
     approval = ("create schema if not exists config", "create or replace table config.identity_merge_approvals as "
                 "select 'action_log' as source, 'd1_5' as record_id, 'analyst' as approved_by, now() as approved_at")
     assert hashed_after(lambda path: execute(path, *approval)) == linked()
+    older_duckdb = "update identity.resolution_settings set hashed_with = '0.0.1'"  # another release's hashes
+    assert hashed_after(lambda path: execute(path, older_duckdb)) == linked()
     relinked = [o("after_refresh", "2026-11-03 01:00:00+00", "cookie_id", "ck_refresh")]
     assert hashed_after(lambda path: add_observations(path, relinked, relink=True)) == linked()
     assert hashed_after(lambda path: None) == 1 == linked("source = 'app_user'")
