@@ -17,7 +17,7 @@ The state, kept beside the identity tables (DuckDB only; Spark resolves everythi
   its last record in processing order.
 - `identity.resolution_profiles`: each profile's component.
 - `identity.resolution_settings`: the settings and state format it was made with (any difference stitches
-  everything), and a digest of the merge approvals.
+  everything), a digest of the merge approvals and the DuckDB release that hashed the state.
 - `identity.resolution_batches`: the batches of event links resolved, each a landing file's events as one dbt
   invocation linked them (`int_identity__event_links.linked_by`).
 
