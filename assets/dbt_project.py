@@ -58,12 +58,18 @@ if using_dagster_dev():
 # What an invocation's folder keeps once it finished: dbt's timings, which benchmarks/pipeline.py reads.
 KEPT_ARTIFACTS = ("run_results.json",)
 KEPT_INVOCATIONS = 10
+# dbt's parse cache. dagster-dbt starts every invocation with the target folder's copy; dbt parses the whole
+# project again (about 15 s of CPU) when its profile renders differently from the one that wrote the copy.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 def tidy_invocation_target(invocation: Path, kept_invocations: int = KEPT_INVOCATIONS) -> None:
     """dagster-dbt runs every invocation in its own target/<op>-<run>-<uuid>/ folder (compiled SQL, a
     manifest, logs: about 18 MB a build) and never removes it. Strip this one to KEPT_ARTIFACTS and
-    delete the oldest folders of the same op beyond the newest `kept_invocations`."""
+    delete the oldest folders of the same op beyond the newest `kept_invocations`. Its parse cache becomes the
+    target folder's, so the next step of a run on another data directory than the one the manifest was prepared
+    for (another warehouse path in the profile) parses only what changed."""
+    keep_parse_cache(invocation)
     if invocation.is_dir():
         for entry in invocation.iterdir():
             if entry.name in KEPT_ARTIFACTS:
@@ -76,3 +82,11 @@ def tidy_invocation_target(invocation: Path, kept_invocations: int = KEPT_INVOCA
     siblings = [p for p in invocation.parent.glob(f"{op_name}-*-*") if p.is_dir() and p.name.rsplit("-", 2)[0] == op_name]
     for old in sorted(siblings, key=lambda p: p.stat().st_mtime_ns, reverse=True)[kept_invocations:]:
         shutil.rmtree(old)
+
+
+def keep_parse_cache(invocation: Path) -> None:
+    """The invocation's parse cache replaces the target folder's in one rename, so a concurrent reader sees one or
+    the other whole; dbt checks a cache before using it, so a cache of another profile only costs a full parse."""
+    cache = invocation / PARTIAL_PARSE_FILE
+    if cache.is_file():
+        os.replace(cache, invocation.parent / PARTIAL_PARSE_FILE)  # the target folder

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.dbt_project import DBT_TARGET_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, tidy_invocation_target
+from assets.dbt_project import DBT_TARGET_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, PARTIAL_PARSE_FILE, tidy_invocation_target
 from assets.dbt_test_descriptions import describe_test
 
 from tests.orchestration.build import build_all
@@ -113,3 +113,17 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path):
         os.utime(folder, ns=(i * 10**9, i * 10**9))  # builds are minutes apart; these, not always a clock tick
     left = sorted(p.name for p in target.iterdir())
     assert left == sorted(["compiled", "manifest.json", *(f.name for f in folders[-KEPT_INVOCATIONS:])])
+
+
+def test_an_invocations_parse_cache_becomes_the_target_folders(tmp_path):
+    """The next step starts from the cache of the last one, which parsed with this run's profile."""
+    target = tmp_path / "target"
+    (target / PARTIAL_PARSE_FILE).parent.mkdir(parents=True)
+    (target / PARTIAL_PARSE_FILE).write_bytes(b"prepared with another warehouse path")
+    folder = target / "synergy_dbt_models-run0001-abcdef1"
+    folder.mkdir()
+    (folder / PARTIAL_PARSE_FILE).write_bytes(b"parsed with this run's profile")
+    (folder / "run_results.json").write_text("{}")
+    tidy_invocation_target(folder)
+    assert (target / PARTIAL_PARSE_FILE).read_bytes() == b"parsed with this run's profile"
+    assert sorted(p.name for p in folder.iterdir()) == ["run_results.json"]
