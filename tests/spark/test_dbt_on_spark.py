@@ -146,6 +146,7 @@ def feed_rows(env: dict[str, str]) -> list[tuple]:
             from read_parquet('{files}/*.parquet') order by all""").fetchall()
 
 
+@pytest.mark.extended
 @pytest.mark.parametrize("crash", [
     # After the new table was written and the old one dropped, before the rename: the new one holds every row.
     {"rows": "select * from marts.achievement_completions", "then": "{% do run_query('drop table ' ~ feed) %}"},

@@ -169,6 +169,7 @@ def test_a_rerun_changes_nothing(spark_redacted, spark_cluster):
     assert relations(spark_as_duckdb(root)) == before
 
 
+@pytest.mark.extended
 def test_killed_before_and_after_the_commit_point_the_reruns_give_the_uncrashed_result(
         tmp_path_factory, spark_cluster, spark_redacted, duckdb_before, landing):
     reference, _ = spark_redacted

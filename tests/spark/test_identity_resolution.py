@@ -120,6 +120,7 @@ def test_later_resolutions_after_new_links_stay_the_same_on_both_engines(clean_s
     assert_same_tables(clean_spark, path)
 
 
+@pytest.mark.extended
 def test_an_interrupted_write_leaves_the_previous_tables_or_is_finished(clean_spark, tmp_path, monkeypatch):
     spark, path = clean_spark, tmp_path / "w.duckdb"
     add_observations(path, DAY1)

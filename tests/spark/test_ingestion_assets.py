@@ -16,7 +16,7 @@ from ingestion.sources import ACTION_LOGS, ALL_SOURCES, REFERENCE
 from ingestion.spark_store import SparkStore, store_root
 from orchestration.resources import WarehouseResource
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]  # spark_run loads the sample through these assets on every run
 
 # Figures that measure this run's clock, not the data.
 TIMINGS = {"load_seconds", "max_arrival_to_load_seconds", "event_lag_hours"}

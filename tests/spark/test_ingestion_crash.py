@@ -34,6 +34,7 @@ def scalar(spark, sql: str):
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_killed_between_writing_and_committing_then_rerun_gives_exact_counts(spark, sample_data_dir):
     expected = json.loads((sample_data_dir.ground_truth / "expected.json").read_text())
     store = SparkStore(sample_data_dir.root / "spark_store")

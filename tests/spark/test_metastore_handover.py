@@ -10,7 +10,7 @@ import pytest
 
 from ingestion.paths import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 
 def test_after_release_another_process_and_then_this_one_open_the_metastore(tmp_path):

@@ -22,7 +22,7 @@ from identity.normalize import phone_for_timezone
 from tests.spark.tables import duckdb_rows, spark_rows
 from tests.spark.test_identity_resolution import assert_same_tables, resolve_both, same_counts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 SEEDS = ["identity_rules", "card_reasons"]
 
