@@ -7,7 +7,9 @@ and activate, dry-run sync), then append one more day of data (new files in a ne
 late files for older days, new members, merges and erasures) and time the incremental `synergy run`.
 Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
 every Dagster step's time (from the instance's run records) with the peak RSS sampled while it ran,
-the steps and processes at the run's peak, and the slowest dbt models (from dbt's run_results.json). Results print as one table and are saved under benchmarks/results/.
+the steps and processes at the run's peak, the slowest dbt models (from dbt's run_results.json), and how much
+the run changed downstream (card documents rewritten, people and events queued: the work the last steps do
+follows these, not the new events). Results print as one table and are saved under benchmarks/results/.
 
 With `--engine spark` the same runs happen on a local standalone cluster of each `--spark-workers` count
 (one core and `--worker-memory` each), started for the measurement and stopped after it: each step's
@@ -39,6 +41,13 @@ AS_OF = "2026-11-01"
 DAILY_VISITORS = 0.05
 SLOWEST_MODELS = 15
 RUN_LINE = re.compile(r"^run (\w{8}-\w{4}-\w{4}-\w{4}-\w{12})")
+# What a run changed downstream: an asset's materialization metadata, reported under a name of its own.
+DOWNSTREAM_WORK = {
+    ("card_snapshots",): {"members_published": "card documents", "changed": "card documents rewritten"},
+    ("activation", "customerio_outbound_queue"): {
+        "identifies_queued": "identifies queued", "people_unchanged": "people unchanged",
+        "events_queued": "events queued", "events_deduplicated": "events read again, already queued"},
+}
 
 
 def generate(data: Path, members: int, brands: int, days: int, seed: int) -> dict:
@@ -92,7 +101,8 @@ def synergy_run(data: Path, dagster_home: Path, engine_env: dict[str, str] | Non
             "steps": {step: round(end - start, 2) for step, (start, end) in windows.items()},
             "step_peak_rss_mb": step_peaks(timeline, windows),
             "steps_at_peak": steps_at(max(timeline, key=lambda s: s[1])[0], windows) if timeline else [],
-            "slowest_dbt_models": slowest_models(run_ids)}
+            "slowest_dbt_models": slowest_models(run_ids),
+            "downstream_work": downstream_work(dagster_home, run_ids)}
 
 
 def step_windows(dagster_home: Path, run_ids: list[str]) -> dict[str, tuple[float, float]]:
@@ -116,6 +126,23 @@ def step_peaks(timeline: list[tuple[float, float]], windows: dict[str, tuple[flo
 def steps_at(moment: float, windows: dict[str, tuple[float, float]]) -> list[str]:
     """The steps running at a moment (epoch seconds): where the run's peak happened."""
     return [step for step, (start, end) in windows.items() if start <= moment <= end]
+
+
+def downstream_work(dagster_home: Path, run_ids: list[str]) -> dict[str, int]:
+    """DOWNSTREAM_WORK's figures from the materializations the runs made (an asset they did not materialize
+    reports nothing)."""
+    import dagster as dg
+
+    work = {}
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        for key, names in DOWNSTREAM_WORK.items():
+            records = instance.fetch_materializations(dg.AssetKey(list(key)), limit=len(run_ids) + 10).records
+            for record in records:
+                if record.run_id in run_ids:
+                    metadata = record.asset_materialization.metadata
+                    work |= {name: metadata[field].value for field, name in names.items() if field in metadata}
+                    break
+    return work
 
 
 def slowest_models(run_ids: list[str]) -> list[dict]:
@@ -224,6 +251,8 @@ def table(results: list[dict]) -> str:
                              + ", ".join(f"{p['command'][:60]} {p['rss_mb']:.0f} MB" for p in run["at_peak"]))
             lines.append("    slowest dbt models: " + ", ".join(f"{m['model']} {m['seconds']:.1f}"
                                                                 for m in run["slowest_dbt_models"]))
+            if run.get("downstream_work"):
+                lines.append("    downstream: " + ", ".join(f"{name} {count:,}" for name, count in run["downstream_work"].items()))
     return "\n".join(lines)
 
 
