@@ -46,7 +46,7 @@ DOWNSTREAM_WORK = {
     ("card_snapshots",): {"members_published": "card documents", "changed": "card documents rewritten"},
     ("activation", "customerio_outbound_queue"): {
         "identifies_queued": "identifies queued", "people_unchanged": "people unchanged",
-        "events_queued": "events queued", "events_deduplicated": "events read again, already queued"},
+        "events_queued": "events queued", "events_deduplicated": "events read again (queued before)"},
 }
 
 

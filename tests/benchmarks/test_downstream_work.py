@@ -26,6 +26,6 @@ def test_each_run_reports_its_own_materializations(tmp_path):
         first, second = materialize(instance, changed=10, identifies=10), materialize(instance, changed=4, identifies=2)
     assert downstream_work(home, [second]) == {
         "card documents": 10, "card documents rewritten": 4, "identifies queued": 2, "people unchanged": 8,
-        "events queued": 7, "events read again, already queued": 3}
+        "events queued": 7, "events read again (queued before)": 3}
     assert downstream_work(home, [first])["card documents rewritten"] == 10  # not the newer run's
     assert downstream_work(home, ["a run that materialized neither"]) == {}
