@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
-from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.measure import machine, run_measured, scratch_root, write_result
 from ingestion.paths import DATA_DIR_ENV
 
 EVENTS_PER_MEMBER = 10
@@ -47,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.members, args.events = 5_000, [20_000, 50_000]
-    scratch = Path(tempfile.mkdtemp(prefix="synergy-bench-", dir=args.scratch))
+    scratch = scratch_root("synergy-bench-", args.scratch)
     report = {"machine": machine(), "generator": None, "ingestion": []}
     print(f"machine: {report['machine']}", flush=True)
     try:

@@ -21,12 +21,11 @@ import argparse
 import json
 import shutil
 import signal
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.measure import machine, run_measured, scratch_root, write_result
 
 IMPLEMENTATIONS = {"ours": "ours (resolve)", "plain": "ours, no rules", "networkx": "networkx", "splink": "splink"}
 BASELINES = ("plain", "networkx", "splink")  # plain connected components: their counts must agree
@@ -233,7 +232,7 @@ def main() -> None:
     print(f"machine: {report['machine']}")
     print("wall s: the whole process (start-up and imports included); work s: measured inside it; "
           "components: profiles for ours (resolve); x time / x memory: wall s and peak MB against ours (resolve)")
-    scratch = Path(tempfile.mkdtemp(prefix="synergy-bench-identity-", dir=args.scratch))
+    scratch = scratch_root("synergy-bench-identity-", args.scratch)
     try:
         for links in args.links:
             report["scales"].append(run_scale(scratch, links, args.timeout))

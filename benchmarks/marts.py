@@ -14,11 +14,10 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from assets.dbt_project import DBT_PROJECT_DIR
-from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.measure import machine, run_measured, scratch_root, write_result
 from ingestion.paths import DATA_DIR_ENV
 
 LAYERS = ["models/intermediate/features", "models/marts/features", "models/intermediate/achievements",
@@ -69,7 +68,7 @@ def main() -> None:
     print(f"machine: {report['machine']}", flush=True)
     print("features + achievements + cards: dbt build (models and their tests), wall time and peak RSS", flush=True)
     for members in args.members:
-        root = Path(tempfile.mkdtemp(prefix="synergy-bench-marts-", dir=args.scratch))
+        root = scratch_root("synergy-bench-marts-", args.scratch)
         try:
             run = measure(root / "data", members)
         finally:

@@ -101,6 +101,14 @@ def _command(process: psutil.Process) -> str:
         return "?"
 
 
+def scratch_root(prefix: str, parent: Path | None = None) -> Path:
+    """A new directory for one measurement's data, in `parent` (`--scratch`, created if missing) or the system's
+    temporary directory."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def machine() -> dict:
     import platform
 

@@ -23,7 +23,6 @@ import argparse
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from assets.dbt_project import DBT_TARGET_DIR
-from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.measure import machine, run_measured, scratch_root, write_result
 from ingestion.paths import PROJECT_ROOT
 
 AS_OF = "2026-11-01"
@@ -282,14 +281,12 @@ def main() -> None:
         setups = [(lambda root, n=n: spark_engine(root, n, args.worker_memory, args.spark_connect),
                    {"engine": "spark", "workers": n, "worker_memory": args.worker_memory, "connect": args.spark_connect})
                   for n in args.spark_workers]
-    if args.scratch:
-        args.scratch.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": []}
     print(f"machine: {report['machine']}", flush=True)
     saved = None  # saved after each scale and engine: a long benchmark stopped midway keeps what it measured
     for members in args.members:
         for engine, labels in setups:
-            root = Path(tempfile.mkdtemp(prefix=f"synergy-bench-pipeline-{members}-", dir=args.scratch))
+            root = scratch_root(f"synergy-bench-pipeline-{members}-", args.scratch)
             print(f"{members:,} members on {labels} in {root}", flush=True)
             try:
                 report["results"].append(measure(root, members, args.brands, args.days, args.seed,

@@ -17,12 +17,11 @@ import json
 import random
 import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.measure import machine, run_measured, write_result
+from benchmarks.measure import machine, run_measured, scratch_root, write_result
 
 GENERATE_BATCH = 50_000
 REBUILT_AT = "2026-11-21T06:00:00Z"
@@ -148,7 +147,7 @@ def main() -> None:
         print(json.dumps(STEPS[args.step](args)), flush=True)
         return
 
-    root = Path(tempfile.mkdtemp(prefix="synergy-bench-publishing-", dir=args.scratch))
+    root = scratch_root("synergy-bench-publishing-", args.scratch)
     report = {"machine": machine(), "members": args.members, "changed_share": args.changed, "steps": []}
     print(f"machine: {report['machine']}", flush=True)
     try:

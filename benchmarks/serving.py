@@ -33,7 +33,6 @@ import socket
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,7 +40,7 @@ import httpx
 import orjson
 import psutil
 
-from benchmarks.measure import machine, write_result
+from benchmarks.measure import machine, scratch_root, write_result
 from ingestion.paths import PROJECT_ROOT
 from publishing.card_store import CardStoreWriter, StoredDocument
 from publishing.sample_documents import member_document
@@ -331,7 +330,7 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=None)
     args = parser.parse_args()
     ensure_tools()
-    scratch = Path(tempfile.mkdtemp(prefix="synergy-bench-serving-", dir=args.scratch))
+    scratch = scratch_root("synergy-bench-serving-", args.scratch)
     report = {"machine": machine(), "members": args.members, "seconds": args.seconds,
               "connections": args.connections, "runs": []}
     print(f"machine: {report['machine']}", flush=True)

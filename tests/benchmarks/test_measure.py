@@ -1,6 +1,6 @@
-"""The benchmark harness's memory figures: what it samples, and how a run's peak is put on its steps."""
+"""The benchmark harness: its memory figures (what it samples, how a run's peak is put on its steps) and scratch directories."""
 
-from benchmarks.measure import run_measured
+from benchmarks.measure import run_measured, scratch_root
 from benchmarks.pipeline import step_peaks, steps_at
 
 # A child that holds 300 MB for a moment, then exits.
@@ -45,3 +45,10 @@ def test_processes_outside_the_run_count_when_named():
         outside.wait()
     assert alone["peak_rss_mb"] < 300 <= together["peak_rss_mb"]
     assert any(p["pid"] == outside.pid and p["rss_mb"] >= 300 for p in together["at_peak"])
+
+
+def test_a_scratch_parent_that_does_not_exist_yet_is_created(tmp_path):
+    parent = tmp_path / "not" / "there"
+    first, second = scratch_root("bench-", parent), scratch_root("bench-", parent)
+    assert first.parent == second.parent == parent and first != second
+    assert first.is_dir() and first.name.startswith("bench-")
