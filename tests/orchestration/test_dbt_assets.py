@@ -10,7 +10,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.dbt_project import DBT_TARGET_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, PARTIAL_PARSE_FILE, tidy_invocation_target
+from dbt.cli.main import dbtRunner
+
+from assets.dbt_project import (DBT_PROJECT_DIR, DBT_TARGET_DIR, KEPT_ARTIFACTS, KEPT_INVOCATIONS, NO_FILE_LOG,
+                                PARTIAL_PARSE_FILE, dbt_environment, tidy_invocation_target)
 from assets.dbt_test_descriptions import describe_test
 
 from tests.orchestration.build import build_all
@@ -90,6 +93,24 @@ def test_a_real_build_reports_row_counts_and_leaves_only_run_results(defs, sampl
     for folder in folders:
         assert sorted(p.name for p in folder.iterdir()) == sorted(KEPT_ARTIFACTS)
         assert json.loads((folder / "run_results.json").read_text())["results"]
+
+
+def test_dbt_writes_no_log_file_in_the_steps_environment(tmp_path, monkeypatch):
+    """The steps' environment (dbt_environment) turns dbt's debug log file off; dbt writes one without it."""
+    def logs_written(environment: dict[str, str]) -> list[str]:
+        logs = tmp_path / str(len(list(tmp_path.iterdir())))
+        with monkeypatch.context() as patched:
+            for name in NO_FILE_LOG:  # a build earlier in this process left the steps' environment behind
+                patched.delenv(name, raising=False)
+            for name, value in {**environment, "DBT_LOG_PATH": str(logs)}.items():
+                patched.setenv(name, value)
+            assert dbtRunner().invoke(["deps", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                                       "--profiles-dir", str(DBT_PROJECT_DIR)]).success
+        return sorted(p.name for p in logs.iterdir()) if logs.exists() else []
+
+    environment = dbt_environment(tmp_path / "warehouse.duckdb")
+    assert logs_written(environment) == []
+    assert logs_written({k: v for k, v in environment.items() if k not in NO_FILE_LOG}) == ["dbt.log"]
 
 
 def manifest_relation(manifest: dict, name: str) -> str:
