@@ -5,8 +5,10 @@ Dagster's own SQLite event log opens a database engine and a connection for ever
 closes them: 5.8 ms for a log event and 13.6 ms for a materialization (written to the run's database and to
 the index) on this project's machines, and a build of the default sample writes about 1,100 events. This one
 keeps an engine, with one pooled connection, for the index and for the runs it wrote or read last: 1.9 and
-4.0 ms. Everything else is Dagster's: the files, their layout and journal mode, the schema, the locking
-(one thread at a time per process, as before), so any Dagster process reads what another wrote. Only a
+4.0 ms. Everything else is Dagster's: the files, their layout and journal mode (WAL), the schema, the locking
+(one thread at a time per process, as before), so any Dagster process reads what another wrote; and a write to a
+run's database touches its file, where closing Dagster's connection checkpointed it, so the UI's live run log,
+which watches that file, still sees each new event. Only a
 few run databases stay open, so a long-lived process (the webserver, the daemon) holds a handful of files.
 
 dagster_home/dagster.yaml names SynergyInstance as the instance class: its default storage is Dagster's SQLite
@@ -25,13 +27,12 @@ import dagster as dg
 import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
-# Dagster's wait for a locked database (dagster._core.storage.event_log.sqlite.sqlite_event_log).
-BUSY_TIMEOUT_SECONDS = 200
 # Run databases kept open besides the index: the run being written and the few a process reads around it.
 OPEN_RUN_DATABASES = 4
 
@@ -75,8 +76,17 @@ class ReusedConnectionSqliteEventLogStorage(SqliteEventLogStorage):
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            with engine.connect() as conn:
+                database = conn.connection.dbapi_connection
+                changes = database.total_changes
+                with conn.begin():
+                    yield conn
+                if shard != INDEX_SHARD_NAME and database.total_changes != changes:
+                    # Dagster's databases are in WAL mode, where a commit leaves the database file as it was until
+                    # a checkpoint, and the UI learns of a run's new events from that file's changes (watchdog).
+                    # Dagster's connection per event checkpointed as it closed; a connection kept open touches the
+                    # file instead, which needs no write to disk.
+                    os.utime(self.path_for_shard(shard))
 
     def _engine(self, shard: str) -> Engine:
         """The shard's engine, opened if needed; the least recently used run database closes beyond the limit."""
@@ -84,7 +94,7 @@ class ReusedConnectionSqliteEventLogStorage(SqliteEventLogStorage):
             # One connection kept; a second one only while Dagster creates a database (it inspects the engine
             # from inside a connection), closed after.
             self.conn_string_for_shard(shard), pool_size=1, max_overflow=2,
-            connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         self._engines[shard] = engine
         runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
         for name in runs[:max(0, len(runs) - OPEN_RUN_DATABASES)]:
@@ -101,5 +111,5 @@ class ReusedConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         super().wipe()
 
     def dispose(self) -> None:
+        super().dispose()  # stops the watchers first: one could open a database again
         self._close_all()
-        super().dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -96,6 +97,45 @@ def test_events_written_from_several_threads_are_all_kept(home: Path):
             t.join()
         messages = {e.message for e in instance.all_logs(run.run_id)}
     assert {f"thread {t} event {i}" for t in range(4) for i in range(25)} <= messages
+
+
+def test_a_run_watched_from_another_instance_sees_each_new_event(home: Path):
+    """How the UI follows a run's log live: Dagster's watcher learns of new events from the run's database file,
+    whose connections in both instances stay open (WAL: a commit alone leaves that file unchanged)."""
+    with dg.DagsterInstance.from_config(str(home)) as writer, dg.DagsterInstance.from_config(str(home)) as reader:
+        run = writer.create_run_for_job(JOB)
+        writer.report_engine_event("before watching", run)
+        assert [e.message for e in reader.all_logs(run.run_id)][-1:] == ["before watching"]
+        seen: list[str] = []
+
+        def heard(event, cursor) -> None:
+            seen.append(event.message)
+
+        reader.event_log_storage.watch(run.run_id, None, heard)
+        try:
+            for i in range(3):
+                writer.report_engine_event(f"watched {i}", run)
+                deadline = time.monotonic() + 20
+                while f"watched {i}" not in seen and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert f"watched {i}" in seen, seen
+        finally:
+            reader.event_log_storage.end_watch(run.run_id, heard)
+
+
+def test_the_instance_a_run_worker_rebuilds_from_its_reference_is_this_one(home: Path):
+    """A run launched in another process (dagster dev, the daemon) gets the instance from its serialized
+    reference: the same class and storage, over the same files."""
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._serdes import deserialize_value, serialize_value
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run_id = JOB.execute_in_process(instance=instance).run_id
+        ref = deserialize_value(serialize_value(instance.get_ref()), InstanceRef)
+    with dg.DagsterInstance.from_ref(ref) as rebuilt:
+        assert isinstance(rebuilt, SynergyInstance)
+        assert isinstance(rebuilt.event_log_storage, ReusedConnectionSqliteEventLogStorage)
+        assert rebuilt.get_run_by_id(run_id).is_success and len(rebuilt.all_logs(run_id)) > 5
 
 
 def test_a_wiped_instance_writes_new_runs_into_new_files(home: Path):
