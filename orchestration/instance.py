@@ -2,10 +2,9 @@
 connections kept open between events.
 
 Dagster's own SQLite event log opens a database engine and a connection for every event it writes, then
-closes them: 5.8 ms for a log event and 13.6 ms for a materialization (written to the run's database and to
-the index) on this project's machines, and a build of the default sample writes about 1,100 events. This one
-keeps an engine, with one pooled connection, for the index and for the runs it wrote or read last: 1.9 and
-4.0 ms. Everything else is Dagster's: the files, their layout and journal mode (WAL), the schema, the locking
+closes them: about 6 ms for a log event and 14 ms for a materialization (written to the run's database and to
+the index) on this project's machines, and a build writes about 1,100 events. This one keeps an engine, with one
+pooled connection, for the index and for the runs it wrote or read last: about 2 and 4.5 ms. Everything else is Dagster's: the files, their layout and journal mode (WAL), the schema, the locking
 (one thread at a time per process, as before), so any Dagster process reads what another wrote; and a write to a
 run's database touches its file, where closing Dagster's connection checkpointed it, so the UI's live run log,
 which watches that file, still sees each new event. Only a
