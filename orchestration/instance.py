@@ -4,11 +4,13 @@ connections kept open between events.
 Dagster's own SQLite event log opens a database engine and a connection for every event it writes, then
 closes them: about 6 ms for a log event and 14 ms for a materialization (written to the run's database and to
 the index) on this project's machines, and a build writes about 1,100 events. This one keeps an engine, with one
-pooled connection, for the index and for the runs it wrote or read last: about 2 and 4.5 ms. Everything else is Dagster's: the files, their layout and journal mode (WAL), the schema, the locking
-(one thread at a time per process, as before), so any Dagster process reads what another wrote; and a write to a
-run's database touches its file, where closing Dagster's connection checkpointed it, so the UI's live run log,
-which watches that file, still sees each new event. Only a
-few run databases stay open, so a long-lived process (the webserver, the daemon) holds a handful of files.
+pooled connection, for the index and for the runs it wrote or read last: about 2 and 4.5 ms. Only a few run
+databases stay open, so a long-lived process (the webserver, the daemon) holds a handful of files.
+
+Everything else is Dagster's: the files, their layout and journal mode (WAL), the schema, the locking (one thread
+at a time per process, as before), so any Dagster process reads what another wrote. A write to a run's database
+touches its file, which closing Dagster's connection did by checkpointing, so the UI's live run log, which watches
+that file, still sees each new event.
 
 dagster_home/dagster.yaml names SynergyInstance as the instance class: its default storage is Dagster's SQLite
 storage in the instance's directory with this event log, so an instance opened from any directory
