@@ -29,7 +29,7 @@ import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
@@ -56,7 +56,7 @@ class ReusedConnectionSqliteStorage(DagsterSqliteStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data=inst_data)
-        self._event_log_storage = ReusedConnectionSqliteEventLogStorage(os.path.join(base_dir, "history", "runs", ""))
+        self._event_log_storage = ReusedConnectionSqliteEventLogStorage(_event_logs_directory(base_dir))
 
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> ReusedConnectionSqliteStorage:
