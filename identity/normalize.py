@@ -42,3 +42,8 @@ def to_e164(raw: str | None, default_region: str = FALLBACK_REGION) -> str | Non
 
 def phone_for_timezone(raw: str | None, timezone: str | None) -> str | None:
     return to_e164(raw, region_of_timezone(timezone))
+
+
+def phones_for_timezones(raws: list[str | None], timezones: list[str | None]) -> list[str | None]:
+    """phone_for_timezone of each pair: a batch, as a worker process receives it."""
+    return [phone_for_timezone(raw, timezone) for raw, timezone in zip(raws, timezones)]

@@ -12,10 +12,7 @@ inside its transaction. Workers are spawned (not forked), so a script calling th
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import threading
-import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ from typing import Self
 import jsonschema_rs
 import orjson
 
+from engine.worker_processes import spawn_pool
 from ingestion.paths import PROJECT_ROOT
 from publishing.streams import chunks
 
@@ -90,9 +88,7 @@ class BackgroundValidator:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Self:
-        # spawn, not fork: the parent holds DuckDB and SQLite connections and their threads.
-        self._pool = ProcessPoolExecutor(WORKER_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
+        self._pool = spawn_pool(WORKER_PROCESSES)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -127,17 +123,6 @@ class _Offenders:
             self.total += 1
             if len(self.first) < REPORTED_OFFENDERS:
                 self.first.append(Offender(brand_id, user_id, reason))
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """A worker whose publisher was killed would otherwise wait for work forever (it holds its own queue)."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _verdict(pending: tuple) -> tuple[list, list[str | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from identity import dbt_plugin
 from identity.dbt_plugin import register_functions
 from identity.normalize import phone_for_timezone, region_of_timezone, to_e164
 
@@ -42,3 +43,33 @@ def test_sql_function_matches_the_python_function():
         ) as t(raw, tz)""").fetchall()
     assert [r[2] for r in rows] == [phone_for_timezone(r[0], r[1]) for r in rows]
     assert [r[2] for r in rows] == ["+14155550123", "+31612345678", None, None]
+
+
+def test_a_large_parse_is_split_between_worker_processes(monkeypatch):
+    """Past PARALLEL_AFTER numbers the function parses in worker processes, with the same results, row for row."""
+    monkeypatch.setattr(dbt_plugin, "PARALLEL_AFTER", 1_000)
+    monkeypatch.setattr(dbt_plugin, "WORKERS", 2)
+    parser = dbt_plugin._PhoneParser()
+    con = duckdb.connect()
+    register_functions(con, parser)
+    rows = con.execute("""
+        select raw, tz, phone_e164(raw, tz) from (
+            select case i % 4 when 0 then '(415) 555-' || lpad((i % 10000)::varchar, 4, '0')
+                              when 1 then '06-' || (12345678 + i)::varchar
+                              when 2 then 'junk ' || i::varchar
+                              else null end as raw,
+                   case i % 3 when 0 then 'America/Denver' when 1 then 'Europe/Amsterdam' else null end as tz
+            from range(6000) as t(i))""").fetchall()
+    assert parser._pool is not None  # the workers did parse
+    assert [r[2] for r in rows] == [phone_for_timezone(r[0], r[1]) for r in rows]
+    assert sum(r[2] is not None for r in rows) > 1000  # real numbers among them, not only nulls
+
+
+def test_a_small_parse_starts_no_worker(monkeypatch):
+    monkeypatch.setattr(dbt_plugin, "WORKERS", 2)
+    parser = dbt_plugin._PhoneParser()
+    con = duckdb.connect()
+    register_functions(con, parser)
+    [(valid,)] = con.execute("select count(phone_e164('(415) 555-' || lpad(i::varchar, 4, '0'), 'America/Denver'))"
+                             " from range(500) as t(i)").fetchall()
+    assert valid == 500 and parser._pool is None
