@@ -21,20 +21,24 @@ typed as (
     left join {{ ref('stg_app__brands') }} as b using (brand_id)
 ),
 
--- Phone parsing is the expensive step: do it once per distinct raw value and region, and not at all for
+-- Phone parsing is the expensive step: do it once per distinct raw value and region (the distinct values first,
+-- then the parse: DuckDB would otherwise call the function on every row before the DISTINCT), and not at all for
 -- a number parsed before.
 phones as (
     {%- if parsed_phones %}
     select raw_value, brand_timezone, e164 from {{ parsed_phones }}
     union all
     {%- endif %}
-    select distinct t.raw_value, t.brand_timezone, phone_e164(t.raw_value, t.brand_timezone) as e164
-    from typed as t
-    where t.id_type in ('phone', 'whatsapp')
-    {%- if parsed_phones %}
-        and not exists (select 1 from {{ parsed_phones }} as k
-                        where k.raw_value = t.raw_value and k.brand_timezone = t.brand_timezone)
-    {%- endif %}
+    select raw_value, brand_timezone, phone_e164(raw_value, brand_timezone) as e164
+    from (
+        select distinct t.raw_value, t.brand_timezone
+        from typed as t
+        where t.id_type in ('phone', 'whatsapp')
+        {%- if parsed_phones %}
+            and not exists (select 1 from {{ parsed_phones }} as k
+                            where k.raw_value = t.raw_value and k.brand_timezone = t.brand_timezone)
+        {%- endif %}
+    ) as distinct_phones
 ),
 
 normalized as (
