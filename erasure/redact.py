@@ -8,9 +8,9 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   still counts every row of every file, and the same event re-sent later is a duplicate, not a new row.
   Referrals are two members' record: only the erased side (their user id, code or invited email) goes.
 - tables derived incrementally from raw rows (`staging.stg_app__action_logs`,
-  `intermediate.int_identity__event_observations`, the parsed phones of `int_identity__phone_numbers`,
-  the event tables that follow identity resolution: `int_identity__profile_events`, `marts.profile_journey`,
-  `int_achievements__qualifying_events`)
+  `staging.stg_customerio__prediction_webhooks`, `intermediate.int_identity__event_observations`, the parsed
+  phones of `int_identity__phone_numbers`, the event tables that follow identity resolution:
+  `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
   lose those rows, as do the identity tables and intermediate identity tables of this build; later
   builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
@@ -63,6 +63,9 @@ DERIVED_ROWS = {
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     "intermediate.int_identity__event_observations":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id)",
+    # The raw webhooks' rule (RAW_ROWS), on the payloads staging parsed: the member's user id, or a record of theirs.
+    "staging.stg_customerio__prediction_webhooks": ERASED_USER.format(user_id="d.user_id", brand="")
+        + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'customerio_webhook' AND r.record_id = d.webhook_id)",
     "intermediate.int_identity__profile_events":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     # Kept across builds: the erased profiles' timelines go, and an erased event inside a timeline that remains

@@ -98,6 +98,22 @@ def test_links_of_an_event_erased_by_an_earlier_build_go_too(warehouse: Path):
     assert query(warehouse, "SELECT source, record_id FROM intermediate.int_identity__event_links") == [("action_log", "e2")]
 
 
+def test_the_erased_members_parsed_prediction_payloads_go_and_a_later_one_too(warehouse: Path):
+    """Staging keeps the parsed payloads across builds: the member's own (by user id) and one identity resolution
+    gave their profile go; a payload about them staged by a later build goes in that build."""
+    con = connect(warehouse)
+    con.execute("CREATE TABLE staging.stg_customerio__prediction_webhooks AS SELECT * FROM (VALUES "
+                "('w1', 5, 0.9), ('w2', 6, 0.1), ('w3', NULL, 0.5)) AS t(webhook_id, user_id, churn_probability)")
+    con.execute("INSERT INTO identity.record_profiles VALUES ('customerio_webhook', 1, 'w3', 'prof_erased')")
+    first = redact_erased(con)
+    con.execute("INSERT INTO staging.stg_customerio__prediction_webhooks VALUES ('w4', 5, 0.8)")
+    later = redact_erased(con)
+    con.close()
+    assert first.derived_rows_deleted["staging.stg_customerio__prediction_webhooks"] == 2
+    assert later.derived_rows_deleted["staging.stg_customerio__prediction_webhooks"] == 1
+    assert query(warehouse, "SELECT webhook_id FROM staging.stg_customerio__prediction_webhooks") == [("w2",)]
+
+
 def test_a_failed_redaction_changes_nothing_and_the_next_run_finishes_it(warehouse: Path):
     con = connect(warehouse)
     raw_before = con.execute("SELECT * FROM raw.app_action_logs ORDER BY ALL").fetchall()

@@ -1,11 +1,17 @@
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 -- Prediction payloads (customerio-integration-spec §2.2): one row per received payload.
 -- The scalar fields are read with one parse of the body (a parse per field cost more than the rest of the
--- model at millions of payloads); the two nested values stay JSON.
+-- model at millions of payloads); the two nested values stay JSON. Incremental like the action-log staging: a
+-- build parses only the payloads of files it has not read (two marts read this; as a view, each parsed every
+-- payload ever received on every build). An erased member's rows are deleted by erasure (erasure/redact.py).
 with webhooks as (
-    select webhook_id, received_at, {{ json_from_text('body') }} as body
+    select webhook_id, received_at, {{ json_from_text('body') }} as body, _file_id
     from {{ source('raw', 'customerio_webhooks') }}
     where _erased_at is null  -- redacted for an erasure (erasure/redact.py)
         and kind = 'prediction'
+    {% if is_incremental() %}
+        and _file_id not in (select distinct source_file_id from {{ this }})
+    {% endif %}
 ),
 
 fields as (
@@ -28,5 +34,6 @@ select
     {{ json_value('body', '$.predictions.product_affinity_scores') }} as product_affinity_scores,
     {{ list_at('texts', 7) }} as recommended_segment,
     {{ list_at('texts', 8) }} as next_best_action,
-    {{ json_value('body', '$.predictions') }} as predictions
+    {{ json_value('body', '$.predictions') }} as predictions,
+    _file_id as source_file_id
 from fields
