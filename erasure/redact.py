@@ -11,7 +11,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   `staging.stg_customerio__prediction_webhooks`, `intermediate.int_identity__event_observations`, the parsed
   phones of `int_identity__phone_numbers`, the event tables that follow identity resolution:
   `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
-  lose those rows, as do the identity tables and intermediate identity tables of this build; later
+  lose those rows, the aggregates kept per profile (`marts.profile_channel_stats`,
+  `intermediate.int_kpis__member_days`) those of the profiles that held them, as do the identity tables and intermediate identity tables of this build; later
   builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
@@ -66,6 +67,12 @@ DERIVED_ROWS = {
     # The raw webhooks' rule (RAW_ROWS), on the payloads staging parsed: the member's user id, or a record of theirs.
     "staging.stg_customerio__prediction_webhooks": ERASED_USER.format(user_id="d.user_id", brand="")
         + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'customerio_webhook' AND r.record_id = d.webhook_id)",
+    # Aggregates kept per profile across builds (macros/profile_aggregates.sql): the erased profiles' rows go, and
+    # those of a profile that held an erased event, which the next build computes again. Before the events go.
+    **{table: "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR d.profile_id IN ("
+              "SELECT p.profile_id FROM intermediate.int_identity__profile_events AS p"
+              " JOIN _erased_events AS e ON e.brand_id = p.brand_id AND e.event_id = p.event_id)"
+       for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")},
     "intermediate.int_identity__profile_events":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     # Kept across builds: the erased profiles' timelines go, and an erased event inside a timeline that remains

@@ -124,6 +124,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest) -> tuple[Data
                 "profile_of": dict(con.execute("""SELECT r.record_id, r.profile_id FROM identity.record_profiles AS r
                     WHERE r.source = 'action_log'""").fetchall()),
                 "days": landing_days(incremental.landing),
+                "aggregated": {t: {p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM {t}").fetchall()}
+                               for t in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")},
             }
         appended = append_days(incremental.root, 1)["appended_days"][-1]
         assert build_all(incremental).success

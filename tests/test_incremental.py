@@ -27,9 +27,11 @@ pytestmark = pytest.mark.slow
 # Stamped with the build that computed them, by design: a completion's detection time, the merge history (a build
 # from scratch has merged nothing), and the resolution a timeline row was written under.
 RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"],
-               "profile_journey": ["resolution"]}
-# The tables kept per event across builds, whose rows carry the identity resolution they were written under.
-FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_achievements__qualifying_events")
+               "profile_journey": ["resolution"], "profile_channel_stats": ["resolution"]}
+# The tables kept per event or per profile across builds, whose rows carry the identity resolution they were written under.
+PROFILE_AGGREGATES = ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")
+FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_achievements__qualifying_events",
+                     *(t.split(".")[1] for t in PROFILE_AGGREGATES))
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
@@ -316,21 +318,26 @@ def test_qualifying_events_keep_the_unchanged_rows_and_write_the_moved_and_new(b
 
 
 def qualifying_differences(con: duckdb.DuckDBPyConnection, expected: str) -> tuple[int, int]:
-    rows = f"SELECT * EXCLUDE (resolution) FROM {QUALIFYING}"
+    return row_differences(con, QUALIFYING, expected)
+
+
+def row_differences(con: duckdb.DuckDBPyConnection, table: str, expected: str) -> tuple[int, int]:
+    """Rows of `table` that `expected` lacks and the other way round, each row's resolution aside."""
+    rows = f"SELECT * EXCLUDE (resolution) FROM {table}"
     return con.execute(f"""SELECT (SELECT count(*) FROM ({rows} EXCEPT ALL SELECT * EXCLUDE (resolution) FROM {expected})),
         (SELECT count(*) FROM (SELECT * EXCLUDE (resolution) FROM {expected} EXCEPT ALL {rows}))""").fetchone()
 
 
-def refreshed_differences(warehouse: Path, target: Path) -> tuple[int, int]:
-    """qualifying_differences() of the warehouse's table and a full refresh of it on a copy of the warehouse."""
+def refreshed_differences(warehouse: Path, target: Path, table: str = QUALIFYING) -> tuple[int, int]:
+    """row_differences() of the warehouse's table and a full refresh of it on a copy of the warehouse."""
     from tests.identity.test_blocklist_patterns import dbt
 
     refreshed = warehouse.with_name("refreshed.duckdb")
     shutil.copy(warehouse, refreshed)
-    dbt(["run", "--full-refresh", "--select", "int_achievements__qualifying_events"], refreshed, target)
+    dbt(["run", "--full-refresh", "--select", table.split(".")[1]], refreshed, target)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
-        return qualifying_differences(con, f"refreshed.{QUALIFYING}")
+        return row_differences(con, table, f"refreshed.{table}")
 
 
 def test_qualifying_events_are_written_again_where_a_member_or_the_achievement_inputs_changed(builds, tmp_path):
@@ -417,6 +424,93 @@ def test_an_event_leaving_a_profile_that_remains_and_a_profile_of_two_users(buil
         assert con.execute(f"SELECT count(*) FROM {QUALIFYING} WHERE profile_id = ?", [merged]).fetchone() == (0,)
 
 
+def test_aggregates_per_profile_are_computed_again_for_the_profiles_whose_events_changed(builds):
+    """The tables of aggregates per profile (macros/profile_aggregates.sql) equal the build from scratch; the
+    incremental build wrote the profiles the new day's or moved events belong to or left, and those new to the
+    table, and kept every other profile's rows."""
+    incremental, scratch, seen = builds
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{scratch.warehouse}' AS scratch (READ_ONLY)")
+        for table in PROFILE_AGGREGATES:
+            assert (table, *row_differences(con, table, f"scratch.{table}")) == (table, 0, 0)
+            latest = con.execute(f"SELECT max(resolution) FROM {table}").fetchone()[0]
+            written, kept = ({p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM {table} WHERE resolution {op} ?",
+                                                        [latest]).fetchall()} for op in ("=", "<"))
+            changed = {p for (p,) in con.execute("""
+                SELECT profile_id FROM intermediate.int_identity__profile_events WHERE resolution = ?
+                UNION SELECT previous_profile_id FROM identity.record_profile_changes
+                WHERE source = 'action_log' AND resolution = ?""", [latest, latest]).fetchall()}
+            new = written - seen["before"]["aggregated"][table]
+            assert written and kept and not written & kept, table
+            assert written - changed <= new, (table, "written, yet neither changed nor new")
+            assert not kept & changed, (table, "changed, yet kept")
+
+
+def test_aggregates_per_profile_follow_a_moved_event_a_changed_signup_and_their_other_inputs(builds, tmp_path):
+    """An action moved from one member's profile to another's, a member whose sign-up time changed, a profile whose
+    rows are missing: the next build writes those profiles again, keeps every other row as it was, and equals a full
+    refresh. A product's category or price changed writes every row again."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    incremental, _, _ = builds
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    shutil.copy(incremental.warehouse, warehouse)
+    models = ["int_features__members", "int_customer_360__purchases", *(t.split(".")[1] for t in PROFILE_AGGREGATES)]
+    with duckdb.connect(str(warehouse)) as con:
+        [(brand, left, _), (_, arrived, _), (_, resigned, resigned_user), (_, dropped, _)] = con.execute("""
+            WITH m AS (SELECT e.brand_id, e.profile_id, any_value(f.user_id) AS user_id
+                       FROM intermediate.int_identity__profile_events AS e
+                       JOIN intermediate.int_features__members AS f USING (profile_id)
+                       WHERE e.action_type IN ('purchase', 'pos_transaction') GROUP BY 1, 2 HAVING count(*) >= 3),
+            brand AS (SELECT brand_id FROM m GROUP BY 1 HAVING count(*) >= 4 ORDER BY 1 LIMIT 1)
+            SELECT brand_id, profile_id, user_id FROM m WHERE brand_id = (SELECT brand_id FROM brand)
+            ORDER BY profile_id LIMIT 4""").fetchall()
+        changed = [left, arrived, resigned, dropped]
+        [(moved,)] = con.execute("""SELECT min(event_id) FROM intermediate.int_identity__profile_events
+            WHERE profile_id = ? AND action_type IN ('purchase', 'pos_transaction')""", [left]).fetchall()
+        resolution = con.execute("SELECT max(resolution) + 1 FROM intermediate.int_identity__profile_events").fetchone()[0]
+        con.execute("UPDATE intermediate.int_identity__profile_events SET profile_id = ?, resolution = ? "
+                    "WHERE brand_id = ? AND event_id = ?", [arrived, resolution, brand, moved])
+        con.execute("""INSERT INTO identity.record_profile_changes BY NAME SELECT ? AS resolution, 'action_log' AS source,
+            ? AS brand_id, ? AS record_id, ? AS previous_profile_id, ? AS profile_id, 'user_id' AS matched_by""",
+                    [resolution, brand, moved, left, arrived])
+        con.execute("UPDATE raw.app_users SET created_at = created_at - INTERVAL 3 DAY WHERE brand_id = ? AND id = ?",
+                    [brand, resigned_user])
+        for table in PROFILE_AGGREGATES:
+            con.execute(f"DELETE FROM {table} WHERE profile_id = ?", [dropped])
+            con.execute(f"CREATE TABLE \"untouched {table}\" AS SELECT * FROM {table} WHERE profile_id NOT IN (SELECT unnest(?))",
+                        [changed])
+    dbt(["run", "--select", *models], warehouse, target)
+    for table in PROFILE_AGGREGATES:
+        assert (table, *refreshed_differences(warehouse, target, table)) == (table, 0, 0)
+    with duckdb.connect(str(warehouse)) as con:
+        for table in PROFILE_AGGREGATES:
+            assert con.execute(f"""SELECT count(*) FROM (SELECT * FROM \"untouched {table}\" EXCEPT ALL SELECT * FROM {table}
+                WHERE profile_id NOT IN (SELECT unnest(?)))""", [changed]).fetchone() == (0,), table
+            # The sign-up is the member's days' concern only.
+            written = changed if table.endswith("member_days") else [left, arrived, dropped]
+            assert con.execute(f"SELECT list(DISTINCT resolution) FROM {table} WHERE profile_id IN (SELECT unnest(?))",
+                               [written]).fetchone() == ([resolution],), table
+        assert con.execute("SELECT resolution < ? FROM marts.profile_channel_stats WHERE profile_id = ?",
+                           [resolution, resigned]).fetchone() == (True,)
+        [(signup_day,)] = con.execute("""SELECT day FROM intermediate.int_kpis__member_days
+            WHERE profile_id = ? AND is_signup_day""", [resigned]).fetchall()
+        assert signup_day == con.execute("""SELECT CAST(timezone(b.timezone, u.created_at) AS DATE) FROM staging.stg_app__users
+            AS u JOIN staging.stg_app__brands AS b USING (brand_id) WHERE u.brand_id = ? AND u.user_id = ?""",
+                                         [brand, resigned_user]).fetchone()[0]
+        digests = {t: con.execute(f"SELECT list(DISTINCT inputs_digest) FROM {t}").fetchone()[0] for t in PROFILE_AGGREGATES}
+        con.execute("""UPDATE raw.app_products SET product_form = product_form || ' renamed', msrp = msrp + 1
+            WHERE id = (SELECT min(product_id) FROM intermediate.int_customer_360__purchases
+                        WHERE action_type = 'product_scanned')""")
+    dbt(["run", "--select", *models], warehouse, target)
+    for table in PROFILE_AGGREGATES:
+        assert (table, *refreshed_differences(warehouse, target, table)) == (table, 0, 0)
+    with duckdb.connect(str(warehouse)) as con:
+        for table in PROFILE_AGGREGATES:
+            [(digest, resolutions)] = con.execute(f"SELECT list(DISTINCT inputs_digest), list(DISTINCT resolution) FROM {table}").fetchall()
+            assert len(digest) == 1 and digest != digests[table] and len(resolutions) == 1, "every row was written again"
+
+
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
     """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
     gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
@@ -441,6 +535,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
     compared = [("staging", "stg_app__action_logs"), ("intermediate", "int_identity__event_observations"),
                 ("identity", "record_profiles"), ("identity", "identifier_profiles"), ("identity", "record_profile_changes"),
                 ("intermediate", "int_identity__profile_events"), ("intermediate", "int_achievements__qualifying_events"),
+                ("intermediate", "int_kpis__member_days"),
                 *[("marts", t) for (t,) in query(incremental, "SELECT table_name FROM duckdb_tables() "
                                                               "WHERE schema_name = 'marts' ORDER BY 1")]]
     with duckdb.connect(str(built["refreshed paths"].warehouse), read_only=True) as con:

@@ -114,6 +114,26 @@ def test_the_erased_members_parsed_prediction_payloads_go_and_a_later_one_too(wa
     assert query(warehouse, "SELECT webhook_id FROM staging.stg_customerio__prediction_webhooks") == [("w2",)]
 
 
+def test_aggregates_kept_per_profile_lose_the_erased_profiles_and_those_that_held_an_erased_event(warehouse: Path):
+    """The tables of aggregates per profile (macros/profile_aggregates.sql) keep a profile's rows until its events
+    change: the erased profile's rows go, and so do those of a profile that remains but held an erased event (the
+    member's user id blocked, say), which the next build computes again without it."""
+    con = connect(warehouse)
+    con.execute("""CREATE TABLE intermediate.int_identity__profile_events AS SELECT * FROM (VALUES
+        (1, 'e1', 'prof_blocked'), (1, 'e2', 'prof_kept'), (1, 'e3', 'prof_erased')) AS t(brand_id, event_id, profile_id)""")
+    for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+        con.execute(f"""CREATE TABLE {table} AS SELECT * FROM (VALUES ('prof_erased', 2), ('prof_blocked', 1),
+            ('prof_kept', 1)) AS t(profile_id, total_events)""")
+    summary = redact_erased(con)
+    assert redact_erased(con).derived_rows_deleted["marts.profile_channel_stats"] == 0
+    con.close()
+    for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days"):
+        assert summary.derived_rows_deleted[table] == 2
+        assert query(warehouse, f"SELECT profile_id FROM {table}") == [("prof_kept",)]
+    assert query(warehouse, "SELECT event_id FROM intermediate.int_identity__profile_events") == [("e2",)]
+
+
 def test_a_failed_redaction_changes_nothing_and_the_next_run_finishes_it(warehouse: Path):
     con = connect(warehouse)
     raw_before = con.execute("SELECT * FROM raw.app_action_logs ORDER BY ALL").fetchall()

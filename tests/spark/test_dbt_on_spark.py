@@ -101,6 +101,20 @@ def test_the_timelines_follow_a_merge_and_an_erasure_as_on_duckdb(second_build):
                        [change.survivor]).fetchone()[0] > 0, "the survivor's timeline was written again from the merge"
 
 
+def test_the_aggregates_per_profile_follow_a_merge_and_an_erasure_as_on_duckdb(second_build):
+    """profile_channel_stats and the member days behind program_kpis, built incrementally on both engines: the
+    merged and the erased profile's rows went, the survivor's were computed again, and every row equals DuckDB's."""
+    change, warehouse, _, spark_feed = second_build
+    con = comparison_connection(warehouse)
+    for mart in ("profile_channel_stats", "program_kpis"):
+        assert compare_relation(con, "marts", mart, spark_feed.parent / mart) == [], mart
+    stats = spark_feed.parent / "profile_channel_stats"
+    assert con.execute(f"select count(*) from read_parquet('{stats}/*.parquet') where profile_id in (?, ?)",
+                       [change.merged, change.erased]).fetchone() == (0,)
+    assert con.execute(f"""select resolution = (select max(resolution) from read_parquet('{stats}/*.parquet'))
+        from read_parquet('{stats}/*.parquet') where profile_id = ?""", [change.survivor]).fetchone() == (True,)
+
+
 def test_the_achievement_feed_follows_a_merge_and_an_erasure_as_on_duckdb(second_build, duckdb_run):
     change, warehouse, spark_first, spark_second = second_build
     con = comparison_connection(warehouse)
