@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow
 UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.enabled=false "
                                                    "--conf spark.sql.shuffle.partitions=2 pyspark-shell"}
 # A second build after identity changed: what reads the identity tables, up to the achievement feed and the timelines.
-SINCE_IDENTITY = ["source:identity+,+achievement_completions", "source:identity+,+profile_journey"]
+SINCE_IDENTITY = ["source:identity+,+achievement_completions", "source:identity+,+profile_journey",
+                  "source:identity+,+profile_channel_stats", "source:identity+,+program_kpis"]
 
 
 def dbt_relations(manifest: Path) -> set[str]:
