@@ -12,8 +12,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   phones of `int_identity__phone_numbers`, the event tables that follow identity resolution:
   `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
   lose those rows, the aggregates kept per profile (`marts.profile_channel_stats`,
-  `intermediate.int_kpis__member_days`) those of the profiles that held them, as do the identity tables and intermediate identity tables of this build; later
-  builds derive nothing from redacted rows.
+  `intermediate.int_kpis__member_days`) those of the profiles that held them, as do the identity tables and
+  intermediate identity tables of this build; later builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
 

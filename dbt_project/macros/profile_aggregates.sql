@@ -23,12 +23,13 @@
     (macros/record_changes.sql). -#}
 {% macro forget_changed_profiles(relation, digest, also_changed=none) -%}
     {%- if execute -%}
+        {#- First: on a table built before it kept its rows, this asks for a full refresh. -#}
+        {%- set applied = synergy.applied_resolution(relation) -%}
         {%- set other_inputs = run_query('select 1 from ' ~ relation ~ ' where inputs_digest <> ' ~ digest ~ ' limit 1') -%}
         {%- if other_inputs.rows | length > 0 -%}
             {{ log(relation ~ ' was written under other inputs: rebuilt whole', info=true) }}
             {{ synergy.delete_rows(relation, 'true') }}
         {%- else -%}
-            {%- set applied = synergy.applied_resolution(relation) -%}
             {%- set changed -%}
                 profile_id in (
                     {{ synergy.profiles_with_changed_events(applied) }}
