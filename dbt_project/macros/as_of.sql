@@ -30,3 +30,10 @@
     {%- set newest = run_query('select cast(max(occurred_at) as ' ~ text_type() ~ ') from ' ~ relation) -%}
     {{ return(newest.columns[0].values()[0]) }}
 {%- endmacro %}
+
+{#- The newest `column` of `relation` as a literal, read when the model compiles (`otherwise`, SQL, when the table holds
+    no row): a literal lets the planner estimate what a comparison with it keeps, as the as-of time above. -#}
+{% macro newest_instant(relation, column, otherwise) -%}
+    {%- set newest = run_query('select cast(max(' ~ column ~ ') as ' ~ text_type() ~ ') from ' ~ relation).columns[0].values()[0] -%}
+    {%- if newest is none -%}{{ otherwise }}{%- else -%}cast('{{ newest }}' as {{ instant_type() }}){%- endif -%}
+{%- endmacro %}

@@ -1,5 +1,6 @@
-{#- The links of the records in `observations` (aliased `o`): each identifier on them that may link profiles
-    (valid, not blocked, of a linking type), with its rule's priority and limit, and the `extra` columns. -#}
+{#- The links of the records in `observations` (a relation or a SELECT in parentheses, aliased `o`): each identifier
+    on them that may link profiles (valid, not blocked, of a linking type), with its rule's priority and limit, and
+    the `extra` columns. -#}
 {% macro linking_observations(observations, extra=[]) -%}
 select o.source, o.brand_id, o.record_id, o.observed_at,
     o.id_type, o.value, i.priority, i.max_per_profile{% for column in extra %}, {{ column }}{% endfor %}

@@ -27,7 +27,7 @@
 {#- Deletes the rows of `relation`, a table following the log that last applied resolution `applied`, for which
     `condition` (SQL text) holds. Every row goes instead when some change after `applied`, up to resolution `upto`
     (SQL), is no longer kept, or when `applied` is later than `upto` (the resolutions were numbered anew): the
-    table is then rebuilt whole. Checked first, so Spark rewrites the table only when needed. -#}
+    table is then rebuilt whole. -#}
 {% macro forget_rows_since(relation, applied, upto, condition) -%}
     {%- set dropped = run_query('select 1 from ' ~ source('identity', 'resolutions') ~ ' where (resolution > ' ~ applied
                                 ~ ' and resolution <= ' ~ upto ~ ' and not changes_kept) or ' ~ applied ~ ' > ' ~ upto
@@ -35,7 +35,7 @@
     {%- if dropped.rows | length > 0 -%}
         {{ log(relation ~ ' last applied resolution ' ~ applied ~ ', whose later changes are not all kept: rebuilt whole', info=true) }}
         {{ synergy.delete_rows(relation, 'true') }}
-    {%- elif run_query('select 1 from ' ~ relation ~ ' where ' ~ condition ~ ' limit 1').rows | length > 0 -%}
+    {%- else -%}
         {{ synergy.delete_rows(relation, condition) }}
     {%- endif -%}
 {%- endmacro %}

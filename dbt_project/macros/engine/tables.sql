@@ -5,13 +5,17 @@
     started: the table is intact) or the new one alone (the swap was half done: it holds every row);
     finish_table_rewrites, run at the start of every dbt run, settles either, so no row is lost or stamped again. -#}
 
-{#- Removes the rows of `relation` for which `condition` (SQL text) is true. -#}
+{#- Removes the rows of `relation` for which `condition` (SQL text) is true. Spark first checks that some row does,
+    so it rewrites the table only when needed; DuckDB deletes at once (a delete of no row costs nothing, and the check
+    would evaluate the condition twice). -#}
 {% macro delete_rows(relation, condition) -%}
     {{ return(adapter.dispatch('delete_rows', 'synergy')(relation, condition)) }}
 {%- endmacro %}
 {% macro default__delete_rows(relation, condition) -%} delete from {{ relation }} where {{ condition }} {%- endmacro %}
 {% macro spark__delete_rows(relation, condition) -%}
-    {{ synergy.rewrite_table(relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') }}
+    {%- if execute and run_query('select 1 from ' ~ relation ~ ' where ' ~ condition ~ ' limit 1').rows | length > 0 -%}
+        {{ synergy.rewrite_table(relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Replaces the rows of `relation` with those of `select_sql` (the table's columns, in order). Runs its

@@ -15,7 +15,8 @@
                          ~ 'e.channel, e.reward_id' %}
 {%- if is_incremental() %}
     {%- set applied = synergy.applied_resolution(this) %}
-    {%- set last_written_at %}(select coalesce(max(occurred_at), {{ as_of() }}) from {{ this }}){% endset %}
+    {#- Read before the pre-hook runs, as `applied`: the rows it forgets are appended again by their resolution. -#}
+    {%- set last_written_at = synergy.newest_instant(this, 'occurred_at', as_of()) %}
 {%- endif %}
 with config_actions as (
     select bc.brand_id, a.achievement_config_id, a.field, {{ unnest_list('a.events') }} as action_type

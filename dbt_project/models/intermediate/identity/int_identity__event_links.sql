@@ -6,9 +6,13 @@
 -- (macros/identity_links.sql), and every event is linked again. `linked_by` names the dbt invocation that wrote a
 -- row: identity resolution hashes again only the events of a (file, invocation) it has not resolved, so anything that
 -- writes rows again (new rules, a full refresh) has them hashed again.
-{{ linking_observations(ref('int_identity__event_observations'),
+{%- set observations = ref('int_identity__event_observations') %}
+{%- if is_incremental() %}
+    {#- The observations of the files not linked yet, picked before they meet the identifiers: with this filter after
+        the join, the planner joined every observation first (6 s at 1M with nothing new). -#}
+    {%- set observations = '(select * from ' ~ observations ~ ' where source_file_id not in (select distinct source_file_id from '
+                           ~ this ~ '))' %}
+{%- endif %}
+{{ linking_observations(observations,
                         extra=['o.source_file_id', identity_rules_digest() ~ ' as rules_digest',
                                "'" ~ invocation_id ~ "' as linked_by"]) }}
-{% if is_incremental() %}
-    and o.source_file_id not in (select distinct source_file_id from {{ this }})
-{% endif %}
