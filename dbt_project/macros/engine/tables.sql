@@ -6,8 +6,8 @@
     finish_table_rewrites, run at the start of every dbt run, settles either, so no row is lost or stamped again. -#}
 
 {#- Removes the rows of `relation` for which `condition` (SQL text) is true. Spark first checks that some row does,
-    so it rewrites the table only when needed; DuckDB deletes at once (a delete of no row costs nothing, and the check
-    would evaluate the condition twice). -#}
+    so it rewrites the table only when needed; DuckDB deletes at once (a check would evaluate the condition twice, and
+    a delete that finds no row writes nothing). -#}
 {% macro delete_rows(relation, condition) -%}
     {{ return(adapter.dispatch('delete_rows', 'synergy')(relation, condition)) }}
 {%- endmacro %}

@@ -15,7 +15,8 @@
                          ~ 'e.channel, e.reward_id' %}
 {%- if is_incremental() %}
     {%- set applied = synergy.applied_resolution(this) %}
-    {#- Read before the pre-hook runs, as `applied`: the rows it forgets are appended again by their resolution. -#}
+    {#- Read before the pre-hook runs, as `applied`. The two parts of event_members split the events at this time, so
+        together they cover whatever the pre-hook removes; a literal lets the planner estimate what each keeps. -#}
     {%- set last_written_at = synergy.newest_instant(this, 'occurred_at', as_of()) %}
 {%- endif %}
 with config_actions as (
