@@ -10,29 +10,27 @@
         cast('{{ var("as_of") }}' as {{ instant_type() }})
     {%- else -%}
         {%- set action_logs = ref('stg_app__action_logs') -%}
-        {%- set newest = synergy.built_newest_action(action_logs) -%}
-        {%- if newest -%}
-            cast('{{ newest }}' as {{ instant_type() }})
+        {%- set newest_action = '(select max(occurred_at) from ' ~ action_logs ~ ')' -%}
+        {%- set built = synergy.built_action_logs(action_logs) -%}
+        {%- if built is none -%}
+            {{ newest_action }}
         {%- else -%}
-            (select max(occurred_at) from {{ action_logs }})
+            {{ synergy.newest_instant(built, 'occurred_at', newest_action) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The newest occurred_at of the built action-log staging as text that casts back to the same instant (in the
-    session's time zone, UTC on both engines), or none: when not executing, in a unit test (whose fixtures
-    stand in for the table), when the table is not built or holds no action. -#}
-{% macro built_newest_action(action_logs) -%}
+{#- The built action-log staging, or none: when not executing, in a unit test (whose fixtures stand in for the
+    table), when the table is not built. -#}
+{% macro built_action_logs(action_logs) -%}
     {%- if not execute or (model is defined and model.resource_type == 'unit_test') -%}{{ return(none) }}{%- endif -%}
-    {%- set relation = adapter.get_relation(database=action_logs.database, schema=action_logs.schema,
-                                            identifier=action_logs.identifier) -%}
-    {%- if relation is none -%}{{ return(none) }}{%- endif -%}
-    {%- set newest = run_query('select cast(max(occurred_at) as ' ~ text_type() ~ ') from ' ~ relation) -%}
-    {{ return(newest.columns[0].values()[0]) }}
+    {{ return(adapter.get_relation(database=action_logs.database, schema=action_logs.schema,
+                                   identifier=action_logs.identifier)) }}
 {%- endmacro %}
 
 {#- The newest `column` of `relation` as a literal, read when the model compiles (`otherwise`, SQL, when the table holds
-    no row): a literal lets the planner estimate what a comparison with it keeps, as the as-of time above. -#}
+    no row): a literal lets the planner estimate what a comparison with it keeps. Read as text that casts back to the
+    same instant (in the session's time zone, UTC on both engines). -#}
 {% macro newest_instant(relation, column, otherwise) -%}
     {%- set newest = run_query('select cast(max(' ~ column ~ ') as ' ~ text_type() ~ ') from ' ~ relation).columns[0].values()[0] -%}
     {%- if newest is none -%}{{ otherwise }}{%- else -%}cast('{{ newest }}' as {{ instant_type() }}){%- endif -%}
