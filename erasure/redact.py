@@ -12,8 +12,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   phones of `int_identity__phone_numbers`, the event tables that follow identity resolution:
   `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
   lose those rows, the aggregates kept per profile (`marts.profile_channel_stats`,
-  `intermediate.int_kpis__member_days`) those of the profiles that held them, as do the identity tables and
-  intermediate identity tables of this build; later builds derive nothing from redacted rows.
+  `intermediate.int_kpis__member_days`, `intermediate.int_features__engagement_by_profile`) those of the profiles
+  that held them, as do the identity tables and intermediate identity tables of this build; later builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
 
@@ -59,6 +59,9 @@ LINEAGE = ("_file_id", "_position", "_partition", "_extracted_at", "_row_hash", 
 ERASED_EVENT_RECORD = ("(d.source = 'action_log' AND EXISTS (SELECT 1 FROM _erased_events AS e"
                        " WHERE e.brand_id = d.brand_id AND e.event_id = d.record_id))")
 ERASED_RECORD = "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)"
+# Aggregates kept per profile across builds (macros/profile_aggregates.sql).
+PROFILE_AGGREGATES = ("marts.profile_channel_stats", "intermediate.int_kpis__member_days",
+                      "intermediate.int_features__engagement_by_profile")
 DERIVED_ROWS = {
     "staging.stg_app__action_logs":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
@@ -72,7 +75,7 @@ DERIVED_ROWS = {
     **{table: "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR d.profile_id IN ("
               "SELECT p.profile_id FROM intermediate.int_identity__profile_events AS p"
               " JOIN _erased_events AS e ON e.brand_id = p.brand_id AND e.event_id = p.event_id)"
-       for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")},
+       for table in PROFILE_AGGREGATES},
     "intermediate.int_identity__profile_events":
         "EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
     # Kept across builds: the erased profiles' timelines go, and an erased event inside a timeline that remains

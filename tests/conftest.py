@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from erasure.redact import PROFILE_AGGREGATES
 from ingestion.paths import DATA_DIR_ENV, DataPaths
 from sample_data.append import append_days
 from sample_data.generator import Scale, generate
@@ -125,7 +126,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest) -> tuple[Data
                     WHERE r.source = 'action_log'""").fetchall()),
                 "days": landing_days(incremental.landing),
                 "aggregated": {t: {p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM {t}").fetchall()}
-                               for t in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")},
+                               for t in PROFILE_AGGREGATES},
             }
         appended = append_days(incremental.root, 1)["appended_days"][-1]
         assert build_all(incremental).success

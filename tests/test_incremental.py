@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from erasure.redact import PROFILE_AGGREGATES
 from ingestion.paths import DATA_DIR_ENV, DataPaths
 from ingestion.reconcile import reconcile
 from ingestion.sources import ALL_SOURCES
@@ -28,10 +30,21 @@ pytestmark = pytest.mark.slow
 # from scratch has merged nothing), and the resolution a timeline row was written under.
 RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"],
                "profile_journey": ["resolution"], "profile_channel_stats": ["resolution"]}
-# The tables kept per event or per profile across builds, whose rows carry the identity resolution they were written under.
-PROFILE_AGGREGATES = ("marts.profile_channel_stats", "intermediate.int_kpis__member_days")
+# The tables kept per event or per profile across builds, whose rows carry the identity resolution they were written
+# under (PROFILE_AGGREGATES: erasure's list of the tables kept per profile).
 FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_achievements__qualifying_events",
                      *(t.split(".")[1] for t in PROFILE_AGGREGATES))
+ENGAGEMENT = "intermediate.int_features__engagement_by_profile"
+# What says when a kept row was written, which a build from scratch writes anew: the resolution, and the as-of time
+# the engagement window ended at.
+WRITTEN_WHEN = {"int_features__engagement_by_profile": ("resolution", "window_ends_at")}
+
+
+def unstamped(table: str) -> str:
+    """The columns of `table` (schema.name) that do not say when a row was written."""
+    name = table.split(".")[-1]
+    stamps = WRITTEN_WHEN.get(name, ("resolution",) if name in FOLLOW_RESOLUTION else ())
+    return f"* EXCLUDE ({', '.join(stamps)})" if stamps else "*"
 
 
 def query(paths: DataPaths, sql: str, params: list | None = None) -> list[tuple]:
@@ -322,19 +335,21 @@ def qualifying_differences(con: duckdb.DuckDBPyConnection, expected: str) -> tup
 
 
 def row_differences(con: duckdb.DuckDBPyConnection, table: str, expected: str) -> tuple[int, int]:
-    """Rows of `table` that `expected` lacks and the other way round, each row's resolution aside."""
-    rows = f"SELECT * EXCLUDE (resolution) FROM {table}"
-    return con.execute(f"""SELECT (SELECT count(*) FROM ({rows} EXCEPT ALL SELECT * EXCLUDE (resolution) FROM {expected})),
-        (SELECT count(*) FROM (SELECT * EXCLUDE (resolution) FROM {expected} EXCEPT ALL {rows}))""").fetchone()
+    """Rows of `table` that `expected` lacks and the other way round, what says when each was written aside."""
+    columns = unstamped(table)
+    return con.execute(f"""SELECT (SELECT count(*) FROM (SELECT {columns} FROM {table} EXCEPT ALL SELECT {columns} FROM {expected})),
+        (SELECT count(*) FROM (SELECT {columns} FROM {expected} EXCEPT ALL SELECT {columns} FROM {table}))""").fetchone()
 
 
-def refreshed_differences(warehouse: Path, target: Path, table: str = QUALIFYING) -> tuple[int, int]:
-    """row_differences() of the warehouse's table and a full refresh of it on a copy of the warehouse."""
+def refreshed_differences(warehouse: Path, target: Path, table: str = QUALIFYING, options: tuple[str, ...] = ()
+                          ) -> tuple[int, int]:
+    """row_differences() of the warehouse's table and a full refresh of it (with dbt `options`) on a copy of the
+    warehouse."""
     from tests.identity.test_blocklist_patterns import dbt
 
     refreshed = warehouse.with_name("refreshed.duckdb")
     shutil.copy(warehouse, refreshed)
-    dbt(["run", "--full-refresh", "--select", table.split(".")[1]], refreshed, target)
+    dbt(["run", "--full-refresh", "--select", table.split(".")[1], *options], refreshed, target)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(f"ATTACH '{refreshed}' AS refreshed (READ_ONLY)")
         return row_differences(con, table, f"refreshed.{table}")
@@ -511,6 +526,48 @@ def test_aggregates_per_profile_follow_a_moved_event_a_changed_signup_and_their_
             assert len(digest) == 1 and digest != digests[table] and len(resolutions) == 1, "every row was written again"
 
 
+def test_engagement_follows_its_window_as_the_as_of_time_moves(builds, tmp_path):
+    """With no event changed, the engagement window's aggregates are written again for the profiles with an action
+    that entered the window or left it since the as-of time of the last build, and kept for every other profile; when
+    the as-of time goes back, every row is written again. Each build equals a full refresh."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    incremental, _, _ = builds
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    shutil.copy(incremental.warehouse, warehouse)
+    [(newest,)] = query(incremental, "SELECT max(occurred_at) FROM staging.stg_app__action_logs")
+
+    def build(days_back: int) -> tuple[str, ...]:
+        """Builds the table as of `days_back` days before the newest action, with a 5-day window, and returns the
+        dbt options it built with."""
+        as_of = (newest - timedelta(days=days_back)).isoformat()
+        options = ("--vars", json.dumps({"as_of": as_of, "engagement_window_days": 5}))
+        dbt(["run", "--select", ENGAGEMENT.split(".")[1], *options], warehouse, target)
+        assert refreshed_differences(warehouse, target, ENGAGEMENT, options) == (0, 0), days_back
+        return options
+
+    def profiles(sql: str, params: list) -> set:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return {p for (p,) in con.execute(sql, params).fetchall()}
+
+    build(12)  # a window of another length: every row written again
+    build(9)
+    old_end, new_end = (newest - timedelta(days=d) for d in (12, 9))
+    assert profiles(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {old_end, new_end}
+    moved = profiles("""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
+        AND ((occurred_at > ? AND occurred_at <= ?) OR (occurred_at > ? - INTERVAL 5 DAY AND occurred_at <= ? - INTERVAL 5 DAY))""",
+                     [old_end, new_end, old_end, new_end])
+    written = profiles(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [new_end])
+    kept = profiles(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [old_end])
+    left = profiles(f"""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
+        AND occurred_at > ? - INTERVAL 5 DAY AND occurred_at <= ? - INTERVAL 5 DAY
+        EXCEPT SELECT profile_id FROM {ENGAGEMENT}""", [old_end, new_end])
+    assert written and kept and left, "actions entered the window, left it, and some profiles had neither"
+    assert written <= moved and not kept & moved
+    build(10)  # back: every row written again
+    assert profiles(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {newest - timedelta(days=10)}
+
+
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
     """`synergy run --full-refresh` on the incrementally built warehouse gives what the next incremental build
     gives: the incremental models rebuilt from all their input and identity stitched whole, with the same
@@ -535,7 +592,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
     compared = [("staging", "stg_app__action_logs"), ("intermediate", "int_identity__event_observations"),
                 ("identity", "record_profiles"), ("identity", "identifier_profiles"), ("identity", "record_profile_changes"),
                 ("intermediate", "int_identity__profile_events"), ("intermediate", "int_achievements__qualifying_events"),
-                ("intermediate", "int_kpis__member_days"),
+                *[tuple(t.split(".")) for t in PROFILE_AGGREGATES if t.startswith("intermediate.")],
                 *[("marts", t) for (t,) in query(incremental, "SELECT table_name FROM duckdb_tables() "
                                                               "WHERE schema_name = 'marts' ORDER BY 1")]]
     with duckdb.connect(str(built["refreshed paths"].warehouse), read_only=True) as con:
@@ -543,7 +600,7 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
         con.execute(f"ATTACH '{incremental.warehouse}' AS before (READ_ONLY)")
         for schema, table in compared:
             # An event row's resolution says when it was last written: the refresh wrote every row again.
-            rows = "* EXCLUDE (resolution)" if table in FOLLOW_RESOLUTION else "*"
+            rows = unstamped(table)
             differences = con.execute(f"""
                 SELECT (SELECT count(*) FROM (SELECT {rows} FROM {schema}.{table} EXCEPT ALL SELECT {rows} FROM next.{schema}.{table})),
                        (SELECT count(*) FROM (SELECT {rows} FROM next.{schema}.{table} EXCEPT ALL SELECT {rows} FROM {schema}.{table}))

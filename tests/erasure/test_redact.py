@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from erasure.redact import redact_erased
+from erasure.redact import PROFILE_AGGREGATES, redact_erased
 from ingestion.reconcile import reconcile
 from ingestion.sources import ACTION_LOGS, REFERENCE
 from ingestion.warehouse import connect
@@ -121,14 +121,14 @@ def test_aggregates_kept_per_profile_lose_the_erased_profiles_and_those_that_hel
     con = connect(warehouse)
     con.execute("""CREATE TABLE intermediate.int_identity__profile_events AS SELECT * FROM (VALUES
         (1, 'e1', 'prof_blocked'), (1, 'e2', 'prof_kept'), (1, 'e3', 'prof_erased')) AS t(brand_id, event_id, profile_id)""")
-    for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days"):
+    for table in PROFILE_AGGREGATES:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
         con.execute(f"""CREATE TABLE {table} AS SELECT * FROM (VALUES ('prof_erased', 2), ('prof_blocked', 1),
             ('prof_kept', 1)) AS t(profile_id, total_events)""")
     summary = redact_erased(con)
     assert redact_erased(con).derived_rows_deleted["marts.profile_channel_stats"] == 0
     con.close()
-    for table in ("marts.profile_channel_stats", "intermediate.int_kpis__member_days"):
+    for table in PROFILE_AGGREGATES:
         assert summary.derived_rows_deleted[table] == 2
         assert query(warehouse, f"SELECT profile_id FROM {table}") == [("prof_kept",)]
     assert query(warehouse, "SELECT event_id FROM intermediate.int_identity__profile_events") == [("e2",)]
