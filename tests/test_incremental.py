@@ -537,35 +537,34 @@ def test_engagement_follows_its_window_as_the_as_of_time_moves(builds, tmp_path)
     shutil.copy(incremental.warehouse, warehouse)
     [(newest,)] = query(incremental, "SELECT max(occurred_at) FROM staging.stg_app__action_logs")
 
-    def build(days_back: int) -> tuple[str, ...]:
-        """Builds the table as of `days_back` days before the newest action, with a 5-day window, and returns the
-        dbt options it built with."""
+    def build(days_back: int) -> None:
+        """Builds the table as of `days_back` days before the newest action, with a 5-day window, and compares it
+        with a full refresh."""
         as_of = (newest - timedelta(days=days_back)).isoformat()
         options = ("--vars", json.dumps({"as_of": as_of, "engagement_window_days": 5}))
         dbt(["run", "--select", ENGAGEMENT.split(".")[1], *options], warehouse, target)
         assert refreshed_differences(warehouse, target, ENGAGEMENT, options) == (0, 0), days_back
-        return options
 
-    def profiles(sql: str, params: list) -> set:
+    def values(sql: str, params: list) -> set:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             return {p for (p,) in con.execute(sql, params).fetchall()}
 
     build(12)  # a window of another length: every row written again
     build(9)
     old_end, new_end = (newest - timedelta(days=d) for d in (12, 9))
-    assert profiles(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {old_end, new_end}
-    moved = profiles("""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
+    assert values(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {old_end, new_end}
+    moved = values("""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
         AND ((occurred_at > ? AND occurred_at <= ?) OR (occurred_at > ? - INTERVAL 5 DAY AND occurred_at <= ? - INTERVAL 5 DAY))""",
                      [old_end, new_end, old_end, new_end])
-    written = profiles(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [new_end])
-    kept = profiles(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [old_end])
-    left = profiles(f"""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
+    written = values(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [new_end])
+    kept = values(f"SELECT profile_id FROM {ENGAGEMENT} WHERE window_ends_at = ?", [old_end])
+    left = values(f"""SELECT profile_id FROM intermediate.int_identity__profile_events WHERE profile_id IS NOT NULL
         AND occurred_at > ? - INTERVAL 5 DAY AND occurred_at <= ? - INTERVAL 5 DAY
         EXCEPT SELECT profile_id FROM {ENGAGEMENT}""", [old_end, new_end])
     assert written and kept and left, "actions entered the window, left it, and some profiles had neither"
     assert written <= moved and not kept & moved
     build(10)  # back: every row written again
-    assert profiles(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {newest - timedelta(days=10)}
+    assert values(f"SELECT DISTINCT window_ends_at FROM {ENGAGEMENT}", []) == {newest - timedelta(days=10)}
 
 
 def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_completion_feed(builds, tmp_path):
