@@ -1,4 +1,5 @@
-{#- Keeping a table of aggregates per profile over the events (profile_channel_stats, int_kpis__member_days) as
+{#- Keeping a table of aggregates per profile over the events (profile_channel_stats, int_kpis__member_days,
+    int_features__engagement_by_profile) as
     identity resolution and new data change them: a build deletes every row of a profile whose aggregates may have
     changed, and the model computes again every profile the table then holds no row of. Most profiles have no new
     event on a given day, and their rows stay as they were. The table carries `resolution` (the last resolution the

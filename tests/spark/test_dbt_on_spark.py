@@ -27,7 +27,8 @@ UNIT_TEST_SPARK_SETTINGS = {"PYSPARK_SUBMIT_ARGS": "--conf spark.sql.adaptive.en
                                                    "--conf spark.sql.shuffle.partitions=2 pyspark-shell"}
 # A second build after identity changed: what reads the identity tables, up to the achievement feed and the timelines.
 SINCE_IDENTITY = ["source:identity+,+achievement_completions", "source:identity+,+profile_journey",
-                  "source:identity+,+profile_channel_stats", "source:identity+,+program_kpis"]
+                  "source:identity+,+profile_channel_stats", "source:identity+,+program_kpis",
+                  "source:identity+,+int_features__engagement_by_profile"]
 
 
 def dbt_relations(manifest: Path) -> set[str]:
@@ -82,7 +83,7 @@ def second_build(tmp_path_factory, duckdb_run, spark_run):
     load_duckdb_tables(spark_run.env, warehouse, root / "bridge", ["identity"], log)
     results = dbt_spark(build, spark_run.env, root / "target-spark", log)
     assert results and not failed(results), "\n".join(failed(results)) or log.read_text()[-3000:]
-    export_relations(spark_run.env, root / "exported", ["marts"], log)
+    export_relations(spark_run.env, root / "exported", ["marts", "intermediate"], log)
     feed = "marts/achievement_completions"
     return change, warehouse, spark_run.exported / feed, root / "exported" / feed
 
@@ -103,17 +104,21 @@ def test_the_timelines_follow_a_merge_and_an_erasure_as_on_duckdb(second_build):
 
 
 def test_the_aggregates_per_profile_follow_a_merge_and_an_erasure_as_on_duckdb(second_build):
-    """profile_channel_stats and the member days behind program_kpis, built incrementally on both engines: the
-    merged and the erased profile's rows went, the survivor's were computed again, and every row equals DuckDB's."""
+    """profile_channel_stats, the member days behind program_kpis and the engagement window's aggregates, built
+    incrementally on both engines: the merged and the erased profile's rows went, the survivor's were computed again,
+    and every row equals DuckDB's."""
     change, warehouse, _, spark_feed = second_build
+    exported = spark_feed.parent.parent
     con = comparison_connection(warehouse)
-    for mart in ("profile_channel_stats", "program_kpis"):
-        assert compare_relation(con, "marts", mart, spark_feed.parent / mart) == [], mart
-    stats = spark_feed.parent / "profile_channel_stats"
-    assert con.execute(f"select count(*) from read_parquet('{stats}/*.parquet') where profile_id in (?, ?)",
-                       [change.merged, change.erased]).fetchone() == (0,)
-    assert con.execute(f"""select resolution = (select max(resolution) from read_parquet('{stats}/*.parquet'))
-        from read_parquet('{stats}/*.parquet') where profile_id = ?""", [change.survivor]).fetchone() == (True,)
+    for schema, name in (("marts", "profile_channel_stats"), ("marts", "program_kpis"),
+                         ("intermediate", "int_features__engagement_by_profile")):
+        assert compare_relation(con, schema, name, exported / schema / name) == [], name
+    for kept in ("marts/profile_channel_stats", "intermediate/int_features__engagement_by_profile"):
+        rows = f"read_parquet('{exported / kept}/*.parquet')"
+        assert con.execute(f"select count(*) from {rows} where profile_id in (?, ?)",
+                           [change.merged, change.erased]).fetchone() == (0,), kept
+        assert con.execute(f"""select resolution = (select max(resolution) from {rows})
+            from {rows} where profile_id = ?""", [change.survivor]).fetchone() == (True,), kept
 
 
 def test_the_achievement_feed_follows_a_merge_and_an_erasure_as_on_duckdb(second_build, duckdb_run):
