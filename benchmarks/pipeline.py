@@ -1,10 +1,14 @@
-"""python -m benchmarks.pipeline --members 100000 [1000000 ...] [--brands 3] [--days 60]
+"""python -m benchmarks.pipeline --members 100000 [1000000 ...] [--brands 3] [--days 60] [--as-of 2026-11-01]
        [--engine spark --spark-workers 1 2 [--spark-connect] [--worker-memory 4g]]
 
 The whole platform as a user runs it. For each member scale, in a fresh data directory and a fresh
 Dagster instance: generate the sample data (timed on its own), time `synergy run` end to end (build
 and activate, dry-run sync), then append one more day of data (new files in a new dt= folder, some
 late files for older days, new members, merges and erasures) and time the incremental `synergy run`.
+The generated days end the day before `--as-of`, and the appended day is `--as-of` itself. The default,
+2026-11-01, is the first of a month: every monthly achievement window starts again that day, so more of the
+members' card documents and Customer.io attributes change than on an ordinary day; `--as-of 2026-11-12` (a
+Thursday) appends an ordinary day.
 Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
 every Dagster step's time (from the instance's run records) with the peak RSS sampled while it ran,
 the steps and processes at the run's peak, the slowest dbt models (from dbt's run_results.json), and how much
@@ -26,6 +30,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -34,6 +39,7 @@ from assets.dbt_project import DBT_TARGET_DIR
 from benchmarks.measure import machine, run_measured, scratch_root, write_result
 from ingestion.paths import PROJECT_ROOT
 
+# The appended day by default: the first of a month, the day the most derived values change (the module's doc).
 AS_OF = "2026-11-01"
 # The appended day's share of members with cards who open the app: a loyalty program's, not the sample's dense
 # default (which makes card feedback at 1M four million events a day, a third of the history).
@@ -49,9 +55,9 @@ DOWNSTREAM_WORK = {
 }
 
 
-def generate(data: Path, members: int, brands: int, days: int, seed: int) -> dict:
+def generate(data: Path, members: int, brands: int, days: int, seed: int, as_of: str = AS_OF) -> dict:
     measured = run_measured(["-m", "sample_data", "--out", str(data), "--members", str(members), "--brands", str(brands),
-                             "--days", str(days), "--seed", str(seed), "--as-of", AS_OF])
+                             "--days", str(days), "--seed", str(seed), "--as-of", as_of])
     summary = json.loads(measured.pop("stdout"))
     return {**measured, "action_log_rows": summary["action_log_rows_written"]}
 
@@ -195,14 +201,14 @@ def duckdb_engine(root: Path) -> Iterator[tuple[dict[str, str], list[int]]]:
 
 
 def measure(root: Path, members: int, brands: int, days: int, seed: int, incremental: bool,
-            generated: Path | None = None, engine=duckdb_engine, labels: dict | None = None) -> dict:
+            generated: Path | None = None, engine=duckdb_engine, labels: dict | None = None, as_of: str = AS_OF) -> dict:
     """One scale on one engine: `engine(root)` is the context the runs happen in (its environment and the
     processes outside the run that count toward memory)."""
     data = root / "data"
     home = fresh_dagster_home(root)
-    result = {"members": members, "brands": brands, "days": days, **(labels or {"engine": "duckdb"})}
+    result = {"members": members, "brands": brands, "days": days, "as_of": as_of, **(labels or {"engine": "duckdb"})}
     if generated is None:
-        result["generate"] = generate(data, members, brands, days, seed)
+        result["generate"] = generate(data, members, brands, days, seed, as_of)
         _print("generate", result["generate"])
     else:  # the same generator output again, copied (the appended day changes it)
         for part in ("landing", "ground_truth"):
@@ -236,7 +242,8 @@ def table(results: list[dict]) -> str:
             run = r[phase]
             on = r.get("engine", "duckdb") + (f", {r['workers']} workers{' via Connect' if r.get('connect') else ''}"
                                                if "workers" in r else "")
-            lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days, {on}: {phase} run "
+            day = f", appended day {r['as_of']}" if phase == "incremental" and "as_of" in r else ""
+            lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days{day}, {on}: {phase} run "
                          f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
                          f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
             if run.get("action_logs_ingested"):
@@ -265,6 +272,8 @@ def main() -> None:
     parser.add_argument("--brands", type=int, default=3)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--as-of", default=AS_OF, type=lambda text: date.fromisoformat(text).isoformat(),
+                        help="the appended day; the generated days end the day before (default: %(default)s)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the appended day and its run")
     parser.add_argument("--keep", action="store_true", help="keep the data directories (printed)")
     parser.add_argument("--scratch", type=Path, default=None, help="where to write data (default: a temp dir)")
@@ -290,7 +299,7 @@ def main() -> None:
             print(f"{members:,} members on {labels} in {root}", flush=True)
             try:
                 report["results"].append(measure(root, members, args.brands, args.days, args.seed,
-                                                 not args.no_incremental, args.generated, engine, labels))
+                                                 not args.no_incremental, args.generated, engine, labels, args.as_of))
                 saved = write_result("pipeline", report, path=saved)
             finally:
                 if not args.keep:
