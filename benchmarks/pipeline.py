@@ -66,7 +66,7 @@ def append_day(data: Path) -> dict:
     measured = run_measured(["-m", "sample_data", "--out", str(data), "--append-days", "1",
                              "--daily-visitors", str(DAILY_VISITORS)])
     day = json.loads(measured.pop("stdout"))["appended_days"][-1]
-    return {**measured, "action_log_rows": day["action_log_rows_written"], "new_members": day["new_members"],
+    return {**measured, "day": day["day"], "action_log_rows": day["action_log_rows_written"], "new_members": day["new_members"],
             "anonymous_signups": day["anonymous_signups"], "late_events": day["late_events"],
             "card_impressions": day.get("card_impressions", 0), "erasure_requests": day["erasure_requests"]}
 
@@ -242,7 +242,7 @@ def table(results: list[dict]) -> str:
             run = r[phase]
             on = r.get("engine", "duckdb") + (f", {r['workers']} workers{' via Connect' if r.get('connect') else ''}"
                                                if "workers" in r else "")
-            day = f", appended day {r['as_of']}" if phase == "incremental" and "as_of" in r else ""
+            day = f", appended day {r['append']['day']}" if phase == "incremental" and "day" in r.get("append", {}) else ""
             lines.append(f"\n{r['members']:,} members, {r['brands']} brands, {r['days']} days{day}, {on}: {phase} run "
                          f"{run['seconds']:.1f} s, peak RSS {run['peak_rss_mb'] / 1024:.2f} GB, "
                          f"load {run['machine_load']['load_1m_mean']} mean / {run['machine_load']['load_1m_max']} max")
