@@ -7,8 +7,8 @@ and activate, dry-run sync), then append one more day of data (new files in a ne
 late files for older days, new members, merges and erasures) and time the incremental `synergy run`.
 The generated days end the day before `--as-of`, and the appended day is `--as-of` itself. The default,
 2026-11-01, is the first of a month: every monthly achievement window starts again that day, so more of the
-members' card documents and Customer.io attributes change than on an ordinary day; `--as-of 2026-11-12` (a
-Thursday) appends an ordinary day.
+members' card documents change than on an ordinary day (at 1M, half of them against a third); `--as-of 2026-11-12`
+(a Thursday) appends an ordinary day.
 Each run reports wall time, peak RSS of the whole process tree, the machine's load while it ran,
 every Dagster step's time (from the instance's run records) with the peak RSS sampled while it ran,
 the steps and processes at the run's peak, the slowest dbt models (from dbt's run_results.json), and how much
@@ -39,7 +39,7 @@ from assets.dbt_project import DBT_TARGET_DIR
 from benchmarks.measure import machine, run_measured, scratch_root, write_result
 from ingestion.paths import PROJECT_ROOT
 
-# The appended day by default: the first of a month, the day the most derived values change (the module's doc).
+# The appended day by default: the first of a month, the day the most card documents change (the module's doc).
 AS_OF = "2026-11-01"
 # The appended day's share of members with cards who open the app: a loyalty program's, not the sample's dense
 # default (which makes card feedback at 1M four million events a day, a third of the history).
@@ -214,6 +214,7 @@ def measure(root: Path, members: int, brands: int, days: int, seed: int, increme
         for part in ("landing", "ground_truth"):
             shutil.copytree(generated / part, data / part)
         result["generated_from"] = str(generated)
+        result["as_of"] = json.loads((data / "ground_truth" / "expected.json").read_text())["scale"]["as_of"]
     with engine(root) as (engine_env, also):
         result["full"] = synergy_run(data, home, engine_env, also)
         result["full"]["action_logs_ingested"] = ledger = action_log_ledger(data, engine_env)
@@ -266,13 +267,17 @@ def _mb(value: float | None) -> str:
     return "" if value is None else f"{value:.0f} MB"
 
 
+def iso_day(text: str) -> str:
+    return date.fromisoformat(text).isoformat()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--members", type=int, nargs="+", default=[100_000])
     parser.add_argument("--brands", type=int, default=3)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--as-of", default=AS_OF, type=lambda text: date.fromisoformat(text).isoformat(),
+    parser.add_argument("--as-of", default=AS_OF, type=iso_day,
                         help="the appended day; the generated days end the day before (default: %(default)s)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the appended day and its run")
     parser.add_argument("--keep", action="store_true", help="keep the data directories (printed)")

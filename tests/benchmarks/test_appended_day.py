@@ -1,4 +1,4 @@
-"""The pipeline benchmark's --as-of: the generated days end the day before it, and the appended day is that day."""
+"""The pipeline benchmark's --as-of: the day the generator appends is that day, and the table names it."""
 
 from benchmarks.pipeline import append_day, generate, table
 
@@ -14,3 +14,6 @@ def test_the_appended_day_is_the_as_of_day(tmp_path):
                       "full": run, "incremental": run}])
     assert "2 days, duckdb: full run" in printed
     assert "2 days, appended day 2026-11-12, duckdb: incremental run" in printed
+    # A result without an appended day (--no-incremental, or saved before the day was recorded) names none.
+    assert "appended day" not in table([{"members": 100, "brands": 1, "days": 2, "engine": "duckdb", "full": run,
+                                         "incremental": run, "append": {}}])
