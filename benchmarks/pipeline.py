@@ -206,15 +206,16 @@ def measure(root: Path, members: int, brands: int, days: int, seed: int, increme
     processes outside the run that count toward memory)."""
     data = root / "data"
     home = fresh_dagster_home(root)
-    result = {"members": members, "brands": brands, "days": days, "as_of": as_of, **(labels or {"engine": "duckdb"})}
+    result = {"members": members, "brands": brands, "days": days, **(labels or {"engine": "duckdb"})}
     if generated is None:
         result["generate"] = generate(data, members, brands, days, seed, as_of)
         _print("generate", result["generate"])
-    else:  # the same generator output again, copied (the appended day changes it)
+    else:  # the same generator output again, copied (the appended day changes it), with its own as-of day
         for part in ("landing", "ground_truth"):
             shutil.copytree(generated / part, data / part)
         result["generated_from"] = str(generated)
-        result["as_of"] = json.loads((data / "ground_truth" / "expected.json").read_text())["scale"]["as_of"]
+        as_of = json.loads((data / "ground_truth" / "expected.json").read_text())["scale"]["as_of"]
+    result["as_of"] = as_of
     with engine(root) as (engine_env, also):
         result["full"] = synergy_run(data, home, engine_env, also)
         result["full"]["action_logs_ingested"] = ledger = action_log_ledger(data, engine_env)
