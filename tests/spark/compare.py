@@ -30,7 +30,8 @@ ENGINE_DIGESTS = {"intermediate.int_identity__event_links": ("rules_digest",),
                   "intermediate.int_achievements__qualifying_events": ("inputs_digest",),
                   "intermediate.int_kpis__member_days": ("inputs_digest",),
                   "intermediate.int_features__engagement_by_profile": ("inputs_digest",),
-                  "marts.profile_channel_stats": ("inputs_digest",)}
+                  "marts.profile_channel_stats": ("inputs_digest",),
+                  "marts.member_card_documents": ("inputs_digest",)}
 # JSON whose bytes matter: the queue digests a person's attributes (md5 of the text) and sends an event's data as
 # it is, so a data directory moved between engines must not change them.
 COMPARED_AS_TEXT = {"marts.customerio_people": ("attributes",), "marts.customerio_events": ("data",)}

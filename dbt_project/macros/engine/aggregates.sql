@@ -86,5 +86,10 @@
     clause): their count plus the sum of row_hash(`columns`). It changes when a row is added, removed or changed.
     Engine-specific values: compare a digest only with one the same engine computed. -#}
 {% macro rows_digest(rows, columns) -%}
-    (select count(*) + coalesce(sum({{ synergy.row_hash(columns) }}), 0) from {{ rows }})
+    (select {{ synergy.group_digest(columns) }} from {{ rows }})
+{%- endmacro %}
+
+{#- rows_digest as an aggregate: a digest of the group's rows (of `columns`), in any order. -#}
+{% macro group_digest(columns) -%}
+    count(*) + coalesce(sum({{ synergy.row_hash(columns) }}), 0)
 {%- endmacro %}

@@ -2,50 +2,81 @@
 -- docs/schemas/cards/member_cards.schema.json. Publishing serves these documents to the PWA.
 -- Numbers are typed (macros/card_numbers.sql), so a rebuild of the same data gives the same bytes.
 -- Only publishing reads it (analysts read the marts it is made of): macros/engine/materializations.sql.
+--
+-- inputs_digest is a digest of every value a document is built from, all but generated_at: publishing builds
+-- again only the documents whose inputs changed (macros/card_document_members.sql). So a document reads its
+-- sources through the *_rows CTEs alone, which select the columns the digest covers (the lists below).
 {{ config(materialized=published_materialization()) }}
+{%- set member_columns = ['brand_id', 'user_id', 'profile_id', 'points_balance', 'lifetime_points', 'rank_key', 'rank_name',
+                          'rank_multiplier', 'next_rank_key', 'next_rank_points'] %}
+{%- set wishlist_columns = ['reward_id', 'reward_name', 'points_cost'] %}
+{%- set achievement_columns = ['achievement_key', 'achievement_name', 'current_value', 'target', 'unit', 'percent',
+                               'completed', 'window_label'] %}
+{%- set card_columns = ['card_id', 'card_type', 'position', 'score', 'title', 'body', 'image_url', 'action_kind', 'cta',
+                        'action_url', 'action_target', 'dismissible', 'progress_current', 'progress_target',
+                        'progress_unit', 'reason_codes', 'reason_texts', 'details', 'valid_from', 'valid_until'] %}
+{%- set experiment_columns = ['experiment_key', 'arm'] %}
 with members as (
-    select * from {{ ref('int_cards__member_context') }}
+    select {{ member_columns | join(', ') }}
+    from {{ ref('int_cards__member_context') }}
+    where {{ card_document_members('profile_id') }}
 ),
 
 -- The member context is read here again rather than through `members`: DuckDB materializes a CTE read twice, and a
 -- count or filter over the documents (the not_null test, a bare count(*)) would then build every document.
-wishlist_goals as (
-    select m.profile_id, r.points_cost, r.reward_id,
-        {{ json_object_of("'reward_id'", 'r.reward_id', "'reward_name'", 'r.reward_name', "'points_cost'", 'r.points_cost',
-                       "'points_away'", 'greatest(r.points_cost - m.points_balance, 0)') }} as goal
+-- points_balance is in the member's own columns.
+wishlist_rows as (
+    select m.profile_id, m.points_balance, {{ wishlist_columns | join(', ') }}
     from {{ ref('int_cards__member_context') }} as m
     inner join {{ ref('stg_app__wishlists') }} as w on w.user_id = m.user_id
     inner join {{ ref('stg_app__rewards') }} as r on r.brand_id = m.brand_id and r.product_id = w.product_id and r.is_active
+    where {{ card_document_members('m.profile_id') }}
 ),
 
 wishlist as (
-    select profile_id, {{ sorted_list('goal', '(points_cost, reward_id)') }} as goals
-    from wishlist_goals
+    select profile_id, {{ group_digest(wishlist_columns) }} as inputs,
+        {{ sorted_list(json_object_of("'reward_id'", 'reward_id', "'reward_name'", 'reward_name', "'points_cost'", 'points_cost',
+                                      "'points_away'", 'greatest(points_cost - points_balance, 0)'),
+                       '(points_cost, reward_id)') }} as goals
+    from wishlist_rows
     group by profile_id
+),
+
+achievement_rows as (
+    select profile_id, {{ achievement_columns | join(', ') }}
+    from {{ ref('achievement_progress') }}
+    inner join (
+        select achievement_config_id, {{ achievement_unit('metric', 'streak_unit') }} as unit
+        from {{ ref('int_achievements__configs') }}
+    ) as configs using (achievement_config_id)
+    where is_offered and {{ card_document_members('profile_id') }}
 ),
 
 achievement_items as (
-    select p.profile_id, p.achievement_key,
-        {% call json_object_of() %}'key', p.achievement_key, 'name', p.achievement_name,
-                    'current', {{ progress_json('p.current_value', 'u.unit') }},
-                    'target', {{ progress_json('p.target', 'u.unit') }}, 'unit', u.unit,
-                    'percent', {{ card_percent('p.percent') }}, 'completed', p.completed, 'window', p.window_label{% endcall %} as item
-    from {{ ref('achievement_progress') }} as p
-    inner join {{ ref('int_achievements__configs') }} as a using (achievement_config_id)
-    cross join lateral (select {{ achievement_unit('a.metric', 'a.streak_unit') }} as unit) as u
-    where p.is_offered
+    select *,
+        {% call json_object_of() %}'key', achievement_key, 'name', achievement_name,
+                    'current', {{ progress_json('current_value', 'unit') }},
+                    'target', {{ progress_json('target', 'unit') }}, 'unit', unit,
+                    'percent', {{ card_percent('percent') }}, 'completed', completed, 'window', window_label{% endcall %} as item
+    from achievement_rows
 ),
 
 achievements as (
-    select profile_id, {{ sorted_list('item', 'achievement_key') }} as progress
+    select profile_id, {{ group_digest(achievement_columns) }} as inputs, {{ sorted_list('item', 'achievement_key') }} as progress
     from achievement_items
     group by profile_id
+),
+
+card_rows as (
+    select profile_id, {{ card_columns | join(', ') }}
+    from {{ ref('member_cards') }}
+    where {{ card_document_members('profile_id') }}
 ),
 
 -- A card's progress: current is the truth (a balance may pass the target); a progress bar shows
 -- display_current of target, i.e. percent, which stops at 100.
 card_items as (
-    select profile_id, position,
+    select *,
         {% call json_object_of() %}
             'id', card_id, 'type', card_type, 'position', position, 'score', score, 'title', title, 'body', body,
             'image_url', image_url,
@@ -66,27 +97,34 @@ card_items as (
                 'details', {{ json_embedded('details') }}{% endcall %}{% endcall %},
             'valid_from', {{ format_instant('valid_from', '%Y-%m-%dT%H:%M:%SZ') }},
             'valid_until', {{ format_instant('valid_until', '%Y-%m-%dT%H:%M:%SZ') }}{% endcall %} as item
-    from {{ ref('member_cards') }}
+    from card_rows
 ),
 
 cards as (
-    select profile_id, {{ sorted_list('item', 'position') }} as cards
+    select profile_id, {{ group_digest(card_columns) }} as inputs, {{ sorted_list('item', 'position') }} as cards
     from card_items
     group by profile_id
 ),
 
+experiment_rows as (
+    select profile_id, {{ experiment_columns | join(', ') }}
+    from {{ ref('experiment_assignments') }}
+    where is_active and {{ card_document_members('profile_id') }}
+),
+
 -- The member's arm in each running experiment: the PWA logs these with every card impression.
 experiments as (
-    select profile_id, {{ sorted_list(json_object_of("'key'", 'experiment_key', "'arm'", 'arm'), 'experiment_key') }} as arms
-    from {{ ref('experiment_assignments') }}
-    where is_active
-    group by all
+    select profile_id, {{ group_digest(experiment_columns) }} as inputs,
+        {{ sorted_list(json_object_of("'key'", 'experiment_key', "'arm'", 'arm'), 'experiment_key') }} as arms
+    from experiment_rows
+    group by profile_id
 )
 
 select
     m.brand_id,
     m.user_id,
     m.profile_id,
+    cast({{ row_hash(member_columns + ['w.inputs', 'a.inputs', 'c.inputs', 'x.inputs']) }} as {{ text_type() }}) as inputs_digest,
     {% call json_object_of() %}
         'schema_version', '2.1',
         'brand_id', m.brand_id,
