@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import sqlite3
 import threading
@@ -30,6 +31,8 @@ from typing import Protocol, Self
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from isal import igzip
 
 from ingestion.durable import immediate_transaction, open_sqlite_writer
@@ -51,6 +54,8 @@ CREATE TABLE IF NOT EXISTS entries (
     to_version INTEGER NULL,
     -- 64-bit hash of the document without generated_at: what "changed" compares
     content_digest TEXT NOT NULL,
+    -- digest of what the document was built from (null when its relation has none): what is built again
+    inputs_digest TEXT NULL,
     PRIMARY KEY (brand_id, user_id, from_version)
 );
 CREATE INDEX IF NOT EXISTS entries_by_digest ON entries (digest);
@@ -206,6 +211,7 @@ class CardStoreReader:
 class PublishResult:
     version: int
     members: int  # members in the published set
+    built: int  # members whose document was read from the relation: those whose inputs changed, or all
     changed: int  # members whose document was (re)written: new or changed apart from generated_at
     removed: int  # members absent from the new set (their entry closed)
     erased: int  # members whose every version was deleted
@@ -238,6 +244,9 @@ class CardStoreWriter:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._connection.execute(statement)
+            columns = {row[1] for row in self._connection.execute("PRAGMA table_info(entries)")}
+            if "inputs_digest" not in columns:  # a store from before inputs digests: every document is built once
+                self._connection.execute("ALTER TABLE entries ADD COLUMN inputs_digest TEXT NULL")
 
     def publish(self, documents: Iterable[tuple[int, int, bytes]], *, erased: Iterable[tuple[int, int]] = (),
                 published_at: datetime | None = None, validator: DocumentValidator | None = None) -> PublishResult:
@@ -262,14 +271,22 @@ class CardStoreWriter:
 
     def publish_relation(self, con: duckdb.DuckDBPyConnection, relation: str, *,
                          erased: Iterable[tuple[int, int]] = (), published_at: datetime | None = None,
-                         validator: DocumentValidator | None = None) -> PublishResult:
+                         validator: DocumentValidator | None = None, definition: str = "",
+                         members_variable: str | None = None) -> PublishResult:
         """publish() of a DuckDB relation (brand_id, user_id, document): the set is diffed against the store
-        in DuckDB, and only the changed documents are read out, hashed, compressed and stored."""
+        in DuckDB, and only the changed documents are read out, hashed, compressed and stored.
+
+        A relation with an `inputs_digest` column (a digest of what each document is built from) has its documents
+        read only for the members whose digest differs from their stored document's: `definition` names how
+        documents are made from their inputs (a new one builds every document again once), and `members_variable`,
+        a DuckDB session variable the relation reads, is set meanwhile to the `profile_id`s of those members, so
+        the relation can build their documents alone."""
         started = time.perf_counter()
         published_at = _utc(published_at or datetime.now(UTC))
         erased_members = {(int(brand_id), int(user_id)) for brand_id, user_id in erased}
         with self._transaction():
-            result = self._publish(con, relation, erased_members, published_at, validator)
+            result = self._publish(con, relation, erased_members, published_at, validator, definition,
+                                   members_variable)
         self._checkpoint()
         return PublishResult(**result, seconds=round(time.perf_counter() - started, 3))
 
@@ -307,36 +324,62 @@ class CardStoreWriter:
     # -- inside the publish transaction -------------------------------------------------------------
 
     def _publish(self, con: duckdb.DuckDBPyConnection, relation: str, erased: set[tuple[int, int]],
-                 published_at: datetime, validator: DocumentValidator | None) -> dict:
+                 published_at: datetime, validator: DocumentValidator | None, definition: str,
+                 members_variable: str | None) -> dict:
         store = self._connection
         version = store.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions").fetchone()[0]
-        twice = next(iter(con.execute(
-            f"SELECT brand_id, user_id FROM {relation} GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()), None)
-        if twice:
-            raise ValueError(f"a member appears twice in the published set: brand {twice[0]} user {twice[1]}")
-        rows = store.execute("SELECT brand_id, user_id, content_digest FROM entries WHERE to_version IS NULL").fetchall()
-        con.register("_open", pa.table([[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
-                                       schema=ENTRY_KEYS))
-        con.register("_erased", pa.table([[b for b, _ in erased], [u for _, u in erased]], schema=ENTRY_KEYS.remove(2)))
+        has_inputs = "inputs_digest" in {name for name, *_ in con.execute(f"DESCRIBE {relation}").fetchall()}
+        con.register("_open", self._open_entries())
+        con.register("_erased", pa.table([[b for b, _ in erased], [u for _, u in erased]], schema=MEMBER_KEYS))
         try:
-            [(members,)] = con.execute(f"SELECT count(*) FROM {relation} ANTI JOIN _erased USING (brand_id, user_id)").fetchall()
-            # One pass over the documents: the digest of each, and only the changed ones read out (as UTF-8 bytes).
-            with _hash_join_built_on_the_right(con):
-                changed = con.sql(f"""
-                    SELECT d.brand_id, d.user_id, d.content_digest, encode(d.document) AS document,
-                           o.content_digest IS NOT NULL AS had_entry FROM (
-                        SELECT brand_id, user_id, CAST(document AS VARCHAR) AS document,
-                            {CONTENT_DIGEST_SQL.format(document="CAST(document AS VARCHAR)")} AS content_digest
-                        FROM {relation} ANTI JOIN _erased USING (brand_id, user_id)) AS d
-                    LEFT JOIN _open AS o USING (brand_id, user_id)
-                    WHERE o.content_digest IS DISTINCT FROM d.content_digest""").to_arrow_reader(self._chunk_size)
-                changed_count, bytes_written = self._store_changed(changed, version, validator)
-            removed = con.execute(f"""
-                SELECT brand_id, user_id FROM _open ANTI JOIN {relation} USING (brand_id, user_id)
+            # The relation's members (and inputs digests) read once, before members_variable narrows it.
+            inputs = ", profile_id, CAST(hash(inputs_digest, $definition) AS VARCHAR) AS inputs_digest" if has_inputs else ""
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _members AS
+                            SELECT brand_id, user_id{inputs} FROM {relation} ANTI JOIN _erased USING (brand_id, user_id)""",
+                        {"definition": definition} if has_inputs else None)
+            twice = next(iter(con.execute(
+                "SELECT brand_id, user_id FROM _members GROUP BY brand_id, user_id HAVING count(*) > 1 LIMIT 1").fetchall()), None)
+            if twice:
+                raise ValueError(f"a member appears twice in the published set: brand {twice[0]} user {twice[1]}")
+            [(members,)] = con.execute("SELECT count(*) FROM _members").fetchall()
+            removed = con.execute("""
+                SELECT brand_id, user_id FROM _open ANTI JOIN _members USING (brand_id, user_id)
                 ANTI JOIN _erased USING (brand_id, user_id)""").fetchall()
+            if has_inputs:
+                # Only the members whose inputs differ from their open entry's (or who have none) are built.
+                con.execute("""
+                    CREATE OR REPLACE TEMP TABLE _to_build AS
+                    SELECT m.* FROM _members AS m LEFT JOIN _open AS o USING (brand_id, user_id)
+                    WHERE o.inputs_digest IS DISTINCT FROM m.inputs_digest""")
+                [(built,)] = con.execute("SELECT count(*) FROM _to_build").fetchall()
+                source = (f"(SELECT r.brand_id, r.user_id, r.document, b.inputs_digest "
+                          f"FROM {relation} AS r INNER JOIN _to_build AS b USING (brand_id, user_id))")
+            else:
+                built = members
+                source = (f"(SELECT brand_id, user_id, document, CAST(NULL AS VARCHAR) AS inputs_digest "
+                          f"FROM {relation} ANTI JOIN _erased USING (brand_id, user_id))")
+            with _hash_join_built_on_the_right(con), _members_listed(con, members_variable if has_inputs else None):
+                # One pass over the documents read: the digest of each, and only the changed ones read out (as UTF-8
+                # bytes); a document built again with the same content only has its entry's inputs digest updated.
+                changed = con.sql(f"""
+                    SELECT brand_id, user_id, content_digest, inputs_digest, had_entry, content_changed,
+                           CASE WHEN content_changed THEN encode(document) END AS document FROM (
+                        SELECT d.*, o.content_digest IS NOT NULL AS had_entry,
+                               o.content_digest IS DISTINCT FROM d.content_digest AS content_changed
+                        FROM (SELECT brand_id, user_id, inputs_digest, CAST(document AS VARCHAR) AS document,
+                                     {CONTENT_DIGEST_SQL.format(document="CAST(document AS VARCHAR)")} AS content_digest
+                              FROM {source}) AS d
+                        LEFT JOIN _open AS o USING (brand_id, user_id)
+                        WHERE o.content_digest IS DISTINCT FROM d.content_digest
+                           OR o.inputs_digest IS DISTINCT FROM d.inputs_digest)""").to_arrow_reader(self._chunk_size)
+                try:
+                    changed_count, bytes_written = self._store_changed(changed, version, validator)
+                finally:
+                    changed.close()  # a failure midway leaves the result open, and the connection refuses any query
         finally:
             con.unregister("_open")
             con.unregister("_erased")
+            con.execute("DROP TABLE IF EXISTS _members; DROP TABLE IF EXISTS _to_build")
         if validator is not None:
             validator.finish()  # raises on an invalid document: the transaction rolls back
         erased_count = self._erase(erased)
@@ -347,18 +390,37 @@ class CardStoreWriter:
         # Last statement of the transaction: the atomic switch.
         store.execute("INSERT INTO current (id, version) VALUES (1, ?) "
                       "ON CONFLICT (id) DO UPDATE SET version = excluded.version", (version,))
-        return {"version": version, "members": members, "changed": changed_count, "removed": len(removed),
-                "erased": erased_count, "bytes_written": bytes_written}
+        return {"version": version, "members": members, "built": built, "changed": changed_count,
+                "removed": len(removed), "erased": erased_count, "bytes_written": bytes_written}
+
+    def _open_entries(self) -> pa.Table:
+        """The open entries' keys and digests, read as one CSV text: a million rows as Python tuples took twice as
+        long (keys are integers and digests decimal numbers, so nothing needs quoting)."""
+        [(text,)] = self._connection.execute("""
+            SELECT group_concat(brand_id || ',' || user_id || ',' || content_digest || ',' || ifnull(inputs_digest, ''),
+                                char(10))
+            FROM entries WHERE to_version IS NULL""").fetchall()
+        if text is None:
+            return OPEN_ENTRIES.empty_table()
+        return pa_csv.read_csv(io.BytesIO(text.encode()),
+                               read_options=pa_csv.ReadOptions(column_names=OPEN_ENTRIES.names),
+                               convert_options=pa_csv.ConvertOptions(column_types=OPEN_ENTRIES,
+                                                                     strings_can_be_null=True))
 
     def _store_changed(self, changed: pa.RecordBatchReader, version: int,
                        validator: DocumentValidator | None) -> tuple[int, int]:
         """Store the new or changed documents a chunk at a time: their bodies (content-addressed, gzipped in
-        threads while the previous chunk is written), a new entry each, the previous entry closed. Returns
-        (members, gzipped bytes written)."""
+        threads while the previous chunk is written), a new entry each, the previous entry closed; the entries of
+        documents whose content did not change get their new inputs digest. Returns (members, gzipped bytes written)."""
         count = bytes_written = 0
         in_flight: deque = deque()
         with ThreadPoolExecutor(COMPRESSION_THREADS) as pool:
             for batch in changed:
+                content_changed = batch.column("content_changed")
+                self._update_inputs_digests(batch.filter(pc.invert(content_changed)))
+                batch = batch.filter(content_changed)
+                if not batch.num_rows:
+                    continue
                 brands, users = batch.column("brand_id").to_pylist(), batch.column("user_id").to_pylist()
                 bodies = batch.column("document").to_pylist()
                 if validator is not None:
@@ -372,6 +434,12 @@ class CardStoreWriter:
                 bytes_written += self._write_chunk(version, *in_flight.popleft())
         return count, bytes_written
 
+    def _update_inputs_digests(self, unchanged: pa.RecordBatch) -> None:
+        self._connection.executemany(
+            "UPDATE entries SET inputs_digest = ? WHERE brand_id = ? AND user_id = ? AND to_version IS NULL",
+            zip(unchanged.column("inputs_digest").to_pylist(), unchanged.column("brand_id").to_pylist(),
+                unchanged.column("user_id").to_pylist()))
+
     def _write_chunk(self, version: int, batch: pa.RecordBatch, bodies: list[bytes], compressing: list) -> int:
         store = self._connection
         hashed = [pair for future in compressing for pair in future.result()]
@@ -383,9 +451,12 @@ class CardStoreWriter:
         had_entry = batch.column("had_entry").to_pylist()
         store.executemany("UPDATE entries SET to_version = ? WHERE brand_id = ? AND user_id = ? AND to_version IS NULL",
                           [(version, b, u) for (b, u), had in zip(keys, had_entry) if had])
-        store.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, NULL, ?)",
-                          sorted((b, u, digest, version, content) for (b, u), digest, content
-                                 in zip(keys, digests, batch.column("content_digest").to_pylist())))
+        store.executemany(
+            "INSERT INTO entries (brand_id, user_id, digest, from_version, to_version, content_digest, inputs_digest) "
+            "VALUES (?, ?, ?, ?, NULL, ?, ?)",
+            sorted((b, u, digest, version, content, inputs) for (b, u), digest, content, inputs
+                   in zip(keys, digests, batch.column("content_digest").to_pylist(),
+                          batch.column("inputs_digest").to_pylist())))
         return sum(len(body_gzip) for _, body_gzip in hashed)
 
     def _erase(self, erased: set[tuple[int, int]]) -> int:
@@ -428,7 +499,8 @@ class CardStoreWriter:
 # faster than md5 over a million documents, and a member's old and new digests colliding has odds of 2^-64;
 # a DuckDB release that changed the hash would rewrite every document once.
 CONTENT_DIGEST_SQL = """CAST(hash(regexp_replace({document}, '"generated_at"\\s*:\\s*"[^"]*"', '')) AS VARCHAR)"""
-ENTRY_KEYS = pa.schema([("brand_id", pa.int64()), ("user_id", pa.int64()), ("content_digest", pa.string())])
+MEMBER_KEYS = pa.schema([("brand_id", pa.int64()), ("user_id", pa.int64())])
+OPEN_ENTRIES = pa.schema([*MEMBER_KEYS, ("content_digest", pa.string()), ("inputs_digest", pa.string())])
 COMPRESSION_THREADS = max(1, os.cpu_count() or 1)
 # ISA-L's fastest level: on the mart's documents a third of the CPU of zlib's level 1 (nginx's default)
 # for slightly fewer bytes (36% of the document against 37%). Any gzip stream serves: the ETag names the
@@ -441,6 +513,20 @@ def _gzip_all(bodies: list[bytes]) -> list[tuple[str, bytes]]:
     thread keeps both cores busy."""
     return [(hashlib.sha256(body).hexdigest(), igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
             for body in bodies]
+
+
+@contextmanager
+def _members_listed(con: duckdb.DuckDBPyConnection, variable: str | None) -> Iterator[None]:
+    """Within the block, the DuckDB session variable `variable` (if any) lists the profile_ids of _to_build (an empty
+    list when it is empty: unset would mean every member)."""
+    if variable is None:
+        yield
+        return
+    con.execute(f"SET VARIABLE {variable} = (SELECT coalesce(list(profile_id), []::VARCHAR[]) FROM _to_build)")
+    try:
+        yield
+    finally:
+        con.execute(f"RESET VARIABLE {variable}")
 
 
 @contextmanager
