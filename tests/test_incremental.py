@@ -613,3 +613,64 @@ def test_a_full_refresh_rebuilds_what_the_increments_built_and_keeps_the_complet
         assert con.execute("""SELECT count(*) FROM intermediate.int_identity__phone_numbers AS p
             JOIN before.intermediate.int_identity__phone_numbers AS b USING (raw_value, brand_timezone)
             WHERE p.e164 IS DISTINCT FROM b.e164""").fetchone()[0] == 0
+
+
+CARD_DOCUMENTS = "marts.member_card_documents"
+
+
+def test_the_card_documents_view_builds_only_the_members_publishing_names(builds):
+    incremental, _, _ = builds
+    with duckdb.connect(str(incremental.warehouse), read_only=True) as con:
+        every = {row[0]: row for row in con.execute(
+            f"SELECT profile_id, inputs_digest, document::VARCHAR FROM {CARD_DOCUMENTS}").fetchall()}
+        named = sorted(every)[::len(every) // 3][:3]
+        con.execute("SET VARIABLE card_document_members = ?", [named])
+        assert sorted(con.execute(f"SELECT profile_id, inputs_digest, document::VARCHAR FROM {CARD_DOCUMENTS}"
+                                  ).fetchall()) == [every[profile] for profile in named]
+        con.execute("SET VARIABLE card_document_members = []::VARCHAR[]")
+        assert con.execute(f"SELECT count(*) FROM {CARD_DOCUMENTS}").fetchone()[0] == 0
+
+
+def test_a_card_documents_inputs_digest_changes_with_what_the_document_shows_and_only_that(builds, tmp_path):
+    """Publishing builds only the documents whose inputs digest moved, and then serves what the view builds."""
+    from publishing.card_store import CardStoreReader
+    from publishing.publish import publish_from_warehouse
+
+    incremental, _, _ = builds
+    copy, cards = tmp_path / "warehouse.duckdb", tmp_path / "cards"
+    shutil.copy(incremental.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        def documents():
+            return {p: (d, json.loads(doc)) for p, d, doc in con.execute(
+                f"SELECT profile_id, inputs_digest, document::VARCHAR FROM {CARD_DOCUMENTS}").fetchall()}
+
+        first = publish_from_warehouse(con, cards, retention=timedelta(hours=1), definition="this project")
+        assert first.built == first.members > 0
+        before = documents()
+        with_cards, with_achievements = (
+            [p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM marts.{table} ORDER BY 1").fetchall()]
+            for table in ("member_cards", "achievement_progress WHERE is_offered"))
+        shown_card = with_cards[0]
+        shown_progress, hidden = [p for p in with_achievements if p != shown_card][:2]
+        con.execute("UPDATE marts.member_cards SET title = title || '!' WHERE profile_id = ? AND position = 1",
+                    [shown_card])
+        con.execute("UPDATE marts.achievement_progress SET current_value = current_value + 7 "
+                    "WHERE profile_id = ? AND is_offered", [shown_progress])
+        # Neither is in the document: a gate's score and the churn probability the card scores came from.
+        con.execute("UPDATE marts.achievement_progress SET gate_score = coalesce(gate_score, 0) + 1 WHERE profile_id = ?",
+                    [hidden])
+        con.execute("UPDATE intermediate.int_cards__member_context SET churn_probability = 0.5 WHERE profile_id = ?",
+                    [hidden])
+        after = documents()
+        second = publish_from_warehouse(con, cards, retention=timedelta(hours=1), definition="this project")
+        keys = {p: (b, u) for p, b, u in con.execute(f"SELECT profile_id, brand_id, user_id FROM {CARD_DOCUMENTS}").fetchall()}
+    moved = {p for p in before if before[p][0] != after[p][0]}
+    rewritten = {p for p in before if {**before[p][1], "generated_at": 0} != {**after[p][1], "generated_at": 0}}
+    assert moved == rewritten == {shown_card, shown_progress}
+    assert (second.built, second.changed) == (2, 2)
+    reader = CardStoreReader(cards)
+    try:
+        for profile, (_, document) in after.items():
+            assert json.loads(reader.get(*keys[profile]).body()) == document
+    finally:
+        reader.close()
