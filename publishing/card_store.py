@@ -358,7 +358,9 @@ class CardStoreWriter:
                 built = members
                 source = (f"(SELECT brand_id, user_id, document, CAST(NULL AS VARCHAR) AS inputs_digest "
                           f"FROM {relation} ANTI JOIN _erased USING (brand_id, user_id))")
-            with _hash_join_built_on_the_right(con), _members_listed(con, members_variable if has_inputs else None):
+            # Every member built (a first publish, a new definition): the unset variable says so without a list.
+            listed = members_variable if has_inputs and built < members else None
+            with _hash_join_built_on_the_right(con), _members_listed(con, listed):
                 # One pass over the documents read: the digest of each, and only the changed ones read out (as UTF-8
                 # bytes); a document built again with the same content only has its entry's inputs digest updated.
                 changed = con.sql(f"""
