@@ -1,7 +1,6 @@
 """The card snapshot store the PWA card server reads, published from the dbt card documents mart."""
 
 
-import json
 from datetime import timedelta
 
 import dagster as dg
@@ -9,12 +8,10 @@ from dagster_dbt import get_asset_key_for_model
 
 from assets import OWNER
 from assets.automation import AFTER_UPSTREAM_REBUILT_AND_CHECKED
-from assets.dbt_docs import engine_release
+from assets.dbt_docs import current_project_fingerprint
 from assets.dbt_models import synergy_dbt_models
-from assets.dbt_project import dbt_project
 from orchestration.resources import WarehouseResource
 from publishing.card_store import database_path, disk_usage
-from publishing.docs_site import project_fingerprint
 from publishing.publish import publish_from_warehouse
 
 
@@ -40,7 +37,7 @@ def card_snapshots(context: dg.AssetExecutionContext, config: CardPublishingConf
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     cards_root = warehouse.paths.cards
     # Documents are built again only where their inputs changed, or everywhere once the project that builds them did.
-    definition = project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine_release())
+    definition = current_project_fingerprint()
     with warehouse.connect() as con:
         result = publish_from_warehouse(con, cards_root, retention=timedelta(hours=config.retention_hours),
                                         definition=definition)

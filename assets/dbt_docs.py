@@ -32,6 +32,11 @@ def engine_release() -> str:
     return " ".join([name, *(f"{package}=={installed_version(package)}" for package in ENGINE_PACKAGES[name])])
 
 
+def current_project_fingerprint() -> str:
+    """docs_site.project_fingerprint of the dbt project as parsed now, on this engine."""
+    return docs_site.project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine_release())
+
+
 @dg.asset(
     key="dbt_docs",
     deps=[synergy_dbt_models],
@@ -51,7 +56,7 @@ def dbt_docs(context: dg.AssetExecutionContext, config: DocsConfig, dbt: DbtCliR
              warehouse: WarehouseResource) -> dg.MaterializeResult:
     site = warehouse.paths.docs
     target = site / "index.html"
-    fingerprint = docs_site.project_fingerprint(json.loads(dbt_project.manifest_path.read_text()), engine_release())
+    fingerprint = current_project_fingerprint()
     regenerate = config.regenerate or not docs_site.documents(site, fingerprint)
     if regenerate:
         os.environ.update(dbt_environment(warehouse.paths.warehouse))
