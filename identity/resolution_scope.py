@@ -311,17 +311,24 @@ def stitched_state(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
         select c.component, arg_min(n.key, a.rec) as component_key
         from _record_anchor_arrow as a join _node_component as c on c.node = a.anchor join _nodes as n on n.node = a.anchor
         group by c.component""")
+    # Stitching everything numbered the records with their hashes (identity.resolve.load_graph); an increment's
+    # records find theirs in _current, or in the state when _current did not hash them.
+    if not scope.incremental:
+        links_hash, hashes = "r.links_hash", ""
+    elif scope.hashed_everything:
+        links_hash, hashes = "c.links_hash", f"join _current as c using ({RECORD_KEY})"
+    else:
+        links_hash = "coalesce(c.links_hash, s.links_hash)"
+        hashes = f"left join _current as c using ({RECORD_KEY}) left join {RECORDS} as s using ({RECORD_KEY})"
     con.execute(f"""
         create or replace temp table _state_records as
-        select r.source, r.brand_id, r.record_id,
-            {"coalesce(c.links_hash, s.links_hash)" if not scope.hashed_everything else "c.links_hash"} as links_hash,
-            k.component_key as component, r.rec, r.observed_at
+        select r.source, r.brand_id, r.record_id, {links_hash} as links_hash, k.component_key as component, r.rec,
+            r.observed_at
         from _record_anchor_arrow as a
         join _records as r using (rec)
         join _node_component as nc on nc.node = a.anchor
         join _component_keys as k on k.component = nc.component
-        {"left" if not scope.hashed_everything else ""} join _current as c using ({RECORD_KEY})
-        {f"left join {RECORDS} as s using ({RECORD_KEY})" if not scope.hashed_everything else ""}""")
+        {hashes}""")
     con.execute("""
         create or replace temp table _state_components as
         select s.component, count(*) as records, any_value(p.replayed) as replayed,
