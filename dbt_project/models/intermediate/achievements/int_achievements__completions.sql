@@ -2,10 +2,8 @@
 -- (all time: once; each calendar period; rolling windows: the first time), and for streaks the
 -- unit that brought each run to the target. Non-repeatable achievements keep their first one.
 with windowed as (
-    select profile_id, achievement_config_id, window_key, min(occurred_at) as completed_at
-    from {{ ref('int_achievements__running') }}
-    where meets_target
-    group by all
+    select profile_id, achievement_config_id, window_key, completed_at
+    from {{ ref('int_achievements__window_completions') }}
 ),
 
 streak_runs as (

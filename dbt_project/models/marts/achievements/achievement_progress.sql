@@ -47,12 +47,10 @@ current_values as (
     group by q.profile_id, q.achievement_config_id
 ),
 
-completions as (
-    select profile_id, achievement_config_id, min(occurred_at) as completed_at,
-        count(distinct window_key) as windows_completed
-    from {{ ref('int_achievements__running') }}
-    where meets_target
-    group by all
+completions as (  -- a row per window whose target was met
+    select profile_id, achievement_config_id, min(completed_at) as completed_at, count(*) as windows_completed
+    from {{ ref('int_achievements__window_completions') }}
+    group by profile_id, achievement_config_id
 ),
 
 streaks as (
