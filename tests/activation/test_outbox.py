@@ -4,33 +4,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 
 from activation import outbox as outbox_module
 from activation.outbox import Outbox
 
-# Ids JSON writes one way, and ids it may escape (a slash, a quote, a backslash, non-ASCII): the search is only
-# trusted for the first kind, the rest make every body parsed.
-ERASED_IDS = ["user-7", "user/7", 'user-"7"', "user\\7", "usér-7"]
+# Ids the bodies' writers write one way (one with a regex's special characters), and ids they may escape (a slash, a
+# quote, a backslash, non-ASCII): the search is only trusted for the first kind, the rest make every body parsed.
+ERASED_IDS = ["user-7", "user+7.*", "user/7", 'user-"7"', "user\\7", "usér-7"]
+UNSEARCHABLE_IDS = ERASED_IDS[2:]
 
 
 def person(person_id: str, action: str = "identify", **more) -> dict:
     return {"type": "person", "identifiers": {"id": person_id}, "action": action, **more}
 
 
+def sql_item(person_id: str) -> bytes:
+    """An identify as the queue builds it in SQL (activation/enqueue.py), with DuckDB's JSON."""
+    return duckdb.execute("""SELECT '{"type":"person","identifiers":{"id":' || to_json(?::VARCHAR)
+                             || '},"action":"identify","attributes":{}}'""", [person_id]).fetchone()[0].encode()
+
+
 def write_bodies(outbox: Outbox, erased: str) -> list[bytes]:
     bodies = [
-        [person("user-1"), person(erased, attributes={"x": 1}), person("user-2")],
-        [person(erased, "event", name="scan"), person(erased, "suppress")],  # the erasure's own request stays
-        [person("user-3"), person("user-70"), person("user-77", attributes={"note": "user-7 mentioned"})],
-        [person(erased, "event", name="a")],
+        orjson.dumps({"batch": [person("user-1"), person(erased, attributes={"x": 1}), person("user-2")]}),
+        # the erasure's own request stays
+        orjson.dumps({"batch": [person(erased, "event", name="scan"), person(erased, "suppress")]}),
+        orjson.dumps({"batch": [person("user-3"), person("user-70"), person("user-77", attributes={"note": "user-7 x"}),
+                                person("user+7", attributes={"pattern": "user+7."})]}),
+        b'{"batch":[' + sql_item(erased) + b']}',
     ]
-    written = []
-    for seq, batch in enumerate(bodies):
-        written.append(orjson.dumps({"batch": batch}))
-        outbox.write(1, seq * 10, seq * 10 + 9, written[-1])
-    return written
+    for seq, body in enumerate(bodies):
+        outbox.write(1, seq * 10, seq * 10 + 9, body)
+    return bodies
 
 
 @pytest.mark.parametrize("erased", ERASED_IDS)
@@ -50,9 +58,25 @@ def test_scrub_removes_exactly_the_erased_persons_items(tmp_path: Path, erased: 
     assert outbox.scrub(1, people) == 0  # idempotent
 
 
+def test_only_the_bodies_naming_an_erased_person_are_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    outbox = Outbox(tmp_path / "outbox")
+    write_bodies(outbox, "user-7")
+    parsed, real_loads = [], orjson.loads
+
+    def loads(body: bytes):
+        parsed.append(body)
+        return real_loads(body)
+
+    monkeypatch.setattr(outbox_module.orjson, "loads", loads)
+    assert outbox.scrub(1, {"user-7"}) == 3
+    assert len(parsed) == 3  # the body of user-3, user-70, user-77 and user+7 was not
+    parsed.clear()
+    assert outbox.scrub(1, {"user-7", "user/8"}) == 0 and len(parsed) == 3  # an unsearchable id: every body
+
+
 def test_search_is_used_only_where_it_is_exact():
     assert outbox_module.mentions(["user-7", "user-70"]).search(b'{"id":"user-70"}')
     assert not outbox_module.mentions(["user-7"]).search(b'{"id":"user-70"}')
-    for unsearchable in ERASED_IDS[1:]:
+    for unsearchable in UNSEARCHABLE_IDS:
         assert outbox_module.mentions(["user-7", unsearchable]) is None
     assert outbox_module.mentions(f"user-{n}" for n in range(outbox_module.MAX_SEARCHED_PEOPLE + 1)) is None

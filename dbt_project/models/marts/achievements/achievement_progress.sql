@@ -48,7 +48,7 @@ current_values as (
 ),
 
 completions as (  -- a row per window whose target was met
-    select profile_id, achievement_config_id, min(completed_at) as completed_at, count(*) as windows_completed
+    select profile_id, achievement_config_id, min(completed_at) as completed_at, count(window_key) as windows_completed
     from {{ ref('int_achievements__window_completions') }}
     group by profile_id, achievement_config_id
 ),
