@@ -1,9 +1,8 @@
--- Each window in which a member's metric met an achievement's target (all time, a calendar period, or for rolling
--- windows all time), with the first action at which it did: the metric is followed as it stood right after every
--- qualifying action, in the window the action belongs to (all time, its calendar period, or the rolling N days ending
--- at it). Sums add exact decimals: the same events in another order give the same value. Only the first meeting
--- action of each window is kept: it is all that completions and progress read, and a row per action (6.1M at
--- 1M members, against 1.2M windows) cost a wide write.
+-- Each window in which a member's metric met an achievement's target, with the first action at which it did. The
+-- metric is followed as it stood right after every qualifying action, in the window the action belongs to (all time,
+-- its calendar period, or the rolling N days ending at it; rolling windows are keyed 'all'). Sums add exact decimals:
+-- the same events in another order give the same value. Only the first meeting action of each window is kept: it is
+-- all that completions and progress read, and a row per action was a wide write (6.1M rows at 1M members, not 1.2M).
 with q as (
     select q.*, a.metric, a.timeframe, a.rolling_days, a.calendar_period, a.operator, a.target,
         case when a.timeframe = 'calendar' then cast(date_trunc(a.calendar_period, q.local_time) as {{ text_type() }})
