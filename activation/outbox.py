@@ -2,13 +2,17 @@
 
 One file per batch body, `<root>/brand=<id>/batch-<first seq>-<last seq>.json`, written to a temporary
 name, fsynced and renamed, so a reader never sees half a body. Erasure scrubs a person's items from
-every body already written.
+every body already written. With a retention, a delivery deletes the bodies written (or scrubbed) longer
+ago than that: a dry run otherwise keeps every request body it ever wrote (1.3 GB after a first sync of a
+million members).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -33,8 +37,11 @@ def mentions(people: Iterable[str]) -> re.Pattern[bytes] | None:
 
 
 class Outbox:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, retention: timedelta | None = None):
+        if retention is not None and retention < timedelta(0):
+            raise ValueError(f"an outbox retention cannot be negative: {retention}")
         self.root = root
+        self.retention = retention  # None keeps every body
 
     def brand_dir(self, brand_id: int) -> Path:
         return self.root / f"brand={brand_id}"
@@ -49,6 +56,19 @@ class Outbox:
     def bodies(self, brand_id: int) -> list[Path]:
         directory = self.brand_dir(brand_id)
         return sorted(directory.glob("batch-*.json")) if directory.exists() else []
+
+    def prune(self, brand_id: int, now: float | None = None) -> int:
+        """Delete the brand's bodies last written more than the retention before `now` (epoch seconds); returns how
+        many. The caller holds the brand's queue lock, as a scrub does, so no scrub is reading them."""
+        if self.retention is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention.total_seconds()
+        pruned = 0
+        for path in self.bodies(brand_id):
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                pruned += 1
+        return pruned
 
     def scrub(self, brand_id: int, people: set[str]) -> int:
         """Remove these people's items from every body but their suppress/delete; returns how many were removed.

@@ -37,6 +37,8 @@ class DeliveryConfig(dg.Config):
     concurrency: int = 8  # batches in flight per workspace
     timeout_seconds: float = 10.0
     max_lag_minutes: int = 60  # the freshness check fails when an undelivered event is older than this
+    # A dry run's outbox keeps the request bodies written in the last this many days; 0 keeps every one.
+    outbox_retention_days: int = 14
 
 
 @dg.asset(
@@ -99,7 +101,8 @@ def customerio_outbound_queue(context: dg.AssetExecutionContext, config: QueueCo
 def customerio_sync(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: WarehouseResource):
     options = DeliveryOptions(config.requests_per_second, config.concurrency, config.timeout_seconds)
     with sync_state(warehouse) as state:
-        report = deliver_everything(state, Outbox(warehouse.paths.outbox), options)
+        retention = timedelta(days=config.outbox_retention_days) if config.outbox_retention_days else None
+        report = deliver_everything(state, Outbox(warehouse.paths.outbox, retention), options)
         lag = event_lag(state)
         counts = state.counts()
     delivered = sum(d.items_delivered for d in report.deliveries)
@@ -111,6 +114,7 @@ def customerio_sync(context: dg.AssetExecutionContext, config: DeliveryConfig, w
         "batches": sum(d.batches for d in report.deliveries),
         "items_per_second": round(delivered / seconds, 1) if seconds else 0.0,
         "dry_run_destinations": sum(d.dry_run for d in report.deliveries),
+        "outbox_bodies_pruned": sum(d.outbox_bodies_pruned for d in report.deliveries),
         "stranded_items": sum(report.stranded.values()),
         "pending_items": counts.get("pending", 0),
         "dead_letters_total": counts.get("dead", 0),

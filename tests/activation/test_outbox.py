@@ -1,7 +1,11 @@
-"""Erasure's scrub of the dry-run outbox: bodies are searched for the people's ids before any is parsed."""
+"""The dry-run outbox: erasure's scrub searches bodies for the people's ids before any is parsed; a retention deletes
+old bodies."""
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -80,3 +84,29 @@ def test_search_is_used_only_where_it_is_exact():
     for unsearchable in UNSEARCHABLE_IDS:
         assert outbox_module.mentions(["user-7", unsearchable]) is None
     assert outbox_module.mentions(f"user-{n}" for n in range(outbox_module.MAX_SEARCHED_PEOPLE + 1)) is None
+
+
+def test_prune_deletes_only_the_bodies_older_than_the_retention(tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox", retention=timedelta(days=14))
+    now = time.time()
+    ages = {0: 15, 10: 14.01, 20: 13.99, 30: 0}  # first seq -> days since written
+    for seq, days in ages.items():
+        path = outbox.write(1, seq, seq + 9, b'{"batch":[]}')
+        os.utime(path, (now - days * 86_400, now - days * 86_400))
+    other = outbox.write(2, 0, 9, b'{"batch":[]}')
+    os.utime(other, (now - 30 * 86_400, now - 30 * 86_400))
+
+    assert outbox.prune(1, now) == 2
+    assert [p.name for p in outbox.bodies(1)] == ["batch-000000000020-000000000029.json",
+                                                  "batch-000000000030-000000000039.json"]
+    assert outbox.bodies(2) == [other]  # another brand's bodies wait for its own delivery
+    assert outbox.prune(1, now) == 0
+
+
+def test_without_a_retention_every_body_is_kept(tmp_path: Path):
+    outbox = Outbox(tmp_path / "outbox")
+    path = outbox.write(1, 0, 9, b'{"batch":[]}')
+    os.utime(path, (0, 0))
+    assert outbox.prune(1) == 0 and outbox.bodies(1) == [path]
+    with pytest.raises(ValueError, match="negative"):
+        Outbox(tmp_path / "outbox", retention=timedelta(days=-1))
