@@ -38,7 +38,6 @@ class DeliverySummary:
     skipped_erased: int = 0
     batches: int = 0
     retries: int = 0
-    outbox_bodies_pruned: int = 0
     seconds: float = 0.0
 
     @property
@@ -63,8 +62,6 @@ async def deliver(state: SyncState, destination: Destination, *, client: TrackCl
                 skipped = await _deliver_segment(state, destination, segment, client, outbox, concurrency,
                                                  max_body_bytes, summary)
                 state.segment_finished(destination.key, segment, skipped)
-            if destination.dry_run:
-                summary.outbox_bodies_pruned = outbox.prune(destination.brand_id)
     finally:
         summary.seconds = round(time.perf_counter() - started, 3)
         summary.retries = client.retries if client else 0

@@ -57,22 +57,28 @@ class Outbox:
         directory = self.brand_dir(brand_id)
         return sorted(directory.glob("batch-*.json")) if directory.exists() else []
 
+    def brands(self) -> list[int]:
+        """The brands with an outbox folder."""
+        folders = self.root.glob("brand=*") if self.root.exists() else []
+        return sorted(int(folder.name.removeprefix("brand=")) for folder in folders if folder.is_dir())
+
     def prune(self, brand_id: int, now: float | None = None) -> int:
         """Delete the brand's bodies last written more than the retention before `now` (epoch seconds); returns how
-        many. The caller holds the brand's queue lock, as a scrub does, so no scrub is reading them."""
+        many. The caller holds the brand's outbox lock (activation/sync.py), as a scrub does."""
         if self.retention is None:
             return 0
         cutoff = (time.time() if now is None else now) - self.retention.total_seconds()
         pruned = 0
         for path in self.bodies(brand_id):
             if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+                path.unlink()
                 pruned += 1
         return pruned
 
     def scrub(self, brand_id: int, people: set[str]) -> int:
         """Remove these people's items from every body but their suppress/delete; returns how many were removed.
-        One pass over the bodies whatever the number of people; only a body whose bytes name one of them is parsed."""
+        One pass over the bodies whatever the number of people; only a body whose bytes name one of them is parsed.
+        The caller holds the brand's outbox lock (activation/enqueue.py), as a prune does."""
         if not people:
             return 0
         removed = 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from activation.deliver import DeliverySummary, deliver
-from activation import outbound_queue
-from activation.destinations import destination_for
+from activation import outbound_queue, segments
+from activation.destinations import Destination, destination_for
 from activation.enqueue import EnqueueSummary, brand_regions, enqueue_brand
 from activation.outbox import Outbox
 from activation.sync_state import SyncState
@@ -29,6 +29,7 @@ class DeliveryOptions:
 class DeliveryReport:
     deliveries: list[DeliverySummary] = field(default_factory=list)
     stranded: dict[str, int] = field(default_factory=dict)  # queued for a workspace no longer configured
+    outbox_bodies_pruned: int = 0  # dry-run bodies older than the outbox's retention, deleted
 
 
 def enqueue_everything(con: duckdb.DuckDBPyConnection, state: SyncState, outbox: Outbox, **options) -> list[EnqueueSummary]:
@@ -61,4 +62,16 @@ async def _deliver_everything(state: SyncState, outbox: Outbox, options: Deliver
                                requests_per_second=options.requests_per_second, timeout_seconds=options.timeout_seconds,
                                max_connections=options.concurrency, verify=options.verify) as client:
             report.deliveries.append(await deliver(state, destination, client=client, concurrency=options.concurrency))
+    report.outbox_bodies_pruned = prune_outbox(state, outbox)
     return report
+
+
+def prune_outbox(state: SyncState, outbox: Outbox) -> int:
+    """Delete the bodies past the outbox's retention, of every brand with an outbox: also of a brand with nothing
+    queued, or whose workspace now has credentials. Each brand's under the lock its outbox stream's delivery holds
+    while writing bodies, and an erasure's scrub while rewriting them."""
+    pruned = 0
+    for brand in outbox.brands():
+        with segments.locked(state.queue_dir(Destination(brand).key)):
+            pruned += outbox.prune(brand)
+    return pruned

@@ -114,7 +114,7 @@ def customerio_sync(context: dg.AssetExecutionContext, config: DeliveryConfig, w
         "batches": sum(d.batches for d in report.deliveries),
         "items_per_second": round(delivered / seconds, 1) if seconds else 0.0,
         "dry_run_destinations": sum(d.dry_run for d in report.deliveries),
-        "outbox_bodies_pruned": sum(d.outbox_bodies_pruned for d in report.deliveries),
+        "outbox_bodies_pruned": report.outbox_bodies_pruned,
         "stranded_items": sum(report.stranded.values()),
         "pending_items": counts.get("pending", 0),
         "dead_letters_total": counts.get("dead", 0),

@@ -17,6 +17,7 @@ import pytest
 from activation.deliver import deliver
 from activation.destinations import Destination
 from activation.outbox import Outbox
+from activation.sync import deliver_everything
 from activation.sync_state import DeadLetter, PendingItem, SyncState
 from activation.track_client import DeliveryFailed, RetryPolicy, TrackClient
 from fake_customerio import FakeCustomerIO
@@ -137,7 +138,7 @@ def test_dry_run_writes_the_exact_bodies_to_the_outbox(tmp_path: Path):
         assert len(left) == 120 - removed and all(item["identifiers"]["id"] != "user-7" for item in left)
 
 
-def test_a_dry_run_delivery_deletes_the_outbox_bodies_past_the_retention(tmp_path: Path):
+def test_a_delivery_deletes_every_brands_outbox_bodies_past_the_retention(tmp_path: Path):
     destination = Destination(1)
     with SyncState(tmp_path / "state.sqlite") as state:
         items = event_items(destination, 60, pad=300)
@@ -146,16 +147,18 @@ def test_a_dry_run_delivery_deletes_the_outbox_bodies_past_the_retention(tmp_pat
         asyncio.run(deliver(state, destination, outbox=Outbox(tmp_path / "outbox"), max_body_bytes=5_000))
         bodies = Outbox(tmp_path / "outbox").bodies(1)
         old = [path for path in bodies if int(path.stem.split("-")[2]) <= 30]  # batch-<first seq>-<last seq>
+        # A brand whose workspace now has credentials: its outbox stream is gone, its bodies stay until pruned.
+        old.append(Outbox(tmp_path / "outbox").write(2, 1, 9, b'{"batch":[]}'))
         fifteen_days_ago = time.time() - 15 * 86_400
         for path in old:
             os.utime(path, (fifteen_days_ago, fifteen_days_ago))
 
         outbox = Outbox(tmp_path / "outbox", retention=timedelta(days=14))
-        summary = asyncio.run(deliver(state, destination, outbox=outbox))  # nothing left to send: it still prunes
-        assert summary.outbox_bodies_pruned == len(old) > 1 and len(bodies) > len(old)
+        report = deliver_everything(state, outbox)  # nothing left to send: it still prunes
+        assert report.deliveries == [] and report.outbox_bodies_pruned == len(old) > 2
         kept = [item for path in outbox.bodies(1) for item in orjson.loads(path.read_bytes())["batch"]]
         assert [orjson.dumps(item) for item in kept] == [it.item for it in items[30:]]
-        assert state.counts() == {"delivered": 60}
+        assert outbox.bodies(2) == [] and state.counts() == {"delivered": 60}
 
 
 def test_a_sync_killed_midway_resumes_with_nothing_lost_and_nothing_delivered_twice(clean_fake, tmp_path: Path):

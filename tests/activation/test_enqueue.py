@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import signal
 import subprocess
@@ -251,6 +252,30 @@ def test_a_queueing_run_killed_while_writing_its_segment_is_finished_exactly_onc
     assert again == [] and summary_again.events == summary_again.identifies == 0
     assert counts == {"delivered": 403}
     assert not list((state_dir / "queue").rglob(".*.tmp")) and not list((state_dir / "queue").rglob("*.parquet"))
+
+
+def test_the_outbox_is_scrubbed_under_the_lock_its_delivery_holds(warehouse, tmp_path: Path, monkeypatch):
+    """A delivery writes and prunes the brand's bodies under its stream's lock: the scrub rewrites them under it too."""
+    outbox = Outbox(tmp_path / "outbox")
+    with SyncState(tmp_path / "state.sqlite") as state:
+        sync(warehouse, state, outbox)
+        lock = state.queue_dir(Destination(1).key) / ".lock"  # activation/segments.py's lock file
+        held, scrub = [], Outbox.scrub
+
+        def scrub_noting_the_lock(self, brand_id, people):
+            with open(lock, "a+") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                    held.append(False)
+                except BlockingIOError:
+                    held.append(True)
+            return scrub(self, brand_id, people)
+
+        monkeypatch.setattr(Outbox, "scrub", scrub_noting_the_lock)
+        warehouse.execute("INSERT INTO marts.customerio_erasures VALUES (1, 3, 'user-3', ?)", [NOW])
+        (summary,) = enqueue_everything(warehouse, state, outbox, now=NOW)
+        assert held == [True] and summary.outbox_items_scrubbed == 3
 
 
 def test_an_erasure_killed_after_its_commit_is_finished_by_the_next_run(warehouse, tmp_path: Path):

@@ -92,15 +92,16 @@ def test_prune_deletes_only_the_bodies_older_than_the_retention(tmp_path: Path):
     ages = {0: 15, 10: 14.01, 20: 13.99, 30: 0}  # first seq -> days since written
     for seq, days in ages.items():
         path = outbox.write(1, seq, seq + 9, b'{"batch":[]}')
-        os.utime(path, (now - days * 86_400, now - days * 86_400))
+        os.utime(path, (now - (15 - days) * 86_400, now - days * 86_400))  # read at other times: mtime is the age
     other = outbox.write(2, 0, 9, b'{"batch":[]}')
     os.utime(other, (now - 30 * 86_400, now - 30 * 86_400))
 
     assert outbox.prune(1, now) == 2
     assert [p.name for p in outbox.bodies(1)] == ["batch-000000000020-000000000029.json",
                                                   "batch-000000000030-000000000039.json"]
-    assert outbox.bodies(2) == [other]  # another brand's bodies wait for its own delivery
+    assert outbox.bodies(2) == [other]  # another brand's bodies wait for their own prune
     assert outbox.prune(1, now) == 0
+    assert outbox.brands() == [1, 2]
 
 
 def test_without_a_retention_every_body_is_kept(tmp_path: Path):
