@@ -329,11 +329,10 @@ def scrub_erased(con, state: SyncState, outbox: Outbox, brand: int, now: datetim
         with segments.locked(directory):
             for segment in segments.segments(directory):
                 segments.without_people(segment, brand, people)
-    removed = 0
-    if outbox.brand_dir(brand).exists():
-        # Under the lock of the brand's outbox stream, which its delivery holds while writing and pruning bodies.
-        with segments.locked(state.queue_dir(Destination(brand).key)):
-            removed = outbox.scrub(brand, set(people))
+    # Under the lock of the brand's outbox stream, which its delivery holds while writing bodies and a prune while
+    # deleting them.
+    with segments.locked(state.queue_dir(Destination(brand).key)):
+        removed = outbox.scrub(brand, set(people))
     # The queue's record of their unsendable items can quote their data (limit warnings name fields and sizes only).
     con.execute(f"DELETE FROM {Q}.unsendable WHERE brand_id = ? AND person_id IN (SELECT unnest(?))", [brand, people])
     con.execute(f"UPDATE {Q}.erased SET scrubbed_at = ? WHERE brand_id = ? AND person_id IN (SELECT unnest(?))",

@@ -60,7 +60,8 @@ class Outbox:
     def brands(self) -> list[int]:
         """The brands with an outbox folder."""
         folders = self.root.glob("brand=*") if self.root.exists() else []
-        return sorted(int(folder.name.removeprefix("brand=")) for folder in folders if folder.is_dir())
+        names = [folder.name.removeprefix("brand=") for folder in folders if folder.is_dir()]
+        return sorted(int(name) for name in names if name.isdigit())  # nothing else is the outbox's
 
     def prune(self, brand_id: int, now: float | None = None) -> int:
         """Delete the brand's bodies last written more than the retention before `now` (epoch seconds); returns how

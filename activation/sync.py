@@ -45,7 +45,8 @@ def deliver_everything(state: SyncState, outbox: Outbox, options: DeliveryOption
 
 
 async def _deliver_everything(state: SyncState, outbox: Outbox, options: DeliveryOptions) -> DeliveryReport:
-    report = DeliveryReport()
+    # First, so a failing workspace (its delivery raises) does not keep every brand's old bodies.
+    report = DeliveryReport(outbox_bodies_pruned=prune_outbox(state, outbox))
     configured = {}
     for brand, region in state.brands().items():
         configured.setdefault(destination_for(brand, region).key, destination_for(brand, region))
@@ -62,7 +63,6 @@ async def _deliver_everything(state: SyncState, outbox: Outbox, options: Deliver
                                requests_per_second=options.requests_per_second, timeout_seconds=options.timeout_seconds,
                                max_connections=options.concurrency, verify=options.verify) as client:
             report.deliveries.append(await deliver(state, destination, client=client, concurrency=options.concurrency))
-    report.outbox_bodies_pruned = prune_outbox(state, outbox)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from activation.deliver import deliver
 from activation.destinations import Destination
 from activation.outbox import Outbox
+from activation import sync as sync_module
 from activation.sync import deliver_everything
 from activation.sync_state import DeadLetter, PendingItem, SyncState
 from activation.track_client import DeliveryFailed, RetryPolicy, TrackClient
@@ -159,6 +161,39 @@ def test_a_delivery_deletes_every_brands_outbox_bodies_past_the_retention(tmp_pa
         kept = [item for path in outbox.bodies(1) for item in orjson.loads(path.read_bytes())["batch"]]
         assert [orjson.dumps(item) for item in kept] == [it.item for it in items[30:]]
         assert outbox.bodies(2) == [] and state.counts() == {"delivered": 60}
+
+
+def test_old_bodies_go_even_when_a_delivery_fails_and_under_the_outbox_lock(tmp_path: Path, monkeypatch):
+    for name in ("CUSTOMERIO_SITE_ID", "CUSTOMERIO_API_KEY", "CUSTOMERIO_SITE_ID_1", "CUSTOMERIO_API_KEY_1"):
+        monkeypatch.delenv(name, raising=False)
+    destination = Destination(1)
+    with SyncState(tmp_path / "state.sqlite") as state:
+        state.set_brands({1: "us"})
+        fill(state, destination, event_items(destination, 5))
+        outbox = Outbox(tmp_path / "outbox", retention=timedelta(days=14))
+        old = outbox.write(2, 1, 9, b'{"batch":[]}')
+        fifteen_days_ago = time.time() - 15 * 86_400
+        os.utime(old, (fifteen_days_ago, fifteen_days_ago))
+        held, prune = [], Outbox.prune
+
+        def prune_noting_the_lock(self, brand_id, now=None):
+            with open(state.queue_dir(Destination(brand_id).key) / ".lock", "a+") as handle:  # activation/segments.py's
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                    held.append(False)
+                except BlockingIOError:
+                    held.append(True)
+            return prune(self, brand_id, now)
+
+        async def failing_delivery(*args, **kwargs):
+            raise DeliveryFailed("401 from the workspace")
+
+        monkeypatch.setattr(Outbox, "prune", prune_noting_the_lock)
+        monkeypatch.setattr(sync_module, "deliver", failing_delivery)
+        with pytest.raises(DeliveryFailed):
+            deliver_everything(state, outbox)
+        assert not old.exists() and held == [True]
 
 
 def test_a_sync_killed_midway_resumes_with_nothing_lost_and_nothing_delivered_twice(clean_fake, tmp_path: Path):

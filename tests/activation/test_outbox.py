@@ -101,6 +101,7 @@ def test_prune_deletes_only_the_bodies_older_than_the_retention(tmp_path: Path):
                                                   "batch-000000000030-000000000039.json"]
     assert outbox.bodies(2) == [other]  # another brand's bodies wait for their own prune
     assert outbox.prune(1, now) == 0
+    (outbox.root / "brand=notes").mkdir()  # not the outbox's: left alone
     assert outbox.brands() == [1, 2]
 
 
