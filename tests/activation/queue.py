@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 
@@ -41,3 +43,14 @@ def poison_items(destination: Destination, count: int) -> list[QueuedItem]:
 
 def fill(state: SyncState, destination: Destination, items: list[QueuedItem]) -> None:
     append_items(state.queue_dir(destination.key), items)
+
+
+def someone_holds_the_lock(queue_dir: Path) -> bool:
+    """Whether the destination's lock (activation/segments.py's `locked`, a flock of its .lock file) is held now."""
+    with open(queue_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False

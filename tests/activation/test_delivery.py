@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from tests.activation.queue import (
     fill,
     live_destination,
     poison_items,
+    someone_holds_the_lock,
 )
 
 FAST_RETRY = RetryPolicy(max_attempts=8, backoff_seconds=0.02, max_backoff_seconds=0.3)
@@ -177,13 +177,7 @@ def test_old_bodies_go_even_when_a_delivery_fails_and_under_the_outbox_lock(tmp_
         held, prune = [], Outbox.prune
 
         def prune_noting_the_lock(self, brand_id, now=None):
-            with open(state.queue_dir(Destination(brand_id).key) / ".lock", "a+") as handle:  # activation/segments.py's
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-                    held.append(False)
-                except BlockingIOError:
-                    held.append(True)
+            held.append(someone_holds_the_lock(state.queue_dir(Destination(brand_id).key)))
             return prune(self, brand_id, now)
 
         async def failing_delivery(*args, **kwargs):

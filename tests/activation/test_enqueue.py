@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from activation.outbox import Outbox
 from activation.sync import enqueue_everything
 from activation.sync_state import SyncState
 from ingestion.paths import PROJECT_ROOT
+from tests.activation.queue import someone_holds_the_lock
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 
@@ -259,17 +259,10 @@ def test_the_outbox_is_scrubbed_under_the_lock_its_delivery_holds(warehouse, tmp
     outbox = Outbox(tmp_path / "outbox")
     with SyncState(tmp_path / "state.sqlite") as state:
         sync(warehouse, state, outbox)
-        lock = state.queue_dir(Destination(1).key) / ".lock"  # activation/segments.py's lock file
         held, scrub = [], Outbox.scrub
 
         def scrub_noting_the_lock(self, brand_id, people):
-            with open(lock, "a+") as handle:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-                    held.append(False)
-                except BlockingIOError:
-                    held.append(True)
+            held.append(someone_holds_the_lock(state.queue_dir(Destination(brand_id).key)))
             return scrub(self, brand_id, people)
 
         monkeypatch.setattr(Outbox, "scrub", scrub_noting_the_lock)
