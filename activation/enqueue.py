@@ -329,9 +329,7 @@ def scrub_erased(con, state: SyncState, outbox: Outbox, brand: int, now: datetim
         with segments.locked(directory):
             for segment in segments.segments(directory):
                 segments.without_people(segment, brand, people)
-    # Under the lock of the brand's outbox stream, which its delivery holds while writing bodies and a prune while
-    # deleting them.
-    with segments.locked(state.queue_dir(Destination(brand).key)):
+    with state.outbox_locked(brand):
         removed = outbox.scrub(brand, set(people))
     # The queue's record of their unsendable items can quote their data (limit warnings name fields and sizes only).
     con.execute(f"DELETE FROM {Q}.unsendable WHERE brand_id = ? AND person_id IN (SELECT unnest(?))", [brand, people])

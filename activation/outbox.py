@@ -65,7 +65,7 @@ class Outbox:
 
     def prune(self, brand_id: int, now: float | None = None) -> int:
         """Delete the brand's bodies last written more than the retention before `now` (epoch seconds); returns how
-        many. The caller holds the brand's outbox lock (activation/sync.py), as a scrub does."""
+        many. The caller holds the brand's outbox lock (SyncState.outbox_locked), as a scrub does."""
         if self.retention is None:
             return 0
         cutoff = (time.time() if now is None else now) - self.retention.total_seconds()
@@ -79,7 +79,7 @@ class Outbox:
     def scrub(self, brand_id: int, people: set[str]) -> int:
         """Remove these people's items from every body but their suppress/delete; returns how many were removed.
         One pass over the bodies whatever the number of people; only a body whose bytes name one of them is parsed.
-        The caller holds the brand's outbox lock (activation/enqueue.py), as a prune does."""
+        The caller holds the brand's outbox lock (SyncState.outbox_locked), as a prune does."""
         if not people:
             return 0
         removed = 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from activation.deliver import DeliverySummary, deliver
-from activation import outbound_queue, segments
-from activation.destinations import Destination, destination_for
+from activation import outbound_queue
+from activation.destinations import destination_for
 from activation.enqueue import EnqueueSummary, brand_regions, enqueue_brand
 from activation.outbox import Outbox
 from activation.sync_state import SyncState
@@ -68,10 +68,9 @@ async def _deliver_everything(state: SyncState, outbox: Outbox, options: Deliver
 
 def prune_outbox(state: SyncState, outbox: Outbox) -> int:
     """Delete the bodies past the outbox's retention, of every brand with an outbox: also of a brand with nothing
-    queued, or whose workspace now has credentials. Each brand's under the lock its outbox stream's delivery holds
-    while writing bodies, and an erasure's scrub while rewriting them."""
+    queued, or whose workspace now has credentials. Each brand's under its outbox lock."""
     pruned = 0
     for brand in outbox.brands():
-        with segments.locked(state.queue_dir(Destination(brand).key)):
+        with state.outbox_locked(brand):
             pruned += outbox.prune(brand)
     return pruned

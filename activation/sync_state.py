@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from activation import segments
+from activation.destinations import Destination
 from ingestion.durable import immediate_transaction, open_sqlite_writer
 
 SCHEMA = """
@@ -124,6 +125,11 @@ class SyncState:
 
     def queue_dir(self, destination: str) -> Path:
         return segments.destination_dir(self.queue_root, destination)
+
+    def outbox_locked(self, brand_id: int) -> AbstractContextManager[None]:
+        """The lock of the brand's outbox stream: its delivery holds it while writing bodies, a prune while deleting
+        old ones and an erasure's scrub while rewriting them."""
+        return segments.locked(self.queue_dir(Destination(brand_id).key))
 
     # --- brands and erasure ----------------------------------------------------------------------
 
