@@ -471,11 +471,14 @@ class CardStoreWriter:
         members_with_entries = con.execute(
             "SELECT COUNT(*) FROM erased AS x WHERE EXISTS "
             "(SELECT 1 FROM entries AS e WHERE e.brand_id = x.brand_id AND e.user_id = x.user_id)").fetchone()[0]
-        con.execute("CREATE TEMP TABLE candidate_digests (digest TEXT PRIMARY KEY)")
-        con.execute("INSERT OR IGNORE INTO candidate_digests SELECT e.digest FROM entries AS e "
-                    "JOIN erased AS x ON x.brand_id = e.brand_id AND x.user_id = e.user_id")
-        con.execute("DELETE FROM entries WHERE (brand_id, user_id) IN (SELECT brand_id, user_id FROM erased)")
-        self._delete_unreferenced_candidates()
+        if members_with_entries:  # usually none: the requests stand, and every publish after the first finds them gone
+            con.execute("CREATE TEMP TABLE candidate_digests (digest TEXT PRIMARY KEY)")
+            # CROSS JOIN keeps the requests as the outer loop: joined the other way, SQLite scanned every entry (0.3 s at
+            # 1M members).
+            con.execute("INSERT OR IGNORE INTO candidate_digests SELECT e.digest FROM erased AS x "
+                        "CROSS JOIN entries AS e WHERE e.brand_id = x.brand_id AND e.user_id = x.user_id")
+            con.execute("DELETE FROM entries WHERE (brand_id, user_id) IN (SELECT brand_id, user_id FROM erased)")
+            self._delete_unreferenced_candidates()
         con.execute("DROP TABLE temp.erased")
         return members_with_entries
 
