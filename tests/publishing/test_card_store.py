@@ -200,3 +200,19 @@ def test_a_publish_validates_exactly_the_documents_it_stores(cards_root: Path):
         publish(cards_root, third, validator=validator)
     with closing(CardStoreReader(cards_root)) as reader:
         assert reader.current_version() == 2
+
+
+def test_a_store_from_before_loses_its_index_of_entry_digests_and_collects_as_before(cards_root: Path):
+    """Stores made before kept an index on entries.digest; garbage collection no longer needs it."""
+    documents = list(member_documents(MEMBERS))
+    publish(cards_root, documents, published_at=T0)
+    with closing(sqlite3.connect(database_path(cards_root))) as store:
+        store.execute("CREATE INDEX entries_by_digest ON entries (digest)")
+        store.commit()
+    changed = [(b, u, orjson.dumps(member_document(b, u, revision=1))) for b, u, _ in documents[:5]]
+    publish(cards_root, changed + documents[5:], published_at=T0 + timedelta(hours=1))
+    assert count(cards_root, "SELECT count(*) FROM sqlite_master WHERE name = 'entries_by_digest'") == 0
+    with CardStoreWriter(cards_root) as writer:
+        collected = writer.collect_garbage(timedelta(hours=0), keep_versions=1, now=T0 + timedelta(hours=2))
+    assert (collected.entries_deleted, collected.documents_deleted) == (5, 5)
+    assert count(cards_root, "SELECT count(*) FROM documents") == MEMBERS
