@@ -13,7 +13,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
   lose those rows, the aggregates kept per profile (`marts.profile_channel_stats`,
   `intermediate.int_kpis__member_days`, `intermediate.int_features__engagement_by_profile`) those of the profiles
-  that held them, as do the identity tables and intermediate identity tables of this build; later builds derive nothing from redacted rows.
+  that held them, the prediction history kept per profile (`marts.prediction_history`) the erased members', as do
+  the identity tables and intermediate identity tables of this build; later builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).
 
@@ -87,6 +88,9 @@ DERIVED_ROWS = {
     "intermediate.int_achievements__qualifying_events":
         "d.profile_id IN (SELECT profile_id FROM _erased_profiles)"
         " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
+    # Kept per profile across builds (macros/prediction_history.sql): the erased members' predictions go.
+    "marts.prediction_history": "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR "
+                                + ERASED_USER.format(user_id="d.user_id", brand=" AND x.brand_id = d.brand_id"),
     "intermediate.int_identity__record_observations":
         "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
     "intermediate.int_identity__event_links":

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.slow
 # Stamped with the build that computed them, by design: a completion's detection time, the merge history (a build
 # from scratch has merged nothing), and the resolution a timeline row was written under.
 RUN_STAMPED = {"achievement_completions": ["detected_at", "detected_by_invocation"], "profiles": ["merged_profiles"],
-               "profile_journey": ["resolution"], "profile_channel_stats": ["resolution"]}
+               "profile_journey": ["resolution"], "profile_channel_stats": ["resolution"],
+               "prediction_history": ["exports_loaded_at"]}
 # The tables kept per event or per profile across builds, whose rows carry the identity resolution they were written
 # under (PROFILE_AGGREGATES: erasure's list of the tables kept per profile).
 FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_achievements__qualifying_events",
@@ -37,7 +38,8 @@ FOLLOW_RESOLUTION = ("int_identity__profile_events", "profile_journey", "int_ach
 ENGAGEMENT = "intermediate.int_features__engagement_by_profile"
 # What says when a kept row was written, which a build from scratch writes anew: the resolution, and the as-of time
 # the engagement window ended at.
-WRITTEN_WHEN = {"int_features__engagement_by_profile": ("resolution", "window_ends_at")}
+WRITTEN_WHEN = {"int_features__engagement_by_profile": ("resolution", "window_ends_at"),
+                "prediction_history": ("exports_loaded_at",)}
 
 
 def unstamped(table: str) -> str:
@@ -526,6 +528,70 @@ def test_aggregates_per_profile_follow_a_moved_event_a_changed_signup_and_their_
         for table in PROFILE_AGGREGATES:
             [(digest, resolutions)] = con.execute(f"SELECT list(DISTINCT inputs_digest), list(DISTINCT resolution) FROM {table}").fetchall()
             assert len(digest) == 1 and digest != digests[table] and len(resolutions) == 1, "every row was written again"
+
+
+PREDICTIONS = "marts.prediction_history"
+
+
+def test_prediction_history_is_computed_again_for_the_profiles_whose_payloads_changed(builds, tmp_path):
+    """A late webhook, a people export with a prediction the webhooks missed, a member identity resolution moved to
+    another profile, a profile whose rows are missing: the next build writes those profiles again, keeps every other
+    row as it was, and equals a full refresh. A brand's time zone changed writes every row again."""
+    from tests.identity.test_blocklist_patterns import dbt
+
+    incremental, _, _ = builds
+    warehouse, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    shutil.copy(incremental.warehouse, warehouse)
+    models = ["int_features__members", "prediction_history"]
+    with duckdb.connect(str(warehouse)) as con:
+        # Four members alone in their profile, each with predictions on at least two days.
+        [late, exported, moved, dropped] = con.execute(f"""
+            SELECT h.profile_id, h.user_id FROM {PREDICTIONS} AS h
+            WHERE h.profile_id IN (SELECT profile_id FROM intermediate.int_features__members GROUP BY 1 HAVING count(*) = 1)
+            GROUP BY ALL HAVING count(*) >= 2 ORDER BY h.profile_id LIMIT 4""").fetchall()
+        changed = [late[0], exported[0], moved[0], dropped[0]]
+        [(exports_read,)] = con.execute(f"SELECT max(exports_loaded_at) FROM {PREDICTIONS}").fetchall()
+        con.execute("""INSERT INTO staging.stg_customerio__prediction_webhooks SELECT * REPLACE ('late webhook' AS webhook_id,
+            received_at - INTERVAL 20 DAY AS received_at, 0.91 AS churn_probability)
+            FROM staging.stg_customerio__prediction_webhooks WHERE user_id = ? ORDER BY received_at LIMIT 1""", [late[1]])
+        # A newer export of the member, loaded after the others, with a churn probability no webhook delivered.
+        con.execute("""INSERT INTO raw.customerio_exports SELECT * REPLACE (
+                json_object('churn_probability', '0.97') AS attributes, _extracted_at + INTERVAL 30 DAY AS _extracted_at,
+                _loaded_at + INTERVAL 1 HOUR AS _loaded_at, 0 AS _position)
+            FROM raw.customerio_exports WHERE _extracted_at = (SELECT max(_extracted_at) FROM raw.customerio_exports)
+            ORDER BY _position LIMIT 1""")
+        con.execute("""UPDATE raw.customerio_exports SET id = CAST(? AS VARCHAR), cio_id = 'exported member',
+            person_key = 'exported member' WHERE _position = 0 AND _extracted_at = (SELECT max(_extracted_at) FROM raw.customerio_exports)""",
+                    [exported[1]])
+        [(export_day,)] = con.execute("""SELECT CAST(timezone(b.timezone, e._extracted_at) AS DATE)
+            FROM raw.customerio_exports AS e, intermediate.int_features__members AS m JOIN staging.stg_app__brands AS b USING (brand_id)
+            WHERE e.person_key = 'exported member' AND m.user_id = ?""", [exported[1]]).fetchall()
+        con.execute("UPDATE identity.identifier_profiles SET profile_id = 'prof_moved' WHERE profile_id = ?", [moved[0]])
+        con.execute(f"DELETE FROM {PREDICTIONS} WHERE profile_id = ?", [dropped[0]])
+        con.execute(f"CREATE TABLE untouched AS SELECT * FROM {PREDICTIONS} WHERE profile_id NOT IN (SELECT unnest(?))",
+                    [changed])
+    dbt(["run", "--select", *models], warehouse, target)
+    assert refreshed_differences(warehouse, target, PREDICTIONS) == (0, 0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(f"""SELECT count(*) FROM (SELECT * FROM untouched EXCEPT ALL SELECT * FROM {PREDICTIONS}
+            WHERE profile_id NOT IN (SELECT unnest(?)))""", [changed]).fetchone() == (0,)
+        # Written by this build: exactly the changed profiles' rows (the moved member's under its new profile).
+        written = {p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM {PREDICTIONS} WHERE exports_loaded_at > ?",
+                                             [exports_read]).fetchall()}
+        assert written == {late[0], exported[0], "prof_moved", dropped[0]}
+        assert con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE profile_id = ?", [moved[0]]).fetchone() == (0,)
+        assert con.execute(f"SELECT churn_probability FROM {PREDICTIONS} WHERE profile_id = ? ORDER BY prediction_date LIMIT 1",
+                           [late[0]]).fetchone() == (0.91,)
+        assert con.execute(f"SELECT export_payloads, churn_probability FROM {PREDICTIONS} WHERE profile_id = ? AND prediction_date = ?",
+                           [exported[0], export_day]).fetchone() == (1, 0.97)
+        [digest] = con.execute(f"SELECT list(DISTINCT inputs_digest) FROM {PREDICTIONS}").fetchone()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE raw.app_brands SET timezone = 'Pacific/Auckland' WHERE id = (SELECT min(id) FROM raw.app_brands)")
+    dbt(["run", "--select", "stg_app__brands", *models], warehouse, target)
+    assert refreshed_differences(warehouse, target, PREDICTIONS) == (0, 0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(digests, stamps)] = con.execute(f"SELECT list(DISTINCT inputs_digest), list(DISTINCT exports_loaded_at) FROM {PREDICTIONS}").fetchall()
+    assert len(digests) == 1 and digests != digest and len(stamps) == 1, "every row was written again"
 
 
 def test_engagement_follows_its_window_as_the_as_of_time_moves(builds, tmp_path):

@@ -134,6 +134,22 @@ def test_aggregates_kept_per_profile_lose_the_erased_profiles_and_those_that_hel
     assert query(warehouse, "SELECT event_id FROM intermediate.int_identity__profile_events") == [("e2",)]
 
 
+def test_the_prediction_history_kept_per_profile_loses_the_erased_members_rows(warehouse: Path):
+    """The prediction history keeps a profile's rows until its payloads change (macros/prediction_history.sql): the
+    erased profile's rows go, and a row of the erased member under a profile of an earlier build too."""
+    con = connect(warehouse)
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute("""CREATE TABLE marts.prediction_history AS SELECT * FROM (VALUES
+        ('prof_erased', 1, 5, DATE '2026-10-01'), ('prof_before', 1, 5, DATE '2026-10-02'),
+        ('prof_kept', 1, 6, DATE '2026-10-01'), ('prof_other_brand', 2, 5, DATE '2026-10-01'))
+        AS t(profile_id, brand_id, user_id, prediction_date)""")
+    summary = redact_erased(con)
+    again = redact_erased(con)
+    con.close()
+    assert (summary.derived_rows_deleted["marts.prediction_history"], again.derived_rows_deleted["marts.prediction_history"]) == (2, 0)
+    assert query(warehouse, "SELECT profile_id FROM marts.prediction_history ORDER BY 1") == [("prof_kept",), ("prof_other_brand",)]
+
+
 def test_a_failed_redaction_changes_nothing_and_the_next_run_finishes_it(warehouse: Path):
     con = connect(warehouse)
     raw_before = con.execute("SELECT * FROM raw.app_action_logs ORDER BY ALL").fetchall()

@@ -20,7 +20,9 @@ FLOAT_DECIMALS = 6
 # comparison (test_dbt_on_spark.py compares which of two builds detected each completion instead).
 RUN_STAMPED = {"marts.achievement_completions": ("detected_at", "detected_by_invocation"),
                # When the run's ingestion loaded the event's file: each engine's run loads the landing zone itself.
-               "staging.stg_app__action_logs": ("loaded_at",),
+               "staging.stg_app__action_logs": ("loaded_at",), "staging.stg_customerio__exports": ("loaded_at",),
+               # The latest load of people exports when the row was written.
+               "marts.prediction_history": ("exports_loaded_at",),
                # An achievement event is available to Customer.io when the feed detected it.
                "marts.customerio_events": ("available_at",),
                # The dbt invocation that linked the event (identity resolution's batches).
@@ -31,7 +33,8 @@ ENGINE_DIGESTS = {"intermediate.int_identity__event_links": ("rules_digest",),
                   "intermediate.int_kpis__member_days": ("inputs_digest",),
                   "intermediate.int_features__engagement_by_profile": ("inputs_digest",),
                   "marts.profile_channel_stats": ("inputs_digest",),
-                  "marts.member_card_documents": ("inputs_digest",)}
+                  "marts.member_card_documents": ("inputs_digest",),
+                  "marts.prediction_history": ("payloads_digest", "inputs_digest")}
 # JSON whose bytes matter: the queue digests a person's attributes (md5 of the text) and sends an event's data as
 # it is, so a data directory moved between engines must not change them.
 COMPARED_AS_TEXT = {"marts.customerio_people": ("attributes",), "marts.customerio_events": ("data",)}

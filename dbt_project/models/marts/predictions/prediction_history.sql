@@ -1,49 +1,38 @@
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}{{ forget_changed_prediction_profiles(this) }}{% endif %}") }}
 -- Every Customer.io prediction kept as history: one row per member profile and prediction date (the brand's
 -- calendar day it was received), each field the latest value received that day. A payload carries only
 -- some fields (churn, affinity or purchase predictions), so each field keeps its own latest.
-with webhook_payloads as (
+-- Incremental: a build computes again only the profiles whose payloads changed (new or late webhooks, a prediction in
+-- a new people export, erasures, members identity resolution moved) and those it holds no row of; the pre-hook
+-- deleted the changed ones' rows (macros/prediction_history.sql). Everything is written again when the brands' time
+-- zones or the churn risk cut points changed (`inputs_digest`). A full refresh gives the same rows.
+-- The members this build computes: incrementally, those of the profiles the table holds no row of once the pre-hook
+-- ran.
+with members as {{ materialized_cte() }} (
+    select user_id, profile_id, brand_id
+    from {{ ref('int_features__members') }}
+    {%- if is_incremental() %}
+    where profile_id not in (select profile_id from {{ this }})
+    {%- endif %}
+),
+
+digests as (
+    {{ prediction_payloads_digests('members') }}
+),
+
+webhook_payloads as (
     select user_id, received_at, webhook_id as payload_id, false as is_export,
         churn_probability, engagement_score, predicted_ltv, purchase_probability, predicted_purchase_value,
         recommended_segment, next_best_action
     from {{ ref('stg_customerio__prediction_webhooks') }}
-),
-
--- A people export carries the prediction attributes Customer.io holds: usually the values its webhooks
--- already delivered, sometimes one the receiver missed. Only a value that differs from the member's latest
--- webhook value of that field before the export is a prediction of its own, dated by the export (it was made
--- no later than that).
--- Its rows have webhook_payloads' columns in the same order, which the union below matches by position.
-exported as (
-    select try_cast(customer_id as bigint) as user_id, exported_at as received_at,
-        person_key || '@' || {{ format_instant('exported_at', '%Y%m%dT%H%M%S') }} as payload_id,
-        try_cast({{ json_text('attributes', '$.churn_probability') }} as double) as churn_probability,
-        try_cast({{ json_text('attributes', '$.predicted_ltv') }} as double) as predicted_ltv
-    from {{ ref('stg_customerio__exports') }}
-),
-
-received_churn as (
-    select user_id, received_at, churn_probability from webhook_payloads where churn_probability is not null
-),
-
-received_ltv as (
-    select user_id, received_at, predicted_ltv from webhook_payloads where predicted_ltv is not null
-),
-
-export_payloads as (
-    select e.user_id, e.received_at, e.payload_id, true as is_export,
-        case when e.churn_probability is distinct from c.churn_probability then e.churn_probability end
-            as churn_probability,
-        null as engagement_score,
-        case when e.predicted_ltv is distinct from l.predicted_ltv then e.predicted_ltv end as predicted_ltv,
-        null as purchase_probability, null as predicted_purchase_value, null as recommended_segment,
-        null as next_best_action
-    from exported as e
-    {{ asof_left_join('received_churn', 'c', 'user_id', 'e.user_id', 'received_at', '<=', 'e.received_at') }}
-    {{ asof_left_join('received_ltv', 'l', 'user_id', 'e.user_id', 'received_at', '<=', 'e.received_at') }}
+    {%- if is_incremental() %}
+    where user_id in (select user_id from members)
+    {%- endif %}
 ),
 
 payloads as (
-    select m.profile_id, m.brand_id, p.*,
+    select m.profile_id, m.brand_id, d.payloads_digest, p.*,
         {{ local_date('p.received_at', 'b.timezone') }} as prediction_date,
         -- Each field's latest is its value in the payload of the greatest (received_at, payload_id).
         {{ group_ordinal(['p.received_at', 'p.payload_id'],
@@ -51,9 +40,10 @@ payloads as (
     from (
         select * from webhook_payloads
         union all
-        select * from export_payloads where churn_probability is not null or predicted_ltv is not null
+        {{ export_prediction_payloads(users='select user_id from members' if is_incremental() else none) }}
     ) as p
-    inner join {{ ref('int_features__members') }} as m using (user_id)
+    inner join members as m using (user_id)
+    inner join digests as d using (profile_id)
     inner join {{ ref('stg_app__brands') }} as b on b.brand_id = m.brand_id
 )
 
@@ -77,6 +67,9 @@ select
         as predicted_purchase_value,
     {{ arg_max('recommended_segment', 'payload_order') }} filter (where recommended_segment is not null)
         as recommended_segment,
-    {{ arg_max('next_best_action', 'payload_order') }} filter (where next_best_action is not null) as next_best_action
+    {{ arg_max('next_best_action', 'payload_order') }} filter (where next_best_action is not null) as next_best_action,
+    any_value(payloads_digest) as payloads_digest,
+    {{ exports_loaded_at() }} as exports_loaded_at,
+    {{ prediction_history_inputs_digest() }} as inputs_digest
 from payloads
 group by profile_id, brand_id, prediction_date

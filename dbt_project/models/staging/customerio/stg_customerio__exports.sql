@@ -6,6 +6,7 @@ select
     email as email_raw,
     segments,
     attributes,
-    _extracted_at as exported_at
+    _extracted_at as exported_at,
+    _loaded_at as loaded_at
 from {{ source('raw', 'customerio_exports') }}
 where _erased_at is null  -- redacted for an erasure (erasure/redact.py)
