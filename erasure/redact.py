@@ -88,9 +88,12 @@ DERIVED_ROWS = {
     "intermediate.int_achievements__qualifying_events":
         "d.profile_id IN (SELECT profile_id FROM _erased_profiles)"
         " OR EXISTS (SELECT 1 FROM _erased_events AS e WHERE e.brand_id = d.brand_id AND e.event_id = d.event_id)",
-    # Kept per profile across builds (macros/prediction_history.sql): the erased members' predictions go.
+    # Kept per profile across builds (macros/prediction_history.sql): the erased members' predictions go, and those of
+    # a member whose people export rows this run redacts (the same user id in another brand, the erased email), which
+    # the next build computes again without them.
     "marts.prediction_history": "d.profile_id IN (SELECT profile_id FROM _erased_profiles) OR "
-                                + ERASED_USER.format(user_id="d.user_id", brand=" AND x.brand_id = d.brand_id"),
+                                + ERASED_USER.format(user_id="d.user_id", brand=" AND x.brand_id = d.brand_id")
+                                + " OR d.user_id IN (SELECT user_id FROM _erased_export_users)",
     "intermediate.int_identity__record_observations":
         "EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = d.source AND r.brand_id = d.brand_id AND r.record_id = d.record_id)",
     "intermediate.int_identity__event_links":
@@ -141,6 +144,7 @@ ERASED_MEMBERS = """
 PROFILE_OF_USER = """LEFT JOIN identity.identifier_profiles AS p
         ON p.brand_id = r.brand_id AND p.id_type = 'user_id' AND p.value = CAST(r.user_id AS STRING)"""
 IDENTITY_TABLES = {"identity.identifier_profiles", "identity.record_profiles"}
+EXPORTS = "raw.customerio_exports"
 OBSERVATIONS = ("intermediate.int_identity__record_observations", "intermediate.int_identity__event_observations")
 # Every action-log row redacted (`{erased}`: which rows are, on the raw table `m`).
 ERASED_EVENTS = "SELECT brand_id, event_id FROM raw.app_action_logs AS m WHERE {erased}"
@@ -156,8 +160,8 @@ def erased_members_sql(tables: set[str]) -> str:
 
 def erased_sets(tables: set[str]) -> dict[str, str]:
     """name -> SELECT, in order (each may read the ones before): erased members, their profiles, the records and
-    identifiers of those profiles, and the identifier text searched for in quarantined rows (as normalized and as
-    written on their records)."""
+    identifiers of those profiles, the members whose people export rows are redacted, and the identifier text searched
+    for in quarantined rows (as normalized and as written on their records)."""
     resolved = IDENTITY_TABLES <= tables
     observed = [f"SELECT o.raw_value FROM {t} AS o JOIN _erased_records AS r USING (source, brand_id, record_id)"
                 for t in OBSERVATIONS if t in tables]
@@ -170,6 +174,10 @@ def erased_sets(tables: set[str]) -> dict[str, str]:
         "_erased_identifiers": """SELECT brand_id, id_type, value FROM identity.identifier_profiles
             WHERE links_profiles AND profile_id IN (SELECT profile_id FROM _erased_profiles)""" if resolved else
             "SELECT CAST(NULL AS BIGINT) AS brand_id, CAST(NULL AS STRING) AS id_type, CAST(NULL AS STRING) AS value LIMIT 0",
+        # Read before the raw rows are redacted: the members whose people export rows this run redacts.
+        "_erased_export_users": f"""SELECT DISTINCT try_cast(m.id AS BIGINT) AS user_id FROM raw.customerio_exports AS m
+            WHERE m._erased_at IS NULL AND ({RAW_ROWS[EXPORTS][1]})""" if EXPORTS in tables else
+            "SELECT CAST(NULL AS BIGINT) AS user_id LIMIT 0",
         "_erased_text": f"""SELECT DISTINCT text FROM (
             SELECT value AS text FROM _erased_identifiers WHERE id_type NOT IN ('user_id', 'card_last4')
             {"".join(f" UNION ALL {sql}" for sql in observed)}

@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from erasure import folder_swap
 from erasure.folder_swap import Swap
-from erasure.redact import (DERIVED_ROWS, DIGESTED_KEYS, ERASED_EVENTS, LINEAGE, NO_ERASED_EVENTS,
+from erasure.redact import (DERIVED_ROWS, DIGESTED_KEYS, ERASED_EVENTS, EXPORTS, LINEAGE, NO_ERASED_EVENTS,
                             OBSERVATIONS, QUARANTINED_OF_ERASED, RAW_ROWS, REFERRAL_SIDES, RedactionSummary, erased_sets)
 from ingestion.durable import write_atomically
 from ingestion.sources import ALL_SOURCES, REFERENCE
@@ -171,7 +171,7 @@ def _is_table(spark: SparkSession, name: str) -> bool:
 def _erased_sets(spark: SparkSession) -> list[DataFrame]:
     """The temp views naming what is erased (erasure/redact.py's sets), cached: every relation's rewrite reads them."""
     present = {name for name in ("identity.identifier_profiles", "identity.record_profiles", *OBSERVATIONS)
-               if _is_table(spark, name)}
+               if _is_table(spark, name)} | {name for name in (EXPORTS,) if spark.catalog.tableExists(name)}
     sets = erased_sets(present)
     action_logs = RAW_ROWS["raw.app_action_logs"][1]
     # The action-log rows redacted before and by this run (DuckDB reads them after its UPDATE).

@@ -534,9 +534,10 @@ PREDICTIONS = "marts.prediction_history"
 
 
 def test_prediction_history_is_computed_again_for_the_profiles_whose_payloads_changed(builds, tmp_path):
-    """A late webhook, a people export with a prediction the webhooks missed, a member identity resolution moved to
-    another profile, a profile whose rows are missing: the next build writes those profiles again, keeps every other
-    row as it was, and equals a full refresh. A brand's time zone changed writes every row again."""
+    """A late webhook, a people export with a prediction the webhooks missed (and one loaded at the very time of the
+    last export the table read), a member identity resolution moved to another profile, a profile whose rows are
+    missing: the next build writes those profiles again, keeps every other row as it was, and equals a full refresh.
+    A brand's time zone changed writes every row again."""
     from tests.identity.test_blocklist_patterns import dbt
 
     incremental, _, _ = builds
@@ -544,28 +545,27 @@ def test_prediction_history_is_computed_again_for_the_profiles_whose_payloads_ch
     shutil.copy(incremental.warehouse, warehouse)
     models = ["int_features__members", "prediction_history"]
     with duckdb.connect(str(warehouse)) as con:
-        # Four members alone in their profile, each with predictions on at least two days.
-        [late, exported, moved, dropped] = con.execute(f"""
+        # Five members alone in their profile, each with predictions on at least two days.
+        [late, exported, same_load, moved, dropped] = con.execute(f"""
             SELECT h.profile_id, h.user_id FROM {PREDICTIONS} AS h
             WHERE h.profile_id IN (SELECT profile_id FROM intermediate.int_features__members GROUP BY 1 HAVING count(*) = 1)
-            GROUP BY ALL HAVING count(*) >= 2 ORDER BY h.profile_id LIMIT 4""").fetchall()
-        changed = [late[0], exported[0], moved[0], dropped[0]]
+            GROUP BY ALL HAVING count(*) >= 2 ORDER BY h.profile_id LIMIT 5""").fetchall()
+        changed = [late[0], exported[0], same_load[0], moved[0], dropped[0]]
         [(exports_read,)] = con.execute(f"SELECT max(exports_loaded_at) FROM {PREDICTIONS}").fetchall()
         con.execute("""INSERT INTO staging.stg_customerio__prediction_webhooks SELECT * REPLACE ('late webhook' AS webhook_id,
             received_at - INTERVAL 20 DAY AS received_at, 0.91 AS churn_probability)
             FROM staging.stg_customerio__prediction_webhooks WHERE user_id = ? ORDER BY received_at LIMIT 1""", [late[1]])
-        # A newer export of the member, loaded after the others, with a churn probability no webhook delivered.
-        con.execute("""INSERT INTO raw.customerio_exports SELECT * REPLACE (
-                json_object('churn_probability', '0.97') AS attributes, _extracted_at + INTERVAL 30 DAY AS _extracted_at,
-                _loaded_at + INTERVAL 1 HOUR AS _loaded_at, 0 AS _position)
-            FROM raw.customerio_exports WHERE _extracted_at = (SELECT max(_extracted_at) FROM raw.customerio_exports)
-            ORDER BY _position LIMIT 1""")
-        con.execute("""UPDATE raw.customerio_exports SET id = CAST(? AS VARCHAR), cio_id = 'exported member',
-            person_key = 'exported member' WHERE _position = 0 AND _extracted_at = (SELECT max(_extracted_at) FROM raw.customerio_exports)""",
-                    [exported[1]])
-        [(export_day,)] = con.execute("""SELECT CAST(timezone(b.timezone, e._extracted_at) AS DATE)
-            FROM raw.customerio_exports AS e, intermediate.int_features__members AS m JOIN staging.stg_app__brands AS b USING (brand_id)
-            WHERE e.person_key = 'exported member' AND m.user_id = ?""", [exported[1]]).fetchall()
+        # Newer exports with a churn probability no webhook delivered: one loaded after the others, one loaded at the
+        # time of the last export the table read.
+        for member, days, loaded_later in ((exported, 30, "1 HOUR"), (same_load, 31, "0 HOUR")):
+            con.execute(f"""INSERT INTO raw.customerio_exports SELECT * REPLACE (
+                    json_object('churn_probability', '0.97') AS attributes, _extracted_at + INTERVAL {days} DAY AS _extracted_at,
+                    _loaded_at + INTERVAL {loaded_later} AS _loaded_at, 0 AS _position,
+                    CAST(? AS VARCHAR) AS id, 'exported member' AS cio_id, 'exported member' AS person_key)
+                FROM raw.customerio_exports WHERE _loaded_at = ? ORDER BY _position LIMIT 1""", [member[1], exports_read])
+        export_days = dict(con.execute("""SELECT m.user_id, CAST(timezone(b.timezone, e._extracted_at) AS DATE)
+            FROM raw.customerio_exports AS e JOIN intermediate.int_features__members AS m ON m.user_id = try_cast(e.id AS BIGINT)
+            JOIN staging.stg_app__brands AS b USING (brand_id) WHERE e.person_key = 'exported member'""").fetchall())
         con.execute("UPDATE identity.identifier_profiles SET profile_id = 'prof_moved' WHERE profile_id = ?", [moved[0]])
         con.execute(f"DELETE FROM {PREDICTIONS} WHERE profile_id = ?", [dropped[0]])
         con.execute(f"CREATE TABLE untouched AS SELECT * FROM {PREDICTIONS} WHERE profile_id NOT IN (SELECT unnest(?))",
@@ -578,12 +578,13 @@ def test_prediction_history_is_computed_again_for_the_profiles_whose_payloads_ch
         # Written by this build: exactly the changed profiles' rows (the moved member's under its new profile).
         written = {p for (p,) in con.execute(f"SELECT DISTINCT profile_id FROM {PREDICTIONS} WHERE exports_loaded_at > ?",
                                              [exports_read]).fetchall()}
-        assert written == {late[0], exported[0], "prof_moved", dropped[0]}
+        assert written == {late[0], exported[0], same_load[0], "prof_moved", dropped[0]}
         assert con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE profile_id = ?", [moved[0]]).fetchone() == (0,)
         assert con.execute(f"SELECT churn_probability FROM {PREDICTIONS} WHERE profile_id = ? ORDER BY prediction_date LIMIT 1",
                            [late[0]]).fetchone() == (0.91,)
-        assert con.execute(f"SELECT export_payloads, churn_probability FROM {PREDICTIONS} WHERE profile_id = ? AND prediction_date = ?",
-                           [exported[0], export_day]).fetchone() == (1, 0.97)
+        for member in (exported, same_load):
+            assert con.execute(f"SELECT export_payloads, churn_probability FROM {PREDICTIONS} WHERE profile_id = ? "
+                               "AND prediction_date = ?", [member[0], export_days[member[1]]]).fetchone() == (1, 0.97)
         [digest] = con.execute(f"SELECT list(DISTINCT inputs_digest) FROM {PREDICTIONS}").fetchone()
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE raw.app_brands SET timezone = 'Pacific/Auckland' WHERE id = (SELECT min(id) FROM raw.app_brands)")

@@ -15,8 +15,8 @@
     group by m.profile_id
 {%- endmacro %}
 
-{#- What the rows depend on besides the payloads and the members: the brands' time zones (a prediction's date) and
-    the churn risk cut points. -#}
+{#- What the rows depend on besides the payloads and the members: the brands and their time zones (a prediction's
+    date) and the churn risk cut points. -#}
 {% macro prediction_history_inputs_digest() -%}
     cast({{ rows_digest(ref('stg_app__brands'), ['brand_id', 'timezone']) }} as {{ text_type() }})
     || ' {{ var("churn_risk_critical") }} {{ var("churn_risk_high") }} {{ var("churn_risk_medium") }}'
@@ -27,8 +27,19 @@
     (select max(loaded_at) from {{ ref('stg_customerio__exports') }})
 {%- endmacro %}
 
-{#- The people exports' prediction payloads, in the columns and order of the webhooks' (the model's union matches
-    them by position). A people export carries the prediction attributes Customer.io holds: usually the values its
+{#- The prediction webhooks' payloads, one row each: the columns export_prediction_payloads gives too, in the same
+    order (the model's union matches them by position). `users` (a SELECT of user ids) limits them to those members. -#}
+{% macro webhook_prediction_payloads(users=none) -%}
+    select user_id, received_at, webhook_id as payload_id, false as is_export,
+        churn_probability, engagement_score, predicted_ltv, purchase_probability, predicted_purchase_value,
+        recommended_segment, next_best_action
+    from {{ ref('stg_customerio__prediction_webhooks') }}
+    {%- if users %}
+    where user_id in ({{ users }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- The people exports' prediction payloads, in the columns and order of webhook_prediction_payloads'. A people export carries the prediction attributes Customer.io holds: usually the values its
     webhooks already delivered, sometimes one the receiver missed. Only a value that differs from the member's latest
     webhook value of that field before the export is a prediction of its own, dated by the export (it was made no
     later than that). `users` (a SELECT of user ids) limits it to those members; `loaded_since` (SQL) to the exports
@@ -66,8 +77,8 @@
     again. Otherwise the rows go of the profiles whose payloads digest is not the one they were written with (new or
     late webhooks, erasures, members that moved, profiles no longer a member's), and of the profiles with a prediction
     in an export loaded since the last export the table read (every export when it read none). That one is read
-    again, at or after: a load that shares its time is not missed, at the cost of its few predictions computed
-    twice. -#}
+    again, at or after: a load that shares its time is not missed, at the cost of computing its few profiles with a
+    prediction of their own again on every build until a newer export is loaded. -#}
 {% macro forget_changed_prediction_profiles(relation) -%}
     {%- if execute -%}
         {%- if 'payloads_digest' not in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}

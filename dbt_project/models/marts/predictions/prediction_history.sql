@@ -5,30 +5,21 @@
 -- some fields (churn, affinity or purchase predictions), so each field keeps its own latest.
 -- Incremental: a build computes again only the profiles whose payloads changed (new or late webhooks, a prediction in
 -- a new people export, erasures, members identity resolution moved) and those it holds no row of; the pre-hook
--- deleted the changed ones' rows (macros/prediction_history.sql). Everything is written again when the brands' time
--- zones or the churn risk cut points changed (`inputs_digest`). A full refresh gives the same rows.
+-- deleted the changed ones' rows (macros/prediction_history.sql). Everything is written again when the brands or their
+-- time zones or the churn risk cut points changed (`inputs_digest`). A full refresh gives the same rows.
+
 -- The members this build computes: incrementally, those of the profiles the table holds no row of once the pre-hook
 -- ran.
 with members as {{ materialized_cte() }} (
-    select user_id, profile_id, brand_id
-    from {{ ref('int_features__members') }}
+    select m.user_id, m.profile_id, m.brand_id
+    from {{ ref('int_features__members') }} as m
     {%- if is_incremental() %}
-    where profile_id not in (select profile_id from {{ this }})
+    {{ anti_join() }} {{ this }} as kept on kept.profile_id = m.profile_id
     {%- endif %}
 ),
 
 digests as (
     {{ prediction_payloads_digests('members') }}
-),
-
-webhook_payloads as (
-    select user_id, received_at, webhook_id as payload_id, false as is_export,
-        churn_probability, engagement_score, predicted_ltv, purchase_probability, predicted_purchase_value,
-        recommended_segment, next_best_action
-    from {{ ref('stg_customerio__prediction_webhooks') }}
-    {%- if is_incremental() %}
-    where user_id in (select user_id from members)
-    {%- endif %}
 ),
 
 payloads as (
@@ -38,7 +29,7 @@ payloads as (
         {{ group_ordinal(['p.received_at', 'p.payload_id'],
                          ['m.profile_id', 'm.brand_id', local_date('p.received_at', 'b.timezone')]) }} as payload_order
     from (
-        select * from webhook_payloads
+        {{ webhook_prediction_payloads(users='select user_id from members' if is_incremental() else none) }}
         union all
         {{ export_prediction_payloads(users='select user_id from members' if is_incremental() else none) }}
     ) as p
