@@ -13,7 +13,8 @@ events, the anonymous events and Customer.io records stitched to their profile. 
   `int_identity__profile_events`, `marts.profile_journey`, `int_achievements__qualifying_events`)
   lose those rows, the aggregates kept per profile (`marts.profile_channel_stats`,
   `intermediate.int_kpis__member_days`, `intermediate.int_features__engagement_by_profile`) those of the profiles
-  that held them, the prediction history kept per profile (`marts.prediction_history`) the erased members', as do
+  that held them, the prediction history kept per profile (`marts.prediction_history`) the erased members' and
+  those of any member whose people export rows this run redacts (computed again by the next build), as do
   the identity tables and intermediate identity tables of this build; later builds derive nothing from redacted rows.
 - the text of quarantined rows that carry the member's user id or one of their identifiers is removed
   (reason, file and position stay).

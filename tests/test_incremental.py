@@ -560,7 +560,7 @@ def test_prediction_history_is_computed_again_for_the_profiles_whose_payloads_ch
         for member, days, loaded_later in ((exported, 30, "1 HOUR"), (same_load, 31, "0 HOUR")):
             con.execute(f"""INSERT INTO raw.customerio_exports SELECT * REPLACE (
                     json_object('churn_probability', '0.97') AS attributes, _extracted_at + INTERVAL {days} DAY AS _extracted_at,
-                    _loaded_at + INTERVAL {loaded_later} AS _loaded_at, 0 AS _position,
+                    _loaded_at + INTERVAL {loaded_later} AS _loaded_at, 0 AS _position, CAST(NULL AS TIMESTAMPTZ) AS _erased_at,
                     CAST(? AS VARCHAR) AS id, 'exported member' AS cio_id, 'exported member' AS person_key)
                 FROM raw.customerio_exports WHERE _loaded_at = ? ORDER BY _position LIMIT 1""", [member[1], exports_read])
         export_days = dict(con.execute("""SELECT m.user_id, CAST(timezone(b.timezone, e._extracted_at) AS DATE)

@@ -39,11 +39,12 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The people exports' prediction payloads, in the columns and order of webhook_prediction_payloads'. A people export carries the prediction attributes Customer.io holds: usually the values its
-    webhooks already delivered, sometimes one the receiver missed. Only a value that differs from the member's latest
-    webhook value of that field before the export is a prediction of its own, dated by the export (it was made no
-    later than that). `users` (a SELECT of user ids) limits it to those members; `loaded_since` (SQL) to the exports
-    loaded at or after that time, when it is not null. -#}
+{#- The people exports' prediction payloads, in the columns and order of webhook_prediction_payloads'. A people
+    export carries the prediction attributes Customer.io holds: usually the values its webhooks already delivered,
+    sometimes one the receiver missed. Only a value that differs from the member's latest webhook value of that field
+    before the export is a prediction of its own, dated by the export (it was made no later than that). `users` (a
+    SELECT of user ids) limits it to those members; `loaded_since` (SQL) to the exports loaded at or after that time,
+    when it is not null. -#}
 {% macro export_prediction_payloads(users=none, loaded_since=none) -%}
     {%- set received -%}
         (select user_id, received_at, {field} from {{ ref('stg_customerio__prediction_webhooks') }}

@@ -6,7 +6,8 @@
 -- Incremental: a build computes again only the profiles whose payloads changed (new or late webhooks, a prediction in
 -- a new people export, erasures, members identity resolution moved) and those it holds no row of; the pre-hook
 -- deleted the changed ones' rows (macros/prediction_history.sql). Everything is written again when the brands or their
--- time zones or the churn risk cut points changed (`inputs_digest`). A full refresh gives the same rows.
+-- time zones or the churn risk cut points changed (`inputs_digest`). A full refresh gives the same rows, but for
+-- `exports_loaded_at`, which says when a row was written.
 
 -- The members this build computes: incrementally, those of the profiles the table holds no row of once the pre-hook
 -- ran.
