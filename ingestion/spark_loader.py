@@ -48,6 +48,12 @@ from ingestion.spark_store import BATCH, LEDGER_COLUMNS, ROWS_BATCH, STORE_DB, S
 TEXT_FORMATS = ("ndjson",)  # split into lines by Spark's text reader; the other formats go through ingestion.readers
 GLOB_CHARACTERS = "\\*?[]{}"
 BLANK_LINE = "^[ \t\r]*\\z"  # only ASCII blanks make a blank line, as in ingestion/readers.py
+
+
+def split_by_spark(source: Source, f: LandingFile) -> bool:
+    """Whether Spark's text reader splits the file into lines. The other files go through ingestion.readers, as on
+    DuckDB: CSV and Parquet, and the NDJSON of a source that folds unknown keys into a column (its readers' fold)."""
+    return f.format in TEXT_FORMATS and source.fold_extra_columns_into is None
 REPLACEMENT = "\ufffd"  # what Spark's text reader makes of bytes that are not UTF-8
 FILES_SCHEMA = T.StructType([
     T.StructField("_file", T.IntegerType()), T.StructField("file_path", T.StringType()),
@@ -140,7 +146,7 @@ class SparkLoader(LoadSettings):
         items = self._identify(group)
         lines = self._lines(source, items)
         try:
-            self._refuse_over_caps(items, lines)
+            self._refuse_over_caps(source, items, lines)
             entries = {(e["path"], e["file_id"]): e for e in self._ledger(
                 source, f"file_id IN ({', '.join(SPARK.lit(i.file_id) for i in items)})")}
             results, to_load = classify_files(source, items, [(p, i, e["status"]) for (p, i), e in entries.items()])
@@ -197,8 +203,8 @@ class SparkLoader(LoadSettings):
              for i, item in enumerate(items) if item.unreadable is None], FILES_SCHEMA)
         files.createOrReplaceTempView("batch_files")
         readable = [item for item in items if item.unreadable is None]
-        texts = [reader_path(item.file.path) for item in readable if item.file.format in TEXT_FORMATS]
-        others = {file_key(item.file.path): item.file for item in readable if item.file.format not in TEXT_FORMATS}
+        texts = [reader_path(item.file.path) for item in readable if split_by_spark(source, item.file)]
+        others = {file_key(item.file.path): item.file for item in readable if not split_by_spark(source, item.file)}
         parts = []
         if texts:
             spark.read.text(texts, wholetext=True).select(F.expr(FILE_PATH).alias("file_path"), "value") \
@@ -248,13 +254,13 @@ class SparkLoader(LoadSettings):
         return read.where("refusal_reason IS NULL").selectExpr(
             "_file", "position", "raw", "false AS blank", "true AS file_utf8", "reject_reason", "reject_detail", "reject_bytes")
 
-    def _refuse_over_caps(self, items: list[ReadFile], lines: DataFrame) -> None:
+    def _refuse_over_caps(self, source: Source, items: list[ReadFile], lines: DataFrame) -> None:
         """Files whose text is over a cap are refused whole, with the DuckDB reader's reasons."""
         figures = lines.groupBy("_file").agg((F.count("*") - 1).alias("newlines"),
                                              (F.sum(F.octet_length("raw") + 1) - 1).alias("text_bytes")).collect()
         for index, newlines, text_bytes in figures:
             item = items[index]
-            if item.unreadable is not None or item.file.format not in TEXT_FORMATS:
+            if item.unreadable is not None or not split_by_spark(source, item.file):
                 continue  # refused by its reader already; a reader checks its own caps
             refusal = readers.over_caps(item.file, item.file.size, text_bytes, newlines)
             if refusal is not None:

@@ -92,8 +92,8 @@ def test_a_late_file_for_an_old_day_loads_once(spark, both):
 
 def test_csv_and_parquet_files_with_bad_records_end_as_on_duckdb(spark, both):
     """Export files the reader has to judge: a ragged record, a record that is not UTF-8, a quoted record over two
-    lines, an unknown column (folded into the attributes), a repeated header (the file refused whole), a Parquet
-    file, and an unreadable one."""
+    lines, an unknown column (folded into the attributes, in NDJSON too), a repeated header (the file refused whole),
+    a Parquet file, and an unreadable one."""
     data, store, _, _ = both
     exports = data.landing / CUSTOMERIO_EXPORTS.folder
     header = b"id,email,cio_id,segments,churn_probability,predicted_ltv,email_opens_30d,unsubscribed"
@@ -108,11 +108,16 @@ def test_csv_and_parquet_files_with_bad_records_end_as_on_duckdb(spark, both):
     pl.DataFrame({"id": ["9100", "9101"], "email": ["p@example.com", None], "cio_id": ["cio_9100", "cio_9101"],
                   "email_opens_30d": [4, 5]}).write_parquet(exports / "people-20261123T000000Z.parquet")
     (exports / "people-20261124T000000Z.parquet").write_bytes(b"PAR1 not really")
+    (exports / "people-20261125T000000Z.ndjson").write_bytes(
+        b'{"cio_id": "cio_9200", "id": "9200", "favourite_colour": "teal", "attributes": {"plan": "gold"}}\n')
     duck = load_duckdb(data, [CUSTOMERIO_EXPORTS])
     on_spark = load_landing_zone_spark(spark, data.landing, store, [CUSTOMERIO_EXPORTS], now=NOW)
     assert outcome(on_spark) == outcome(duck)
     assert {r.status for r in on_spark} == {"rejected", "loaded"}
     assert_same_tables(spark, data, [CUSTOMERIO_EXPORTS])
+    # The same on both: so also on Spark, whose own line splitting does not fold.
+    assert [row for row in raw_rows(spark, CUSTOMERIO_EXPORTS) if row[0] == "cio_9200"][0][4] == {
+        "plan": "gold", "favourite_colour": "teal"}
     reasons = {row[4] for row in quarantine_rows(spark, CUSTOMERIO_EXPORTS)}
     assert {"csv_wrong_field_count", "invalid_utf8", "csv_duplicate_column", "unreadable_parquet"} <= reasons
     assert load_landing_zone_spark(spark, data.landing, store, [CUSTOMERIO_EXPORTS], now=NOW) == []
