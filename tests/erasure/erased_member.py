@@ -1,12 +1,13 @@
 """The erasure tests' data, for both engines: member 5 (to be erased) and member 6, an anonymous event stitched to
-member 5 by its cookie, a referral between them each way, a quarantined line of member 5, and the identity and
-derived tables a build would have, as SELECTs that DuckDB and Spark SQL both run."""
+member 5 by its cookie, a referral between them each way, a quarantined line of member 5, a people export with rows
+about member 5 and about others, and the identity and derived tables a build would have, as SELECTs that DuckDB and
+Spark SQL both run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.sources import ACTION_LOGS, ERASURE_REQUESTS, REFERENCE
+from ingestion.sources import ACTION_LOGS, CUSTOMERIO_EXPORTS, ERASURE_REQUESTS, REFERENCE
 from ingestion.warehouse import connect
 from tests.ingestion.helpers import event, load, write_lines
 
@@ -14,7 +15,7 @@ ERASED_EMAIL = "erased.member@example.org"
 COOKIE = "ck_erased_browser_0001"
 # Every value of member 5 the landing zone carries: none may stay anywhere after the redaction.
 ERASED_VALUES = (ERASED_EMAIL, "Erased.Member@Example.org", COOKIE, "203.0.113.5", "Erin", "Rased", "+13035550105", "ERIN5")
-SOURCES = (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"], ERASURE_REQUESTS)
+SOURCES = (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"], CUSTOMERIO_EXPORTS, ERASURE_REQUESTS)
 
 
 def write_landing(landing: Path) -> None:
@@ -35,6 +36,13 @@ def write_landing(landing: Path) -> None:
          "status": "converted"},
         {"id": 2, "referrer_user_id": 5, "referee_user_id": 6, "referral_code": "ERIN5", "email": "kept@example.org",
          "status": "converted"},
+    ])
+    # A people export is redacted by user id in any brand and by email: rows about member 5 under their id, about
+    # member 8 under member 5's email as written on their profile, and member 9's, untouched.
+    write_lines(landing / "customerio/exports/people-20261119T000000Z.ndjson", [
+        {"cio_id": "cio_5", "id": "5", "email": "other@example.org", "churn_probability": 0.4},
+        {"cio_id": "cio_8", "id": "8", "email": " Erased.Member@Example.org", "churn_probability": 0.6},
+        {"cio_id": "cio_9", "id": "9", "email": "nine@example.org", "churn_probability": 0.2},
     ])
     write_lines(landing / "app/erasure_requests/r.ndjson", [
         {"brand_id": 1, "user_id": 5, "requested_at": "2026-11-20T08:00:00Z"}])
@@ -68,6 +76,11 @@ BUILT_TABLES = {
     "intermediate.int_identity__record_links": f"""SELECT * FROM (VALUES
         ('app_user', 1, '5', 'email', '{ERASED_EMAIL}'), ('app_user', 1, '6', 'email', 'kept@example.org'))
         AS t(source, brand_id, record_id, id_type, value)""",
+    # Kept per profile across builds (macros/prediction_history.sql): the erased profile, member 5 under an earlier
+    # build's profile, member 5's id in another brand and member 8 (both in redacted export rows) go; 6 and 9 stay.
+    "marts.prediction_history": """SELECT * FROM (VALUES
+        ('prof_erased', 1, 5), ('prof_before', 1, 5), ('prof_kept', 1, 6), ('prof_same_id', 2, 5),
+        ('prof_same_email', 2, 8), ('prof_untouched', 2, 9)) AS t(profile_id, brand_id, user_id)""",
 }
 
 

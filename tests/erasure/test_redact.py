@@ -134,40 +134,31 @@ def test_aggregates_kept_per_profile_lose_the_erased_profiles_and_those_that_hel
     assert query(warehouse, "SELECT event_id FROM intermediate.int_identity__profile_events") == [("e2",)]
 
 
-def test_the_prediction_history_kept_per_profile_loses_the_erased_members_rows(warehouse: Path):
+def test_the_prediction_history_loses_the_erased_members_rows_and_those_whose_people_export_rows_are_redacted(
+        warehouse: Path):
     """The prediction history keeps a profile's rows until its payloads change (macros/prediction_history.sql): the
-    erased profile's rows go, and a row of the erased member under a profile of an earlier build too."""
+    erased profile's rows go, and a row of the erased member under a profile of an earlier build. People export rows
+    are redacted by the erased member's user id in any brand and by their email: the predictions of the members those
+    rows were about go too, and the next build computes them again without those rows."""
     con = connect(warehouse)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("""CREATE TABLE marts.prediction_history AS SELECT * FROM (VALUES
-        ('prof_erased', 1, 5, DATE '2026-10-01'), ('prof_before', 1, 5, DATE '2026-10-02'),
-        ('prof_kept', 1, 6, DATE '2026-10-01'), ('prof_other_brand', 2, 5, DATE '2026-10-01'))
-        AS t(profile_id, brand_id, user_id, prediction_date)""")
-    summary = redact_erased(con)
-    again = redact_erased(con)
-    con.close()
-    assert (summary.derived_rows_deleted["marts.prediction_history"], again.derived_rows_deleted["marts.prediction_history"]) == (2, 0)
-    assert query(warehouse, "SELECT profile_id FROM marts.prediction_history ORDER BY 1") == [("prof_kept",), ("prof_other_brand",)]
-
-
-def test_the_prediction_history_loses_the_members_whose_people_export_rows_are_redacted(warehouse: Path):
-    """People export rows are redacted by the erased member's user id in any brand and by their email: the predictions
-    of the members those rows were about go too, and the next build computes them again without those rows."""
-    con = connect(warehouse)
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("""CREATE TABLE marts.prediction_history AS SELECT * FROM (VALUES
-        ('prof_kept', 1, 6), ('prof_same_id', 2, 5), ('prof_same_email', 2, 8), ('prof_untouched', 2, 9))
-        AS t(profile_id, brand_id, user_id)""")
-    con.execute("""CREATE TABLE raw.customerio_exports AS SELECT * FROM (VALUES
-        ('5', 'other@example.org', 'cio_5'), ('8', ?, 'cio_8'), ('9', 'nine@example.org', 'cio_9'))
-        AS t(id, email, person_key), (SELECT TIMESTAMPTZ '2026-11-01 00:00:00+00' AS _extracted_at,
-                                      CAST(NULL AS TIMESTAMPTZ) AS _erased_at)""", [ERASED_EMAIL.upper()])
     summary = redact_erased(con)
     again = redact_erased(con)
     con.close()
     assert summary.raw_rows_redacted["raw.customerio_exports"] == 2
-    assert (summary.derived_rows_deleted["marts.prediction_history"], again.derived_rows_deleted["marts.prediction_history"]) == (2, 0)
+    assert query(warehouse, "SELECT id, email, person_key LIKE 'erased:%' FROM raw.customerio_exports ORDER BY id NULLS FIRST") == [
+        (None, None, True), (None, None, True), ("9", "nine@example.org", False)]
+    assert (summary.derived_rows_deleted["marts.prediction_history"], again.derived_rows_deleted["marts.prediction_history"]) == (4, 0)
     assert query(warehouse, "SELECT profile_id FROM marts.prediction_history ORDER BY 1") == [("prof_kept",), ("prof_untouched",)]
+
+
+def test_without_a_people_export_row_the_erased_user_id_in_another_brand_is_another_member(warehouse: Path):
+    con = connect(warehouse)
+    con.execute("DELETE FROM raw.customerio_exports")
+    summary = redact_erased(con)
+    con.close()
+    assert summary.derived_rows_deleted["marts.prediction_history"] == 2
+    assert query(warehouse, "SELECT profile_id FROM marts.prediction_history ORDER BY 1") == [
+        ("prof_kept",), ("prof_same_email",), ("prof_same_id",), ("prof_untouched",)]
 
 
 def test_a_failed_redaction_changes_nothing_and_the_next_run_finishes_it(warehouse: Path):
