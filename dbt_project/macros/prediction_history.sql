@@ -86,26 +86,20 @@
             {{ exceptions.raise_compiler_error(relation ~ ' was built before it kept its rows per profile: '
                                                ~ 'rebuild it once with `synergy run --full-refresh`') }}
         {%- endif -%}
-        {%- set other_inputs = run_query('select 1 from ' ~ relation ~ ' where inputs_digest <> '
-                                         ~ synergy.prediction_history_inputs_digest() ~ ' limit 1') -%}
-        {%- if other_inputs.rows | length > 0 -%}
-            {{ log(relation ~ ' was written under other time zones or churn risk cut points: rebuilt whole', info=true) }}
-            {{ synergy.delete_rows(relation, 'true') }}
-        {%- else -%}
-            {%- set changed -%}
-                profile_id in (
-                    select profile_id from (
-                        select profile_id, payloads_digest from {{ relation }}
-                        except
-                        select profile_id, payloads_digest from ({{ synergy.prediction_payloads_digests() }}) as d
-                    ) as stale
-                    union all
-                    select m.profile_id
-                    from ({{ synergy.export_prediction_payloads(
-                              loaded_since='(select max(exports_loaded_at) from ' ~ relation ~ ')') }}) as p
-                    inner join {{ ref('int_features__members') }} as m using (user_id))
-            {%- endset -%}
-            {{ synergy.delete_rows(relation, changed) }}
-        {%- endif -%}
+        {%- set changed -%}
+            profile_id in (
+                select profile_id from (
+                    select profile_id, payloads_digest from {{ relation }}
+                    except
+                    select profile_id, payloads_digest from ({{ synergy.prediction_payloads_digests() }}) as d
+                ) as stale
+                union all
+                select m.profile_id
+                from ({{ synergy.export_prediction_payloads(
+                          loaded_since='(select max(exports_loaded_at) from ' ~ relation ~ ')') }}) as p
+                inner join {{ ref('int_features__members') }} as m using (user_id))
+        {%- endset -%}
+        {{ synergy.forget_stale_rows(relation, synergy.prediction_history_inputs_digest(),
+                                     'time zones or churn risk cut points', changed) }}
     {%- endif -%}
 {%- endmacro %}

@@ -26,23 +26,17 @@
     {%- if execute -%}
         {#- First: on a table built before it kept its rows, this asks for a full refresh. -#}
         {%- set applied = synergy.applied_resolution(relation) -%}
-        {%- set other_inputs = run_query('select 1 from ' ~ relation ~ ' where inputs_digest <> ' ~ digest ~ ' limit 1') -%}
-        {%- if other_inputs.rows | length > 0 -%}
-            {{ log(relation ~ ' was written under other inputs: rebuilt whole', info=true) }}
-            {{ synergy.delete_rows(relation, 'true') }}
-        {%- else -%}
-            {%- set changed -%}
-                profile_id in (
-                    {{ synergy.profiles_with_changed_events(applied) }}
-                    union all
-                    select profile_id from {{ ref('int_identity__erased_profiles') }}
-                    {%- if also_changed %}
-                    union all
-                    {{ also_changed }}
-                    {%- endif %})
-            {%- endset -%}
-            {{ synergy.forget_rows_since(relation, applied, synergy.events_resolution(), changed) }}
-        {%- endif -%}
+        {%- set changed -%}
+            profile_id in (
+                {{ synergy.profiles_with_changed_events(applied) }}
+                union all
+                select profile_id from {{ ref('int_identity__erased_profiles') }}
+                {%- if also_changed %}
+                union all
+                {{ also_changed }}
+                {%- endif %})
+        {%- endset -%}
+        {{ synergy.forget_stale_rows(relation, digest, 'inputs', changed, applied) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -22,23 +22,17 @@ cast({{ rows_digest(ref('int_achievements__brand_configs') ~ ' as bc inner join 
     when the events' changes since are not all kept (macros/record_changes.sql). -#}
 {% macro forget_stale_qualifying_events(relation) -%}
     {%- if execute -%}
-        {%- set other_inputs = run_query('select 1 from ' ~ relation ~ ' where inputs_digest <> '
-                                         ~ synergy.achievement_inputs_digest() ~ ' limit 1') -%}
-        {%- if other_inputs.rows | length > 0 -%}
-            {{ log(relation ~ ' was written under other achievements, filters, time zones or products: rebuilt whole', info=true) }}
-            {{ synergy.delete_rows(relation, 'true') }}
-        {%- else -%}
-            {%- set applied = synergy.applied_resolution(relation) -%}
-            {%- set row = relation.identifier -%}
-            {%- set forgotten -%}
-                exists (select 1 from {{ ref('int_identity__profile_events') }} as e
-                        where e.resolution > {{ applied }} and e.brand_id = {{ row }}.brand_id
-                            and e.event_id = {{ row }}.event_id)
-                or not exists (select 1 from {{ ref('int_features__members') }} as m
-                               where m.profile_id = {{ row }}.profile_id and m.user_id = {{ row }}.user_id)
-                or occurred_at > {{ synergy.as_of() }}
-            {%- endset -%}
-            {{ synergy.forget_rows_since(relation, applied, synergy.events_resolution(), forgotten) }}
-        {%- endif -%}
+        {%- set applied = synergy.applied_resolution(relation) -%}
+        {%- set row = relation.identifier -%}
+        {%- set forgotten -%}
+            exists (select 1 from {{ ref('int_identity__profile_events') }} as e
+                    where e.resolution > {{ applied }} and e.brand_id = {{ row }}.brand_id
+                        and e.event_id = {{ row }}.event_id)
+            or not exists (select 1 from {{ ref('int_features__members') }} as m
+                           where m.profile_id = {{ row }}.profile_id and m.user_id = {{ row }}.user_id)
+            or occurred_at > {{ synergy.as_of() }}
+        {%- endset -%}
+        {{ synergy.forget_stale_rows(relation, synergy.achievement_inputs_digest(),
+                                     'achievements, filters, time zones or products', forgotten, applied) }}
     {%- endif -%}
 {%- endmacro %}
