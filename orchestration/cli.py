@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace, paths: DataPaths, console: Console) -> int:
 
 def dbt_run_config(dbt_vars: dict[str, Any], full_refresh: bool = False) -> dict:
     """The build_all run config for dbt vars and a full refresh. Both go to every op of the dbt assets (identity
-    resolution splits `dbt build` in three); a full refresh also has identity resolution stitch everything."""
+    resolution splits `dbt build` in two); a full refresh also has identity resolution stitch everything."""
     if not dbt_vars and not full_refresh:
         return {}
     from assets.dbt_models import synergy_dbt_models

@@ -91,6 +91,22 @@ def test_identity_sits_between_the_dbt_models_it_reads_and_the_marts_that_read_i
             ("identity/identifier_profiles", "largest_profile_within_bound")} <= checks
 
 
+def test_the_build_runs_dbt_twice_with_the_seeds_in_the_staging_models_step(defs):
+    """Dagster gives each stretch of dbt assets between the other assets they wait for a step, one dbt invocation
+    each: ingestion, then identity resolution and erasure, make two. Seeds wait for the action logs' ingestion, so
+    they build with the staging models instead of in a third invocation of their own."""
+    from assets.dbt_models import synergy_dbt_models
+
+    graph = defs.resolve_job_def("build_all").asset_layer.asset_graph
+    steps: dict[int, set[str]] = {}
+    for key in synergy_dbt_models.keys:
+        steps.setdefault(id(graph.assets_def_for_key(key)), set()).add(key.to_user_string())
+    assert len(steps) == 2
+    [first] = [keys for keys in steps.values() if "staging/stg_app__action_logs" in keys]
+    assert {"config/card_settings", "config/identity_rules", "config/rfm_segments"} <= first
+    assert "marts/profiles" not in first
+
+
 def test_activation_runs_after_the_build_not_inside_it(defs):
     activation = {dg.AssetKey(["activation", "customerio_outbound_queue"]), dg.AssetKey(["activation", "customerio_sync"]),
                   dg.AssetKey(["activation", "customerio_sync_outcome"]), dg.AssetKey("card_snapshots")}
