@@ -35,6 +35,7 @@ import duckdb
 # `m` is the raw row; _erased_members (brand_id, user_id) and _erased_records (source, brand_id,
 # record_id) are this build's erased members and the records identity resolution gave their profiles.
 ERASED_USER = "EXISTS (SELECT 1 FROM _erased_members AS x WHERE x.user_id = {user_id}{brand})"
+EXPORTS = "raw.customerio_exports"
 RAW_ROWS: dict[str, tuple[tuple[str, ...], str]] = {
     "raw.app_action_logs": (("event_id", "brand_id"), ERASED_USER.format(user_id="m.user_id", brand=" AND x.brand_id = m.brand_id")
                             + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'action_log'"
@@ -42,15 +43,15 @@ RAW_ROWS: dict[str, tuple[tuple[str, ...], str]] = {
     "raw.app_users": (("id", "brand_id"), ERASED_USER.format(user_id="m.id", brand=" AND x.brand_id = m.brand_id")),
     "raw.app_wishlists": (("id",), ERASED_USER.format(user_id="m.user_id", brand="")),
     "raw.app_user_custom_field_values": (("id",), ERASED_USER.format(user_id="m.user_id", brand="")),
-    "raw.customerio_exports": (("_extracted_at",), ERASED_USER.format(user_id="try_cast(m.id AS BIGINT)", brand="")
-                               + " OR lower(trim(m.email)) IN (SELECT value FROM _erased_identifiers WHERE id_type = 'email')"),
+    EXPORTS: (("_extracted_at",), ERASED_USER.format(user_id="try_cast(m.id AS BIGINT)", brand="")
+              + " OR lower(trim(m.email)) IN (SELECT value FROM _erased_identifiers WHERE id_type = 'email')"),
     "raw.customerio_webhooks": (("webhook_id", "received_at", "kind"), ERASED_USER.format(
         user_id="try_cast(coalesce(json_extract_string(m.body, '$.user_id'), "
                 "json_extract_string(m.body, '$.data.identifiers.id')) AS BIGINT)", brand="")
         + " OR EXISTS (SELECT 1 FROM _erased_records AS r WHERE r.source = 'customerio_webhook' AND r.record_id = m.webhook_id)"),
 }
 # A key column that is itself an identifier is replaced by a digest: unique as before, no longer readable.
-DIGESTED_KEYS = {"raw.customerio_exports": "person_key"}
+DIGESTED_KEYS = {EXPORTS: "person_key"}
 LINEAGE = ("_file_id", "_position", "_partition", "_extracted_at", "_row_hash", "_loaded_at", "_erased_at")
 
 # Tables derived from raw rows before this step ran (or incrementally, so never rebuilt): the rows of erased
@@ -145,7 +146,6 @@ ERASED_MEMBERS = """
 PROFILE_OF_USER = """LEFT JOIN identity.identifier_profiles AS p
         ON p.brand_id = r.brand_id AND p.id_type = 'user_id' AND p.value = CAST(r.user_id AS STRING)"""
 IDENTITY_TABLES = {"identity.identifier_profiles", "identity.record_profiles"}
-EXPORTS = "raw.customerio_exports"
 OBSERVATIONS = ("intermediate.int_identity__record_observations", "intermediate.int_identity__event_observations")
 # Every action-log row redacted (`{erased}`: which rows are, on the raw table `m`).
 ERASED_EVENTS = "SELECT brand_id, event_id FROM raw.app_action_logs AS m WHERE {erased}"
@@ -176,7 +176,7 @@ def erased_sets(tables: set[str]) -> dict[str, str]:
             WHERE links_profiles AND profile_id IN (SELECT profile_id FROM _erased_profiles)""" if resolved else
             "SELECT CAST(NULL AS BIGINT) AS brand_id, CAST(NULL AS STRING) AS id_type, CAST(NULL AS STRING) AS value LIMIT 0",
         # Read before the raw rows are redacted: the members whose people export rows this run redacts.
-        "_erased_export_users": f"""SELECT DISTINCT try_cast(m.id AS BIGINT) AS user_id FROM raw.customerio_exports AS m
+        "_erased_export_users": f"""SELECT DISTINCT try_cast(m.id AS BIGINT) AS user_id FROM {EXPORTS} AS m
             WHERE m._erased_at IS NULL AND ({RAW_ROWS[EXPORTS][1]})""" if EXPORTS in tables else
             "SELECT CAST(NULL AS BIGINT) AS user_id LIMIT 0",
         "_erased_text": f"""SELECT DISTINCT text FROM (

@@ -174,12 +174,13 @@ def _erased_sets(spark: SparkSession) -> list[DataFrame]:
                if _is_table(spark, name)} | {name for name in (EXPORTS,) if spark.catalog.tableExists(name)}
     sets = erased_sets(present)
     action_logs = RAW_ROWS["raw.app_action_logs"][1]
-    # The action-log rows redacted before and by this run (DuckDB reads them after its UPDATE).
-    sets["_erased_events"] = (ERASED_EVENTS.format(erased=f"m._erased_at IS NOT NULL OR {_hit(spark_sql(action_logs))}")
+    # The action-log rows redacted before and by this run (DuckDB reads them after its UPDATE). Every set is
+    # spelled as Spark spells it below.
+    sets["_erased_events"] = (ERASED_EVENTS.format(erased=f"m._erased_at IS NOT NULL OR {_hit(action_logs)}")
                               if spark.catalog.tableExists("raw.app_action_logs") else NO_ERASED_EVENTS)
     cached = []
     for name, sql in sets.items():
-        cached.append(spark.sql(sql).cache())
+        cached.append(spark.sql(spark_sql(sql)).cache())
         cached[-1].createOrReplaceTempView(name)
     return cached
 

@@ -14,7 +14,8 @@ from tests.ingestion.helpers import event, load, write_lines
 ERASED_EMAIL = "erased.member@example.org"
 COOKIE = "ck_erased_browser_0001"
 # Every value of member 5 the landing zone carries: none may stay anywhere after the redaction.
-ERASED_VALUES = (ERASED_EMAIL, "Erased.Member@Example.org", COOKIE, "203.0.113.5", "Erin", "Rased", "+13035550105", "ERIN5")
+ERASED_VALUES = (ERASED_EMAIL, "Erased.Member@Example.org", COOKIE, "203.0.113.5", "Erin", "Rased", "+13035550105", "ERIN5",
+                 "cio_5", "other@example.org", "cio_8")  # the last three: export rows redacted whole
 SOURCES = (ACTION_LOGS, REFERENCE["users"], REFERENCE["referrals"], CUSTOMERIO_EXPORTS, ERASURE_REQUESTS)
 
 
