@@ -33,7 +33,7 @@ class Source:
     # Default: every data column.
     compare: tuple[str, ...] | None = None
     partitioned: bool = False  # daily partitions from dt=YYYY-MM-DD folders
-    fold_extra_columns_into: str | None = None  # CSV columns not in the schema go into this object
+    fold_extra_columns_into: str | None = None  # columns (CSV, Parquet) or keys (NDJSON) not in the schema go into this object
     max_row_bytes: int | None = None  # rows over it are quarantined as row_too_large (None: the loader's)
 
     @property

@@ -17,9 +17,10 @@ The same decisions as the DuckDB loader, from the same code where it is not SQL:
 A batch becomes visible at one commit point, its ledger file (see ingestion/spark_store.py): a process
 killed before it leaves nothing visible, and the next run loads the batch's files again, exactly once.
 
-CSV and Parquet files (customerio/exports is CSV) are read on the executors, one file per task, by the DuckDB
-loader's own readers (`ingestion.readers.read`: the same header, quoting, coercion and folding rules, the same
-rejected records and refused files); their rows then take the same path as NDJSON lines.
+CSV and Parquet files (customerio/exports is CSV), and the NDJSON of a source that folds unknown keys into a column
+(people exports), are read on the executors, one file per task, by the DuckDB loader's own readers
+(`ingestion.readers.read`: the same header, quoting, coercion and folding rules, the same rejected records and refused
+files); their rows then take the same path as the NDJSON lines Spark's text reader splits (`split_by_spark`).
 """
 
 from __future__ import annotations
@@ -45,15 +46,9 @@ from ingestion.schema_sql import SPARK
 from ingestion.sources import ALL_SOURCES, Source
 from ingestion.spark_store import BATCH, LEDGER_COLUMNS, ROWS_BATCH, STORE_DB, SparkStore, raw_columns, store_root
 
-TEXT_FORMATS = ("ndjson",)  # split into lines by Spark's text reader; the other formats go through ingestion.readers
+TEXT_FORMATS = ("ndjson",)  # split into lines by Spark's text reader (split_by_spark); the rest go through ingestion.readers
 GLOB_CHARACTERS = "\\*?[]{}"
 BLANK_LINE = "^[ \t\r]*\\z"  # only ASCII blanks make a blank line, as in ingestion/readers.py
-
-
-def split_by_spark(source: Source, f: LandingFile) -> bool:
-    """Whether Spark's text reader splits the file into lines. The other files go through ingestion.readers, as on
-    DuckDB: CSV and Parquet, and the NDJSON of a source that folds unknown keys into a column (its readers' fold)."""
-    return f.format in TEXT_FORMATS and source.fold_extra_columns_into is None
 REPLACEMENT = "\ufffd"  # what Spark's text reader makes of bytes that are not UTF-8
 FILES_SCHEMA = T.StructType([
     T.StructField("_file", T.IntegerType()), T.StructField("file_path", T.StringType()),
@@ -75,6 +70,12 @@ REJECT_SCHEMA = T.StructType([
     T.StructField("reason", T.StringType()), T.StructField("detail", T.StringType()),
     T.StructField("raw_bytes", T.LongType()),
 ])
+
+
+def split_by_spark(source: Source, f: LandingFile) -> bool:
+    """Whether Spark's text reader splits the file into lines. The other files go through ingestion.readers, as on
+    DuckDB: CSV and Parquet, and the NDJSON of a source that folds unknown keys into a column (its readers' fold)."""
+    return f.format in TEXT_FORMATS and source.fold_extra_columns_into is None
 
 
 def reader_path(path: Path) -> str:
@@ -194,7 +195,7 @@ class SparkLoader(LoadSettings):
         return [items[i] for i in range(len(group))]
 
     def _lines(self, source: Source, items: list[ReadFile]) -> DataFrame:
-        """Every line (row, for CSV and Parquet) of the batch's readable files: (_file, position, raw, blank,
+        """Every line (row, for the files ingestion.readers reads) of the batch's readable files: (_file, position, raw, blank,
         file_utf8, reject_reason, reject_detail, reject_bytes), persisted because the figures, the validation and
         the writes all read it. Files a reader refuses whole are marked refused in `items` here."""
         spark = self.spark
@@ -231,7 +232,7 @@ class SparkLoader(LoadSettings):
         return lines.persist(StorageLevel.MEMORY_AND_DISK)
 
     def _reader_rows(self, source: Source, items: list[ReadFile], files: dict[str, LandingFile]) -> DataFrame:
-        """CSV and Parquet files read by ingestion.readers on the executors (binaryFile gives each file's bytes);
+        """The files split_by_spark leaves to ingestion.readers, read on the executors (binaryFile gives each file's bytes);
         the files a reader refused whole come back to the driver, one row each, and are refused in `items`."""
         index = {file_key(item.file.path): i for i, item in enumerate(items)}
         schema, fold_into = source.schema, source.fold_extra_columns_into
@@ -397,7 +398,7 @@ class SparkLoader(LoadSettings):
 
 
 def read_landing_file(f: LandingFile, index: int, content: bytes, schema, fold_into: str | None) -> list[tuple]:
-    """One CSV or Parquet file through the DuckDB loader's reader, as READER_SCHEMA rows (runs on an executor)."""
+    """One file split_by_spark leaves to the DuckDB loader's reader, as READER_SCHEMA rows (runs on an executor)."""
     try:
         read = readers.read(f, content, schema, fold_into)
     except readers.UnreadableFile as exc:
